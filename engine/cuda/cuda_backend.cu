@@ -1,0 +1,65 @@
+// CUDA backend: device selection with clear errors, one stream, cuBLAS handle (strict FP32 math by default).
+#include <memory>
+
+#include "engine/cuda/cuda_backend.h"
+
+namespace sg {
+
+bool cuda_device_present() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+CudaBackend::CudaBackend(int ordinal, int threads) : Backend(Device::CUDA, threads), ordinal_(ordinal) {
+  int n = 0;
+  cudaError_t err = cudaGetDeviceCount(&n);
+  SG_CHECK(err == cudaSuccess && n > 0, "--device cuda: no CUDA GPU is available (",
+           err == cudaSuccess ? "no devices" : cudaGetErrorString(err), ")");
+  SG_CHECK(ordinal < n, "--device cuda:", ordinal, ": only ", n, " GPU(s) present");
+  SG_CUDA(cudaSetDevice(ordinal));
+  SG_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  SG_CUBLAS(cublasCreate(&cublas_));
+  SG_CUBLAS(cublasSetStream(cublas_, stream_));
+  SG_CUBLAS(cublasSetMathMode(cublas_, CUBLAS_PEDANTIC_MATH));
+}
+
+CudaBackend::~CudaBackend() {
+  if (cublas_) cublasDestroy(cublas_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaBackend::description() const {
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, ordinal_);
+  return std::string("cuda:") + std::to_string(ordinal_) + " (" + prop.name + ")";
+}
+
+void CudaBackend::copy_from_host(void* dst, const void* src, size_t n) {
+  SG_CUDA(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
+  SG_CUDA(cudaStreamSynchronize(stream_));
+}
+void CudaBackend::copy_to_host(void* dst, const void* src, size_t n) {
+  SG_CUDA(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, stream_));
+  SG_CUDA(cudaStreamSynchronize(stream_));
+}
+void CudaBackend::copy(void* dst, const void* src, size_t n) {
+  SG_CUDA(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream_));
+}
+void CudaBackend::fill_zero(void* dst, size_t n) { SG_CUDA(cudaMemsetAsync(dst, 0, n, stream_)); }
+void CudaBackend::synchronize() { SG_CUDA(cudaStreamSynchronize(stream_)); }
+void CudaBackend::memory_info(size_t* free_bytes, size_t* total_bytes) const {
+  SG_CUDA(cudaMemGetInfo(free_bytes, total_bytes));
+}
+void* CudaBackend::raw_allocate(size_t bytes) {
+  void* p = nullptr;
+  cudaError_t err = cudaMalloc(&p, bytes ? bytes : 256);
+  SG_CHECK(err == cudaSuccess, "out of GPU memory allocating ", bytes, " bytes (", cudaGetErrorString(err), ")");
+  return p;
+}
+void CudaBackend::raw_deallocate(void* p) { cudaFree(p); }
+
+std::unique_ptr<Backend> make_cuda_backend(int ordinal, int threads) {
+  return std::make_unique<CudaBackend>(ordinal, threads);
+}
+
+}  // namespace sg

@@ -1,0 +1,56 @@
+// The CUDA backend's concrete type, visible to .cu kernel files: a device ordinal, one stream, one cuBLAS handle.
+// Errors from the CUDA runtime and cuBLAS are turned into sg::Error with file:line by SG_CUDA / SG_CUBLAS.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "engine/backend.h"
+
+#define SG_CUDA(expr)                                                                   \
+  do {                                                                                  \
+    cudaError_t sg_err_ = (expr);                                                       \
+    SG_CHECK(sg_err_ == cudaSuccess, "CUDA error: ", cudaGetErrorString(sg_err_), " in ", #expr); \
+  } while (0)
+#define SG_CUBLAS(expr)                                                                 \
+  do {                                                                                  \
+    cublasStatus_t sg_st_ = (expr);                                                     \
+    SG_CHECK(sg_st_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error ", static_cast<int>(sg_st_), " in ", #expr); \
+  } while (0)
+
+namespace sg {
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(int ordinal, int threads);
+  ~CudaBackend() override;
+  std::string description() const override;
+  void copy_from_host(void* dst, const void* src, size_t n) override;
+  void copy_to_host(void* dst, const void* src, size_t n) override;
+  void copy(void* dst, const void* src, size_t n) override;
+  void fill_zero(void* dst, size_t n) override;
+  void synchronize() override;
+  void memory_info(size_t* free_bytes, size_t* total_bytes) const override;
+
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t cublas() const { return cublas_; }
+  int ordinal() const { return ordinal_; }
+
+ protected:
+  void* raw_allocate(size_t bytes) override;
+  void raw_deallocate(void* p) override;
+
+ private:
+  int ordinal_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+};
+
+inline CudaBackend& as_cuda(Backend& be) { return static_cast<CudaBackend&>(be); }
+
+// Launch geometry for a 1-D grid over n items.
+inline int grid_for(long long n, int block = 256) {
+  long long g = (n + block - 1) / block;
+  return static_cast<int>(g < 65535 * 16 ? (g > 0 ? g : 1) : 65535 * 16);
+}
+
+}  // namespace sg

@@ -1,0 +1,69 @@
+// Executor: plans every buffer of a graph (values, op workspaces, and extra requests such as optimizer state),
+// allocates the persistent and the step arena once on a backend, binds each value to its offset, and runs the op
+// sequence. A training step allocates nothing.
+//
+// Lifetimes given to the planner (op indices; N = number of nodes):
+//   persistent values (Parameter, State) and extra persistent requests: whole run;
+//   inputs (Data): [0, last use]; other values: [producer, last use]; a value nobody reads: [producer, producer];
+//   kept values and parameter gradients: until N (the optimizer phase, which runs after the last node);
+//   op workspaces: [i, i]; extra step requests with first = last = kOptimizerPhase: [N, N].
+// Values bound with `external` (e.g. an eval graph sharing the training graph's parameters) are not planned.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/graph.h"
+#include "engine/planner.h"
+
+namespace sg {
+
+constexpr int kOptimizerPhase = -2;
+
+struct ExecutorOptions {
+  std::map<std::string, Tensor> external;  // value name -> existing memory (same shape/dtype/device)
+  std::vector<BufferRequest> extra;        // e.g. optimizer state; first/last = kOptimizerPhase for step temps
+  std::vector<ValueId> grads_to_keep;      // gradient values the optimizer reads after the last node
+};
+
+class Executor {
+ public:
+  Executor(const Graph& g, Backend& be, ExecutorOptions opts = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs nodes [0, end) with end = all nodes by default; forward_only stops before the first backward node.
+  void run(int64_t step, uint64_t seed, bool training, bool forward_only = false);
+
+  Tensor tensor(ValueId v) const;
+  Tensor tensor(const std::string& name) const;  // throws if no such value
+  void* extra(size_t i) const;                    // memory of options.extra[i]
+  Tensor extra_tensor(size_t i, Shape shape, DType dtype = DType::F32) const;
+
+  const Plan& plan() const { return plan_; }
+  const std::vector<BufferRequest>& requests() const { return requests_; }
+  Backend& backend() const { return be_; }
+  const Graph& graph() const { return g_; }
+
+  // Host <-> value helpers (tests, initialisation, metrics).
+  void upload(ValueId v, const void* host, size_t bytes);
+  void download(ValueId v, void* host, size_t bytes) const;
+  std::vector<float> read_f32(ValueId v) const;
+
+ private:
+  const Graph& g_;
+  Backend& be_;
+  ExecutorOptions opts_;
+  std::vector<BufferRequest> requests_;
+  Plan plan_;
+  std::vector<int> value_request_;      // value -> request index, -1 when external
+  std::vector<int> workspace_request_;  // node -> request index, -1 when none
+  std::vector<Tensor> bound_;           // value -> tensor
+  void* persistent_ = nullptr;
+  void* step_ = nullptr;
+};
+
+}  // namespace sg
