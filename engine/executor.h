@@ -62,6 +62,8 @@ class Executor {
   std::vector<int> value_request_;      // value -> request index, -1 when external
   std::vector<int> workspace_request_;  // node -> request index, -1 when none
   std::vector<Tensor> bound_;           // value -> tensor
+  std::vector<void*> extra_ptrs_;       // options.extra[i] -> memory
+  std::vector<OpContext> contexts_;     // one per node, built once
   void* persistent_ = nullptr;
   void* step_ = nullptr;
 };

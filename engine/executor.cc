@@ -1,0 +1,161 @@
+// Executor: graph -> buffer requests -> plan -> two arena allocations -> bound tensors -> op sequence (see
+// executor.h for the lifetime rules). All per-op contexts are built once here, so run() allocates nothing.
+#include "engine/executor.h"
+
+#include <algorithm>
+
+namespace sg {
+
+Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
+    : g_(g), be_(be), opts_(std::move(opts)) {
+  const auto& values = g.values();
+  const auto& nodes = g.nodes();
+  const int n_nodes = static_cast<int>(nodes.size());
+
+  // Last use of every value.
+  std::vector<int> last(values.size(), -1);
+  for (int i = 0; i < n_nodes; ++i)
+    for (ValueId v : nodes[i].inputs) last[v] = std::max(last[v], i);
+  for (ValueId v : g.kept()) last[v] = n_nodes;
+  for (ValueId v : opts_.grads_to_keep) last[v] = n_nodes;
+
+  value_request_.assign(values.size(), -1);
+  bound_.resize(values.size());
+  for (size_t v = 0; v < values.size(); ++v) {
+    const Value& val = values[v];
+    auto ext = opts_.external.find(val.name);
+    if (ext != opts_.external.end()) {
+      const Tensor& t = ext->second;
+      SG_CHECK(t.shape == val.shape && t.dtype == val.dtype && t.device == be.device(), "external tensor for '",
+               val.name, "' has shape ", t.shape.str(), " but the graph expects ", val.shape.str());
+      bound_[v] = t;
+      continue;
+    }
+    BufferRequest r;
+    r.name = val.name;
+    r.layer = val.layer.empty() ? "model" : val.layer;
+    r.bytes = static_cast<size_t>(val.shape.numel()) * dtype_size(val.dtype);
+    r.category = val.category;
+    if (category_is_persistent(val.category)) {
+      r.arena = Arena::Persistent;
+    } else {
+      r.arena = Arena::Step;
+      r.first = val.producer < 0 ? 0 : val.producer;
+      r.last = std::max(r.first, last[v]);
+    }
+    value_request_[v] = static_cast<int>(requests_.size());
+    requests_.push_back(std::move(r));
+  }
+  workspace_request_.assign(nodes.size(), -1);
+  for (int i = 0; i < n_nodes; ++i) {
+    size_t ws = nodes[i].op->workspace_bytes(g, nodes[i]);
+    if (ws == 0) continue;
+    BufferRequest r;
+    r.name = nodes[i].op->type() + "#" + std::to_string(i) + ".workspace";
+    r.layer = nodes[i].layer.empty() ? "model" : nodes[i].layer;
+    r.bytes = ws;
+    r.category = Category::Workspace;
+    r.arena = Arena::Step;
+    r.first = r.last = i;
+    workspace_request_[i] = static_cast<int>(requests_.size());
+    requests_.push_back(std::move(r));
+  }
+  const size_t extra_begin = requests_.size();
+  for (BufferRequest r : opts_.extra) {
+    if (r.arena == Arena::Step) {
+      if (r.first == kOptimizerPhase) r.first = n_nodes;
+      if (r.last == kOptimizerPhase) r.last = n_nodes;
+    }
+    requests_.push_back(std::move(r));
+  }
+
+  plan_ = plan_memory(requests_);
+  persistent_ = be_.allocate(plan_.persistent_bytes);
+  step_ = be_.allocate(plan_.step_bytes);
+  be_.fill_zero(persistent_, plan_.persistent_bytes);
+  be_.fill_zero(step_, plan_.step_bytes);
+
+  auto address = [&](size_t req) {
+    char* base = static_cast<char*>(requests_[req].arena == Arena::Persistent ? persistent_ : step_);
+    return static_cast<void*>(base + plan_.offsets[req]);
+  };
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (value_request_[v] < 0) continue;
+    bound_[v] = Tensor{values[v].shape, values[v].dtype, be.device(), address(value_request_[v])};
+  }
+  extra_ptrs_.resize(opts_.extra.size());
+  for (size_t i = 0; i < opts_.extra.size(); ++i) extra_ptrs_[i] = address(extra_begin + i);
+
+  contexts_.reserve(nodes.size());
+  for (int i = 0; i < n_nodes; ++i) {
+    OpContext ctx{be_, nodes[i], {}, {}, nullptr, 0, 0, 0, true};
+    for (ValueId v : nodes[i].inputs) ctx.inputs.push_back(bound_[v]);
+    for (ValueId v : nodes[i].outputs) ctx.outputs.push_back(bound_[v]);
+    if (workspace_request_[i] >= 0) {
+      ctx.workspace = address(workspace_request_[i]);
+      ctx.workspace_bytes = requests_[workspace_request_[i]].bytes;
+    }
+    contexts_.push_back(std::move(ctx));
+  }
+}
+
+Executor::~Executor() {
+  be_.deallocate(step_, plan_.step_bytes);
+  be_.deallocate(persistent_, plan_.persistent_bytes);
+}
+
+void Executor::run(int64_t step, uint64_t seed, bool training, bool forward_only) {
+  int end = static_cast<int>(contexts_.size());
+  if (forward_only && g_.num_forward_nodes() >= 0) end = g_.num_forward_nodes();
+  for (int i = 0; i < end; ++i) {
+    OpContext& ctx = contexts_[i];
+    ctx.step = step;
+    ctx.seed = seed;
+    ctx.training = training;
+    ctx.node.op->run(ctx);
+  }
+}
+
+Tensor Executor::tensor(ValueId v) const {
+  SG_CHECK(v >= 0 && static_cast<size_t>(v) < bound_.size(), "invalid value id ", v);
+  return bound_[v];
+}
+
+Tensor Executor::tensor(const std::string& name) const {
+  const auto& values = g_.values();
+  for (size_t v = 0; v < values.size(); ++v)
+    if (values[v].name == name) return bound_[v];
+  SG_FAIL("no value named '", name, "' in the graph");
+}
+
+void* Executor::extra(size_t i) const {
+  SG_CHECK(i < extra_ptrs_.size(), "extra buffer ", i, " out of range");
+  return extra_ptrs_[i];
+}
+
+Tensor Executor::extra_tensor(size_t i, Shape shape, DType dtype) const {
+  SG_CHECK(static_cast<size_t>(shape.numel()) * dtype_size(dtype) <= opts_.extra.at(i).bytes,
+           "extra buffer '", opts_.extra[i].name, "' is smaller than shape ", shape.str());
+  return Tensor{std::move(shape), dtype, be_.device(), extra(i)};
+}
+
+void Executor::upload(ValueId v, const void* host, size_t bytes) {
+  Tensor t = tensor(v);
+  SG_CHECK(bytes == t.nbytes(), "upload of ", bytes, " bytes into '", g_.value(v).name, "' of ", t.nbytes());
+  be_.copy_from_host(t.data, host, bytes);
+}
+
+void Executor::download(ValueId v, void* host, size_t bytes) const {
+  Tensor t = tensor(v);
+  SG_CHECK(bytes == t.nbytes(), "download of ", bytes, " bytes from '", g_.value(v).name, "' of ", t.nbytes());
+  be_.copy_to_host(host, t.data, bytes);
+}
+
+std::vector<float> Executor::read_f32(ValueId v) const {
+  Tensor t = tensor(v);
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  be_.copy_to_host(out.data(), t.data, t.nbytes());
+  return out;
+}
+
+}  // namespace sg

@@ -1,0 +1,213 @@
+// Graph, autograd and executor on small hand-written ops: lifetimes handed to the planner, gradient
+// accumulation over several uses, forward-only runs, external bindings, and a training step that allocates
+// nothing (counted both by the backend and by a global operator new hook).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "engine/backend.h"
+#include "engine/executor.h"
+#include "engine/graph.h"
+
+namespace {
+std::atomic<bool> g_count_new{false};
+std::atomic<long> g_news{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  if (g_count_new) ++g_news;
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace sg {
+std::shared_ptr<const Op> make_add_op();  // engine/ops: used by autograd to sum gradients
+
+namespace {
+
+// y = a * x (element-wise, CPU only); dy/dx = a.
+class ScaleOp : public Op {
+ public:
+  explicit ScaleOp(float a) : a_(a) {}
+  std::string type() const override { return "test_scale"; }
+  void run(OpContext& c) const override {
+    for (int64_t i = 0; i < c.in(0).numel(); ++i) c.out(0).f32()[i] = a_ * c.in(0).f32()[i];
+  }
+  void backward(Graph& g, const Node& n, const std::vector<Grad>& og, std::vector<Grad>& ig) const override {
+    ig[0].dense = g.add1(std::make_shared<ScaleOp>(a_), {og[0].dense},
+                         ValueSpec{"scale.grad", g.value(n.inputs[0]).shape});
+  }
+
+ private:
+  float a_;
+};
+
+// y = sum(x * w) where w is a parameter of the same shape; gradient w.r.t. both.
+class DotOp : public Op {
+ public:
+  std::string type() const override { return "test_dot"; }
+  void run(OpContext& c) const override {
+    float s = 0;
+    for (int64_t i = 0; i < c.in(0).numel(); ++i) s += c.in(0).f32()[i] * c.in(1).f32()[i];
+    c.out(0).f32()[0] = s;
+  }
+  void backward(Graph& g, const Node& n, const std::vector<Grad>& og, std::vector<Grad>& ig) const override {
+    Shape s = g.value(n.inputs[0]).shape;
+    auto outs = g.add(std::make_shared<DotGradOp>(), {n.inputs[0], n.inputs[1], og[0].dense},
+                      {ValueSpec{"dot.dx", s}, ValueSpec{"dot.dw", s}});
+    ig[0].dense = outs[0];
+    ig[1].dense = outs[1];
+  }
+  class DotGradOp : public Op {
+   public:
+    std::string type() const override { return "test_dot_grad"; }
+    void run(OpContext& c) const override {
+      float gy = c.in(2).f32()[0];
+      for (int64_t i = 0; i < c.in(0).numel(); ++i) {
+        c.out(0).f32()[i] = gy * c.in(1).f32()[i];
+        c.out(1).f32()[i] = gy * c.in(0).f32()[i];
+      }
+    }
+  };
+};
+
+struct Net {
+  Graph g;
+  ValueId x, w, loss;
+  std::map<ValueId, Grad> grads;
+};
+
+// loss = dot(2*x, w) + dot(3*x, w): w is used twice, so its gradient is a sum of two contributions.
+void build(Net& n) {
+  n.x = n.g.input("x", Shape{4});
+  {
+    Graph::LayerScope s(n.g, "layer");
+    n.w = n.g.parameter("w", Shape{4});
+  }
+  ValueId a = n.g.add1(std::make_shared<ScaleOp>(2.f), {n.x}, ValueSpec{"a", Shape{4}});
+  ValueId b = n.g.add1(std::make_shared<ScaleOp>(3.f), {n.x}, ValueSpec{"b", Shape{4}});
+  ValueId la = n.g.add1(std::make_shared<DotOp>(), {a, n.w}, ValueSpec{"la", Shape{1}});
+  ValueId lb = n.g.add1(std::make_shared<DotOp>(), {b, n.w}, ValueSpec{"lb", Shape{1}});
+  n.loss = n.g.add1(make_add_op(), {la, lb}, ValueSpec{"loss", Shape{1}});
+  n.grads = n.g.backward(n.loss);
+}
+
+TEST(Executor, GradientsAccumulateOverUses) {
+  Net n;
+  build(n);
+  ASSERT_EQ(n.grads.count(n.w), 1u);
+  auto be = Backend::create("cpu", 1);
+  Executor ex(n.g, *be, ExecutorOptions{{}, {}, {n.grads[n.w].dense}});
+  float x[4] = {1, 2, 3, 4}, w[4] = {0.5f, -1, 2, 0};
+  ex.upload(n.x, x, sizeof x);
+  ex.upload(n.w, w, sizeof w);
+  ex.run(1, 0, true);
+  // loss = 5 * sum(x * w); dloss/dw = 5 x.
+  EXPECT_FLOAT_EQ(ex.read_f32(n.loss)[0], 5.f * (0.5f - 2 + 6 + 0));
+  auto gw = ex.read_f32(n.grads[n.w].dense);
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(gw[i], 5.f * x[i]);
+}
+
+TEST(Executor, NoTwoLiveValuesShareMemory) {
+  Net n;
+  build(n);
+  auto be = Backend::create("cpu", 1);
+  Executor ex(n.g, *be, ExecutorOptions{{}, {}, {n.grads[n.w].dense}});
+  const auto& req = ex.requests();
+  const auto& plan = ex.plan();
+  for (size_t i = 0; i < req.size(); ++i)
+    for (size_t j = i + 1; j < req.size(); ++j) {
+      if (req[i].arena != req[j].arena) continue;
+      bool live_together = req[i].arena == Arena::Persistent ||
+                           (req[i].first <= req[j].last && req[j].first <= req[i].last);
+      bool overlap = plan.offsets[i] < plan.offsets[j] + plan.sizes[j] &&
+                     plan.offsets[j] < plan.offsets[i] + plan.sizes[i] && plan.sizes[i] && plan.sizes[j];
+      EXPECT_FALSE(live_together && overlap) << req[i].name << " and " << req[j].name;
+    }
+  // The loss is kept to the end; the parameter is persistent.
+  for (const auto& r : req) {
+    if (r.name == "loss") EXPECT_EQ(r.last, static_cast<int>(n.g.nodes().size()));
+    if (r.name == "layer/w") EXPECT_EQ(r.arena, Arena::Persistent);
+  }
+}
+
+TEST(Executor, StepAllocatesNothing) {
+  Net n;
+  build(n);
+  auto be = Backend::create("cpu", 1);
+  Executor ex(n.g, *be, ExecutorOptions{{}, {}, {n.grads[n.w].dense}});
+  ex.run(1, 0, true);
+  size_t arena_allocs = be->allocation_count();
+  g_news = 0;
+  g_count_new = true;
+  for (int s = 2; s < 10; ++s) ex.run(s, 0, true);
+  g_count_new = false;
+  EXPECT_EQ(g_news.load(), 0);
+  EXPECT_EQ(be->allocation_count(), arena_allocs);
+  EXPECT_EQ(arena_allocs, 2u);  // one persistent arena, one step arena
+}
+
+TEST(Executor, ForwardOnlyStopsBeforeBackward) {
+  Net n;
+  build(n);
+  auto be = Backend::create("cpu", 1);
+  Executor ex(n.g, *be, ExecutorOptions{{}, {}, {n.grads[n.w].dense}});
+  float x[4] = {1, 1, 1, 1}, w[4] = {1, 1, 1, 1};
+  ex.upload(n.x, x, sizeof x);
+  ex.upload(n.w, w, sizeof w);
+  ex.run(1, 0, false, /*forward_only=*/true);
+  EXPECT_FLOAT_EQ(ex.read_f32(n.loss)[0], 20.f);
+  auto gw = ex.read_f32(n.grads[n.w].dense);
+  for (float v : gw) EXPECT_EQ(v, 0.f);  // backward did not run (step arena starts zeroed)
+}
+
+TEST(Executor, ExternalBindingSharesParameters) {
+  Net a, b;
+  build(a);
+  build(b);
+  auto be = Backend::create("cpu", 1);
+  Executor ea(a.g, *be, ExecutorOptions{{}, {}, {a.grads[a.w].dense}});
+  ExecutorOptions ob;
+  ob.external["layer/w"] = ea.tensor(a.w);
+  Executor eb(b.g, *be, ob);
+  EXPECT_EQ(eb.tensor(b.w).data, ea.tensor(a.w).data);
+  for (const auto& r : eb.requests()) EXPECT_NE(r.name, "layer/w");
+}
+
+TEST(Graph, ErrorsAreClear) {
+  Graph g;
+  ValueId x = g.input("x", Shape{4});
+  EXPECT_THROW(g.value(99), Error);
+  EXPECT_THROW(g.backward(x), Error);  // does not depend on a parameter
+  EXPECT_THROW(g.input("bad", Shape{-1}), Error);
+  try {
+    g.backward(x);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not depend on any parameter"), std::string::npos);
+  }
+  ValueId w = g.parameter("w", Shape{4});
+  ValueId l = g.add1(std::make_shared<DotOp>(), {x, w}, ValueSpec{"l", Shape{1}});
+  g.backward(l);
+  EXPECT_THROW(g.backward(l), Error);  // only once
+}
+
+TEST(Backend, UnknownDeviceIsAClearError) {
+  try {
+    Backend::create("tpu");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown device 'tpu'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Backend::create("cuda:x"), Error);
+  if (!Backend::cuda_available()) {
+    EXPECT_THROW(Backend::create("cuda"), Error);
+  }
+}
+
+}  // namespace
+}  // namespace sg
