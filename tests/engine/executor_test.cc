@@ -182,11 +182,12 @@ TEST(Executor, ExternalBindingSharesParameters) {
 TEST(Graph, ErrorsAreClear) {
   Graph g;
   ValueId x = g.input("x", Shape{4});
+  ValueId x1 = g.input("x1", Shape{1});
   EXPECT_THROW(g.value(99), Error);
-  EXPECT_THROW(g.backward(x), Error);  // does not depend on a parameter
+  EXPECT_THROW(g.backward(x), Error);  // not a scalar
   EXPECT_THROW(g.input("bad", Shape{-1}), Error);
   try {
-    g.backward(x);
+    g.backward(x1);
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not depend on any parameter"), std::string::npos);
   }
