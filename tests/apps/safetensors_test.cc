@@ -1,0 +1,109 @@
+// safetensors round trip, atomic replacement, and every corruption the reader must reject with a clear line.
+#include "apps/safetensors.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/check.h"
+
+namespace sg {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir() {
+  auto d = fs::temp_directory_path() / ("sg_st_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d.string();
+}
+
+StFile sample() {
+  StFile f;
+  f.metadata["config"] = R"({"hidden": 8})";
+  f.tensors["a"] = st_from_f32({1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3});
+  f.tensors["b"] = st_from_i32({7, 8, 9}, {3});
+  f.tensors["vocab"] = st_from_string("<S>\n</S>\nthe\n");
+  f.tensors["empty"] = st_from_f32({}, {0, 4});
+  return f;
+}
+
+std::string expect_error(const std::string& path) {
+  try {
+    read_safetensors(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an error reading " << path;
+  return "";
+}
+
+TEST(Safetensors, RoundTrip) {
+  std::string p = temp_dir() + "/rt.safetensors";
+  write_safetensors(p, sample());
+  StFile r = read_safetensors(p);
+  EXPECT_EQ(r.metadata.at("config"), R"({"hidden": 8})");
+  EXPECT_EQ(st_to_f32(r.tensors.at("a")), (std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}));
+  EXPECT_EQ(r.tensors.at("a").shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(st_to_i32(r.tensors.at("b")), (std::vector<int32_t>{7, 8, 9}));
+  EXPECT_EQ(st_to_string(r.tensors.at("vocab")), "<S>\n</S>\nthe\n");
+  EXPECT_EQ(r.tensors.at("empty").bytes.size(), 0u);
+  // Header length is a multiple of 8 (alignment of the data that follows).
+  std::ifstream in(p, std::ios::binary);
+  uint64_t n = 0;
+  in.read(reinterpret_cast<char*>(&n), 8);
+  EXPECT_EQ(n % 8, 0u);
+  EXPECT_THROW(st_to_i32(r.tensors.at("a")), Error);
+}
+
+TEST(Safetensors, RejectsCorruptFiles) {
+  std::string dir = temp_dir();
+  std::string good = dir + "/good.safetensors";
+  write_safetensors(good, sample());
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::string p = dir + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  };
+  EXPECT_NE(expect_error(write("tiny", "abc")).find("is corrupt"), std::string::npos);
+  EXPECT_NE(expect_error(write("trunc", bytes.substr(0, bytes.size() - 3))).find("outside the file"),
+            std::string::npos);
+  std::string badlen = bytes;
+  badlen[7] = '\x7f';
+  EXPECT_NE(expect_error(write("badlen", badlen)).find("header length"), std::string::npos);
+  std::string badjson = bytes;
+  badjson[8] = '#';
+  EXPECT_NE(expect_error(write("badjson", badjson)).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(expect_error(dir + "/missing").find("cannot read checkpoint"), std::string::npos);
+  std::string hdr = R"({"x":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}})";
+  std::string f(8, '\0');
+  f[0] = static_cast<char>(hdr.size());
+  EXPECT_NE(expect_error(write("dtype", f + hdr + "abcd")).find("unsupported dtype"), std::string::npos);
+  hdr = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})";
+  f[0] = static_cast<char>(hdr.size());
+  EXPECT_NE(expect_error(write("size", f + hdr + "abcd")).find("size mismatch"), std::string::npos);
+}
+
+TEST(Safetensors, FailedWriteLeavesPreviousFileIntact) {
+  std::string dir = temp_dir();
+  std::string p = dir + "/keep.safetensors";
+  write_safetensors(p, sample());
+  StFile bad = sample();
+  bad.tensors["a"].shape = {5};  // size does not match: refused before anything is written
+  EXPECT_THROW(write_safetensors(p, bad), Error);
+  EXPECT_EQ(st_to_i32(read_safetensors(p).tensors.at("b")), (std::vector<int32_t>{7, 8, 9}));
+  EXPECT_THROW(write_safetensors(dir + "/no/such/dir/x.safetensors", sample()), Error);
+  for (auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temporary left: " << e.path();
+}
+
+}  // namespace
+}  // namespace sg
