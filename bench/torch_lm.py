@@ -1,0 +1,521 @@
+#!/usr/bin/python3
+"""PyTorch reference trainer for the side-by-side benchmark with `sketchgrad train`.
+
+Trains the same LSTM language model as sketchgrad, on the same LM1B-layout corpus, with the same flags:
+
+  data     DIR/training-monolingual.tokenized.shuffled/news.en-* (sorted) for training,
+           DIR/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-* for held-out.
+  vocab    ids 0=<S>, 1=</S>, 2=<UNK>, then every training word with count >= min_count sorted by descending
+           count (ties by word, byte order); or loaded with --vocab (`word count` or one word per line).
+  batches  Jozefowicz et al. 2016: B streams, each the back-to-back concatenation of `<S> w1 .. wn </S>`, no
+           padding; a step takes T (input, target) pairs per stream, time-major [T, B]. A sentence of n words
+           gives n+1 pairs (<S>,w1) .. (wn,</S>): <S> is never a target. LSTM state carries across steps.
+  model    embedding E -> L-layer LSTM, cell H, projection P (nn.LSTM(proj_size=P)) -> dropout -> softmax over V:
+             full     logits = h W^T + b, cross entropy;
+             sampled  S unique negatives per step shared by the batch, drawn from the log-uniform law
+                      P(k) = (log(k+2) - log(k+1)) / log(V+1) by rejection; Q(k) = 1 - (1 - P(k))^tries;
+                      logits - log Q, accidental hits masked, true class in column 0.
+  optim    Adam(lr, 0.9, 0.999, 1e-8) with global-norm clipping; --lazy-adam: sparse embedding/softmax
+           gradients + torch.optim.SparseAdam for those tables (LazyAdam), dense Adam elsewhere.
+  measures words/s after --warmup-steps (B*T predicted tokens per step), peak RSS, on CUDA the allocator
+           peak and the device memory in use, final train loss, held-out perplexity with the full softmax over
+           every predicted token of the held-out shard (</S> and <UNK> included, <S> never predicted).
+
+Run with Debian's /usr/bin/python3 (python3-torch) on CPU, or any PyTorch with CUDA for --device cuda.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SPECIALS = ["<S>", "</S>", "<UNK>"]
+BOS, EOS, UNK = 0, 1, 2
+
+PRESETS = {  # the same values as sketchgrad's RunConfig::apply_preset
+    "tiny": dict(emb=32, hidden=64, proj=32, layers=1, dropout=0.0, softmax="full", batch=8, bptt=10,
+                 lr=1e-2, clip=1.0, schedule="constant"),
+    "small": dict(emb=128, hidden=512, proj=128, layers=1, dropout=0.0, softmax="sampled:1024", batch=32,
+                  bptt=20, lr=4e-3, clip=1.0, schedule="constant"),
+    "paper-lm1b": dict(emb=256, hidden=2048, proj=256, layers=1, dropout=0.01, softmax="sampled:8192",
+                       batch=1024, bptt=20, lr=4e-3, clip=1.0, schedule="linear"),
+}
+PAPER_VOCAB = 793471
+
+
+def fail(msg):
+    print(f"torch_lm: error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Corpus and vocabulary
+
+
+def training_files(data):
+    files = sorted(glob.glob(os.path.join(data, "training-monolingual.tokenized.shuffled", "news.en-*")))
+    if not files:
+        fail(f"no training shards in {data}/training-monolingual.tokenized.shuffled/news.en-*")
+    return files
+
+
+def heldout_file(data):
+    files = sorted(glob.glob(os.path.join(data, "heldout-monolingual.tokenized.shuffled",
+                                          "news.en.heldout-00000-of-*")))
+    if not files:
+        fail(f"no held-out shard {data}/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-*")
+    return files[0]
+
+
+def read_sentences(path):
+    """Yields each non-empty line's tokens (split on single spaces, as LM1B is tokenized)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            words = line.split()
+            if words:
+                yield words
+
+
+def build_vocab(files, min_count):
+    counts = {}
+    for path in files:
+        for words in read_sentences(path):
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+    for s in SPECIALS:
+        counts.pop(s, None)
+    kept = [(c, w) for w, c in counts.items() if c >= min_count]
+    kept.sort(key=lambda cw: (-cw[0], cw[1].encode("utf-8")))
+    return SPECIALS + [w for _, w in kept]
+
+
+def load_vocab(path):
+    words = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if not parts or parts[0] == "!!!MAXTERMID" or parts[0] in SPECIALS:
+                continue
+            words.append(parts[0])
+    return SPECIALS + words
+
+
+def encode(words, index):
+    return [BOS] + [index.get(w, UNK) for w in words] + [EOS]
+
+
+def text_sentences(files, index, cycle, epochs_seen=None):
+    """Id sentences `<S> .. </S>` from the files in order; forever (counting epochs) when cycle."""
+    while True:
+        n = 0
+        for path in files:
+            for words in read_sentences(path):
+                n += 1
+                yield encode(words, index)
+        if not cycle:
+            return
+        if n == 0:
+            fail("the training shards hold no sentences")
+        if epochs_seen is not None:
+            epochs_seen[0] += 1
+
+
+def log_uniform_ids(n, V, gen):
+    """n draws of k in [0, V) with P(k) = (log(k+2) - log(k+1)) / log(V+1) (inverse CDF)."""
+    u = torch.rand(n, generator=gen, dtype=torch.float64)
+    k = torch.floor(torch.exp(u * math.log(V + 1))).long() - 1
+    return k.clamp_(0, V - 1)
+
+
+def synthetic_sentences(V, seed):
+    """Zipf (log-uniform) word ids over [3, V) with about LM1B's sentence lengths (log-normal, mean ~26)."""
+    gen = torch.Generator().manual_seed(seed + 7919)
+    while True:
+        lens = torch.exp(torch.randn(4096, generator=gen) * 0.55 + math.log(22.0)).round().clamp_(1, 200).long()
+        ids = (log_uniform_ids(int(lens.sum()), V - 3, gen) + 3).tolist()
+        o = 0
+        for n in lens.tolist():
+            yield [BOS] + ids[o:o + n] + [EOS]
+            o += n
+
+
+class StreamBatcher:
+    """B streams fed from one sentence iterator; each step gives x, y [T, B] (int64) and a weight mask."""
+
+    def __init__(self, sentences, B, T):
+        self.it, self.B, self.T = sentences, B, T
+        self.cur = [None] * B
+        self.pos = [0] * B
+        self.exhausted = False
+
+    def next(self):
+        B, T = self.B, self.T
+        xs, ys, ws = [], [], []
+        for i in range(B):
+            x, y, filled = [], [], 0
+            while filled < T:
+                s = self.cur[i]
+                if s is None or self.pos[i] >= len(s) - 1:
+                    s = None if self.exhausted else next(self.it, None)
+                    if s is None:
+                        self.exhausted, self.cur[i] = True, None
+                        break
+                    self.cur[i], self.pos[i] = s, 0
+                p = self.pos[i]
+                n = min(len(s) - 1 - p, T - filled)
+                x += s[p:p + n]
+                y += s[p + 1:p + 1 + n]
+                self.pos[i] = p + n
+                filled += n
+            ws.append(filled)
+            pad = T - filled
+            xs.append(x + [0] * pad)
+            ys.append(y + [0] * pad)
+        x = torch.tensor(xs, dtype=torch.long).t().contiguous()
+        y = torch.tensor(ys, dtype=torch.long).t().contiguous()
+        if min(ws) == T:
+            return x, y, None, B * T
+        w = (torch.arange(T).unsqueeze(1) < torch.tensor(ws).unsqueeze(0)).float()
+        return x, y, w, sum(ws)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Model, sampled softmax, optimizer
+
+
+class LSTMLM(nn.Module):
+    def __init__(self, V, E, H, P, L, dropout, sparse):
+        super().__init__()
+        self.V, self.D = V, (P if P > 0 else H)
+        self.emb = nn.Embedding(V, E, sparse=sparse)
+        self.lstm = nn.LSTM(E, H, num_layers=L, proj_size=P if P > 0 else 0)
+        self.drop = nn.Dropout(dropout)
+        # Softmax weights as embedding tables so the sampled softmax gathers rows (sparse gradient if asked).
+        self.sm_w = nn.Embedding(V, self.D, sparse=sparse)
+        self.sm_b = nn.Embedding(V, 1, sparse=sparse)
+        nn.init.uniform_(self.emb.weight, -0.1, 0.1)
+        nn.init.uniform_(self.sm_w.weight, -1.0 / math.sqrt(self.D), 1.0 / math.sqrt(self.D))
+        nn.init.zeros_(self.sm_b.weight)
+
+    def hidden(self, x, state):
+        out, state = self.lstm(self.emb(x), state)  # [T, B, D]
+        return self.drop(out), state
+
+    def full_logits(self, h):  # h [N, D] -> [N, V]
+        return torch.addmm(self.sm_b.weight.view(1, -1), h, self.sm_w.weight.t())
+
+
+class LogUniformSampler:
+    """S unique ids per step by rejection from the log-uniform law; also the expected counts Q."""
+
+    def __init__(self, V, S, seed):
+        if S >= V:
+            fail(f"--softmax sampled:{S} needs S < vocabulary size {V}")
+        self.V, self.S = V, S
+        self.gen = torch.Generator().manual_seed(seed + 104729)
+        k = torch.arange(V, dtype=torch.float64)
+        self.logp = torch.log((torch.log(k + 2) - torch.log(k + 1)) / math.log(V + 1))
+
+    def sample(self):
+        draws = torch.empty(0, dtype=torch.long)
+        while True:
+            draws = torch.cat([draws, log_uniform_ids(max(2 * self.S, 1024), self.V, self.gen)])
+            vals, order = torch.sort(draws, stable=True)
+            first = torch.ones_like(vals, dtype=torch.bool)
+            first[1:] = vals[1:] != vals[:-1]
+            first_pos = order[first]  # smallest draw index of each distinct value (stable sort)
+            if first_pos.numel() >= self.S:
+                first_pos, _ = torch.sort(first_pos)
+                tries = int(first_pos[self.S - 1]) + 1
+                return draws[first_pos[:self.S]], tries
+
+    def log_q(self, ids, tries):  # log(1 - (1 - P)^tries), computed stably
+        p = self.logp.to(ids.device)[ids]
+        return torch.log(-torch.expm1(tries * torch.log1p(-torch.exp(p))))
+
+
+def sampled_loss(model, h, y, sampler, w):
+    """Mean over tokens of -log softmax([true, negatives] - log Q)[0], accidental hits masked."""
+    neg_cpu, tries = sampler.sample()
+    neg = neg_cpu.to(h.device, non_blocking=True)
+    wt, bt = model.sm_w(y), model.sm_b(y).squeeze(1)  # [N, D], [N]
+    ws, bs = model.sm_w(neg), model.sm_b(neg).squeeze(1)  # [S, D], [S]
+    true_logit = (h * wt).sum(1) + bt - sampler.log_q(y, tries)
+    neg_logits = torch.addmm(bs.view(1, -1), h, ws.t()) - sampler.log_q(neg, tries).view(1, -1)
+    neg_logits = neg_logits.masked_fill(neg.view(1, -1) == y.view(-1, 1), float("-inf"))
+    logits = torch.cat([true_logit.view(-1, 1), neg_logits], 1)
+    nll = torch.logsumexp(logits, 1) - true_logit
+    return nll.mean() if w is None else (nll * w).sum() / w.sum()
+
+
+def clip_global_norm_(params, max_norm):
+    """Scales all gradients (dense and sparse) so their global L2 norm is at most max_norm."""
+    sq = []
+    for p in params:
+        if p.grad is None:
+            continue
+        if p.grad.is_sparse:
+            p.grad = p.grad.coalesce()  # duplicates summed first, else the norm is wrong
+            sq.append(p.grad._values().pow(2).sum())
+        else:
+            sq.append(p.grad.pow(2).sum())
+    total = torch.stack(sq).sum().sqrt()
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for p in params:
+        if p.grad is not None:
+            (p.grad._values() if p.grad.is_sparse else p.grad).mul_(coef)
+    return total
+
+
+def make_optimizers(model, lr, lazy, sampled):
+    adam = dict(lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    sparse_params = []
+    if lazy:
+        sparse_params = [model.emb.weight] + ([model.sm_w.weight, model.sm_b.weight] if sampled else [])
+    ids = {id(p) for p in sparse_params}
+    dense_params = [p for p in model.parameters() if id(p) not in ids]
+    opts = [torch.optim.Adam(dense_params, **adam)]
+    if sparse_params:
+        opts.append(torch.optim.SparseAdam(sparse_params, **adam))
+    return opts
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@torch.no_grad()
+def evaluate(model, sentences, B, T, device, max_tokens=0, max_logit_bytes=256 << 20):
+    """Held-out perplexity with the full softmax: exp(total NLL / predicted tokens)."""
+    model.eval()
+    batcher = StreamBatcher(sentences, B, T)
+    state, nll, count = None, 0.0, 0
+    rows = max(1, max_logit_bytes // (4 * model.V))
+    while True:
+        x, y, w, n = batcher.next()
+        if n == 0:
+            break
+        x, y = x.to(device), y.to(device)
+        h, state = model.hidden(x, state)
+        h, y = h.reshape(-1, model.D), y.reshape(-1)
+        wv = None if w is None else w.to(device).reshape(-1)
+        for a in range(0, h.shape[0], rows):
+            logits = model.full_logits(h[a:a + rows])
+            tok = torch.logsumexp(logits, 1) - logits.gather(1, y[a:a + rows, None]).squeeze(1)
+            if wv is not None:
+                tok = tok * wv[a:a + rows]
+            nll += float(tok.double().sum())
+        count += n
+        if max_tokens and count >= max_tokens:
+            break
+    model.train()
+    return (math.exp(nll / count) if count else float("nan")), count
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Command line and training loop
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description="PyTorch LSTM language model trainer (sketchgrad's reference)")
+    ap.add_argument("--preset", default="small", choices=sorted(PRESETS), help="model defaults (as sketchgrad)")
+    ap.add_argument("--data", help="LM1B-layout corpus folder")
+    ap.add_argument("--vocab", help="vocabulary file to load (`word count` or one word per line)")
+    ap.add_argument("--heldout", help="held-out shard file (default: the 00000 held-out shard of --data)")
+    ap.add_argument("--synthetic-vocab", type=int, default=0,
+                    help="no files: Zipf ids over this vocabulary (paper-lm1b without --data: 793471)")
+    ap.add_argument("--min-count", type=int, default=3)
+    for flag, typ in [("emb", int), ("hidden", int), ("proj", int), ("layers", int), ("dropout", float),
+                      ("softmax", str), ("batch", int), ("bptt", int), ("lr", float), ("clip", float),
+                      ("schedule", str)]:
+        ap.add_argument("--" + flag, type=typ, default=None, help="overrides the preset")
+    ap.add_argument("--optimizer", default="adam", choices=["adam"])
+    ap.add_argument("--lazy-adam", action="store_true", help="sparse tables + SparseAdam (LazyAdam)")
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--warmup-steps", type=int, default=3, help="steps excluded from words/s")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = PyTorch default)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    ap.add_argument("--tf32", default="off", choices=["on", "off"], help="TF32 matmuls/cuDNN on CUDA")
+    ap.add_argument("--eval-batch", type=int, default=64, help="streams for the held-out evaluation")
+    ap.add_argument("--eval-tokens", type=int, default=0, help="cap on held-out tokens (0 = whole shard)")
+    ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    ap.add_argument("--progress-every", type=int, default=10)
+    ap.add_argument("--summary-json", help="write the end-of-run summary here")
+    a = ap.parse_args(argv)
+    for k, v in PRESETS[a.preset].items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
+    if a.preset == "paper-lm1b" and not a.data and not a.synthetic_vocab:
+        a.synthetic_vocab = PAPER_VOCAB
+    if not a.data and not a.synthetic_vocab:
+        ap.error("--data DIR is required (or --synthetic-vocab V)")
+    if a.softmax != "full" and not (a.softmax.startswith("sampled:") and a.softmax[8:].isdigit()
+                                    and int(a.softmax[8:]) > 0):
+        ap.error(f"--softmax must be 'full' or 'sampled:S', got '{a.softmax}'")
+    if a.schedule not in ("constant", "linear"):
+        ap.error("--schedule must be constant or linear here")
+    if a.proj >= a.hidden:
+        ap.error("--proj must be smaller than --hidden (nn.LSTM proj_size)")
+    if min(a.emb, a.hidden, a.layers, a.batch, a.bptt, a.steps, a.min_count) < 1 or a.proj < 0:
+        ap.error("sizes, --steps and --min-count must be positive")
+    return a
+
+
+def cuda_bytes_in_use(device):
+    free, total = torch.cuda.mem_get_info(device)
+    return total - free
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    t_start = time.time()
+    torch.manual_seed(a.seed)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    cuda = device.type == "cuda"
+    cuda_before = 0
+    if cuda:
+        if not torch.cuda.is_available():
+            fail("--device cuda but this PyTorch sees no GPU")
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32 == "on"
+        torch.backends.cudnn.allow_tf32 = a.tf32 == "on"
+        torch.backends.cudnn.benchmark = False
+        torch.cuda.init()
+        torch.zeros(1, device=device)  # context up, so `before` counts it
+        cuda_before = cuda_bytes_in_use(device)
+
+    epochs_seen = [0]
+    if a.synthetic_vocab:
+        V = a.synthetic_vocab
+        train_iter = synthetic_sentences(V, a.seed)
+        heldout_iter = lambda: synthetic_sentences(V, a.seed + 1)  # noqa: E731
+        heldout_desc = f"synthetic (Zipf over {V})"
+        if not a.eval_tokens:
+            a.eval_tokens = 100000
+    else:
+        files = training_files(a.data)
+        t0 = time.time()
+        vocab = load_vocab(a.vocab) if a.vocab else build_vocab(files, a.min_count)
+        print(f"torch_lm: vocabulary {len(vocab)} words ({time.time() - t0:.1f} s)", file=sys.stderr)
+        index = {w: i for i, w in enumerate(vocab)}
+        V = len(vocab)
+        train_iter = text_sentences(files, index, cycle=True, epochs_seen=epochs_seen)
+        heldout_path = a.heldout or heldout_file(a.data)
+        heldout_iter = lambda: text_sentences([heldout_path], index, cycle=False)  # noqa: E731
+        heldout_desc = heldout_path
+
+    sampled = a.softmax != "full"
+    model = LSTMLM(V, a.emb, a.hidden, a.proj, a.layers, a.dropout, sparse=a.lazy_adam).to(device)
+    sampler = LogUniformSampler(V, int(a.softmax[8:]), a.seed) if sampled else None
+    opts = make_optimizers(model, a.lr, a.lazy_adam, sampled)
+    params = list(model.parameters())
+    n_params = sum(p.numel() for p in params)
+    print(f"torch_lm: V={V} params={n_params:,} device={device} threads={torch.get_num_threads()} "
+          f"softmax={a.softmax} lazy_adam={a.lazy_adam}", file=sys.stderr)
+
+    batcher = StreamBatcher(train_iter, a.batch, a.bptt)
+    state = None
+    losses, recent = [], []
+    tokens_timed, t_timed = 0, None
+    if a.warmup_steps >= a.steps:
+        a.warmup_steps = 0
+    for step in range(1, a.steps + 1):
+        if step == a.warmup_steps + 1:
+            if cuda:
+                torch.cuda.synchronize(device)
+            t_timed = time.perf_counter()
+        lr = a.lr * (1.0 - (step - 1) / a.steps) if a.schedule == "linear" else a.lr
+        for o in opts:
+            for g in o.param_groups:
+                g["lr"] = lr
+        x, y, _, n = batcher.next()
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if state is not None:
+            state = tuple(s.detach() for s in state)
+        h, state = model.hidden(x, state)
+        h, yv = h.reshape(-1, model.D), y.reshape(-1)
+        if sampled:
+            loss = sampled_loss(model, h, yv, sampler, None)
+        else:
+            loss = F.cross_entropy(model.full_logits(h), yv)
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        if a.clip > 0:
+            clip_global_norm_(params, a.clip)
+        for o in opts:
+            o.step()
+        recent.append(loss.detach())
+        if step > a.warmup_steps:
+            tokens_timed += n
+        if step % a.progress_every == 0 or step == a.steps:
+            vals = [float(v) for v in torch.stack(recent).cpu()]
+            losses += vals
+            recent = []
+            el = time.perf_counter() - t_timed if t_timed else 0.0
+            wps = tokens_timed / el if el > 0 else 0.0
+            print(f"step {step}/{a.steps} loss {vals[-1]:.4f} lr {lr:.3g} words/s {wps:,.0f}", file=sys.stderr)
+    if cuda:
+        torch.cuda.synchronize(device)
+    train_s = time.perf_counter() - t_timed
+    words_per_s = tokens_timed / train_s if train_s > 0 else 0.0
+    cuda_train_end = cuda_bytes_in_use(device) if cuda else 0
+    cuda_alloc_train = torch.cuda.max_memory_allocated(device) if cuda else 0
+
+    ppl, ntok, eval_s = None, 0, 0.0
+    if not a.no_eval:
+        t0 = time.time()
+        ppl, ntok = evaluate(model, heldout_iter(), a.eval_batch, a.bptt, device, a.eval_tokens)
+        eval_s = time.time() - t0
+        print(f"torch_lm: held-out perplexity {ppl:.3f} over {ntok} tokens ({eval_s:.1f} s)", file=sys.stderr)
+
+    tail = losses[-min(10, len(losses)):]
+    summary = {
+        "words_per_s": words_per_s,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "final_train_loss": losses[-1],
+        "final_train_loss_mean10": sum(tail) / len(tail),
+        "heldout_perplexity": ppl,
+        "heldout_tokens": ntok,
+        "heldout": heldout_desc,
+        "steps": a.steps,
+        "timed_steps": a.steps - a.warmup_steps,
+        "train_seconds_timed": train_s,
+        "eval_seconds": eval_s,
+        "total_seconds": time.time() - t_start,
+        "epochs_completed": epochs_seen[0],
+        "vocab_size": V,
+        "parameters": n_params,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "config": {k: v for k, v in vars(a).items() if k != "summary_json"},
+    }
+    if cuda:
+        summary.update({
+            "cuda_device_name": torch.cuda.get_device_name(device),
+            "cuda_max_memory_allocated_bytes": torch.cuda.max_memory_allocated(device),
+            "cuda_max_memory_allocated_train_bytes": cuda_alloc_train,
+            "cuda_max_memory_reserved_bytes": torch.cuda.max_memory_reserved(device),
+            "cuda_in_use_before_bytes": cuda_before,  # context (+ other processes) before the model
+            "cuda_in_use_after_train_bytes": cuda_train_end,  # whole device in use after training
+            "cuda_process_delta_bytes": cuda_train_end - cuda_before,
+        })
+    print(f"torch_lm: {words_per_s:,.0f} words/s, peak RSS {summary['peak_rss_bytes'] / 2**20:,.0f} MiB, "
+          f"final loss {losses[-1]:.4f}", file=sys.stderr)
+    if a.summary_json:
+        with open(a.summary_json, "w") as f:
+            json.dump(summary, f, indent=2)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
