@@ -369,6 +369,14 @@ def parse_args(argv=None):
     return a
 
 
+def current_rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cuda_bytes_in_use(device):
     free, total = torch.cuda.mem_get_info(device)
     return total - free
@@ -377,6 +385,7 @@ def cuda_bytes_in_use(device):
 def main(argv=None):
     a = parse_args(argv)
     t_start = time.time()
+    rss_import = current_rss_bytes()  # the PyTorch libraries alone, before any data or model
     torch.manual_seed(a.seed)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -482,6 +491,7 @@ def main(argv=None):
     summary = {
         "words_per_s": words_per_s,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "rss_after_import_bytes": rss_import,
         "final_train_loss": losses[-1],
         "final_train_loss_mean10": sum(tail) / len(tail),
         "heldout_perplexity": ppl,
