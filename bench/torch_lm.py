@@ -236,19 +236,21 @@ class LogUniformSampler:
                 tries = int(first_pos[self.S - 1]) + 1
                 return draws[first_pos[:self.S]], tries
 
-    def log_q(self, ids, tries):  # log(1 - (1 - P)^tries), computed stably
-        p = self.logp.to(ids.device)[ids]
-        return torch.log(-torch.expm1(tries * torch.log1p(-torch.exp(p))))
+    def log_q(self, ids, tries, dtype=torch.float32):  # log(1 - (1 - P)^tries) in float64, then cast
+        if self.logp.device != ids.device:
+            self.logp = self.logp.to(ids.device)
+        p = self.logp[ids]
+        return torch.log(-torch.expm1(tries * torch.log1p(-torch.exp(p)))).to(dtype)
 
 
 def sampled_loss(model, h, y, sampler, w):
     """Mean over tokens of -log softmax([true, negatives] - log Q)[0], accidental hits masked."""
     neg_cpu, tries = sampler.sample()
-    neg = neg_cpu.to(h.device, non_blocking=True)
+    neg = neg_cpu.to(h.device)
     wt, bt = model.sm_w(y), model.sm_b(y).squeeze(1)  # [N, D], [N]
     ws, bs = model.sm_w(neg), model.sm_b(neg).squeeze(1)  # [S, D], [S]
-    true_logit = (h * wt).sum(1) + bt - sampler.log_q(y, tries)
-    neg_logits = torch.addmm(bs.view(1, -1), h, ws.t()) - sampler.log_q(neg, tries).view(1, -1)
+    true_logit = (h * wt).sum(1) + bt - sampler.log_q(y, tries, h.dtype)
+    neg_logits = torch.addmm(bs.view(1, -1), h, ws.t()) - sampler.log_q(neg, tries, h.dtype).view(1, -1)
     neg_logits = neg_logits.masked_fill(neg.view(1, -1) == y.view(-1, 1), float("-inf"))
     logits = torch.cat([true_logit.view(-1, 1), neg_logits], 1)
     nll = torch.logsumexp(logits, 1) - true_logit
@@ -292,11 +294,12 @@ def make_optimizers(model, lr, lazy, sampled):
 
 
 @torch.no_grad()
-def evaluate(model, sentences, B, T, device, max_tokens=0, max_logit_bytes=256 << 20):
+def evaluate(model, sentences, B, T, device, max_tokens=0, max_logit_bytes=0):
     """Held-out perplexity with the full softmax: exp(total NLL / predicted tokens)."""
     model.eval()
     batcher = StreamBatcher(sentences, B, T)
     state, nll, count = None, 0.0, 0
+    max_logit_bytes = max_logit_bytes or ((1 << 30) if device.type == "cuda" else (256 << 20))
     rows = max(1, max_logit_bytes // (4 * model.V))
     while True:
         x, y, w, n = batcher.next()
@@ -447,7 +450,8 @@ def main(argv=None):
             for g in o.param_groups:
                 g["lr"] = lr
         x, y, _, n = batcher.next()
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if cuda:  # pinned, so the copies queue behind the previous step instead of waiting for it
+            x, y = x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
         if state is not None:
             state = tuple(s.detach() for s in state)
         h, state = model.hidden(x, state)
