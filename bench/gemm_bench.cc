@@ -1,0 +1,70 @@
+// GEMM throughput through each backend at LSTM-language-model shapes (row-major C[M,N] = A[M,K]
+// B[K,N]):
+//   gates, input part:  [B*T = 640, 128] x [128, 2048]   (embedding 128 -> 4 * 512 gates)
+//   gates, recurrent:   [32, 512] x [512, 2048]           (one time step, batch 32, hidden 512)
+//   softmax logits:     [640, 128] x [128, 10000]         (projection 128 -> vocabulary ~10k)
+//   plus the backward products of the first shape (A^T dC and dC B^T).
+// Counter: FLOP/s (2 M N K per product; shown as G/s). CUDA benchmarks are registered only when a
+// GPU is present; every iteration synchronises the device so the time covers the kernel.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/backend.h"
+#include "engine/dispatch.h"
+#include "engine/kernels/blas_kernels.h"
+
+namespace {
+
+struct Shape3 {
+  const char* name;
+  int64_t m, n, k;
+  bool ta, tb;
+};
+
+void run_gemm(benchmark::State& state, const std::string& device, Shape3 s) {
+  auto be = sg::Backend::create(device, 0);
+  const size_t asz = s.m * s.k * 4, bsz = s.k * s.n * 4, csz = s.m * s.n * 4;
+  void* a = be->allocate(asz);
+  void* b = be->allocate(bsz);
+  void* c = be->allocate(csz);
+  be->fill_zero(a, asz);
+  be->fill_zero(b, bsz);
+  be->fill_zero(c, csz);
+  const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  for (auto _ : state) {
+    SG_DISPATCH(*be, gemm, s.ta, s.tb, s.m, s.n, s.k, 1.0f, static_cast<float*>(a), lda,
+                static_cast<float*>(b), ldb, 0.0f, static_cast<float*>(c), s.n);
+    be->synchronize();
+  }
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * s.m * s.n * s.k * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(be->description());
+  be->deallocate(c, csz);
+  be->deallocate(b, bsz);
+  be->deallocate(a, asz);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Shape3 shapes[] = {
+      {"gates_x_640x2048x128", 640, 2048, 128, false, false},
+      {"gates_h_32x2048x512", 32, 2048, 512, false, false},
+      {"logits_640x10000x128", 640, 10000, 128, false, false},
+      {"dW_AtdC_128x2048x640", 128, 2048, 640, true, false},
+      {"dX_dCBt_640x128x2048", 640, 128, 2048, false, true},
+  };
+  std::vector<std::string> devices = {"cpu"};
+  if (sg::Backend::cuda_available()) devices.push_back("cuda");
+  for (const auto& dev : devices)
+    for (const Shape3& s : shapes)
+      benchmark::RegisterBenchmark(("gemm/" + dev + "/" + s.name).c_str(), run_gemm, dev, s)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
