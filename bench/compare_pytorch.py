@@ -4,13 +4,13 @@
 Both runs use the same corpus, vocabulary rule, batching, model, optimizer, learning rate, clipping, steps, seed
 and thread count, one after the other on the same machine. Prints words/s, peak resident memory, held-out
 perplexity and the ratios sketchgrad / PyTorch, and writes everything (machine, exact commands, both summaries)
-to bench/results/compare-<date>-<variant>-<device>.json.
+to bench/results/compare-<date>-<variant>-<device>.json (per-run logs: out/compare/).
 
   /usr/bin/python3 bench/compare_pytorch.py                      # issue 7 config, full softmax, CPU, 2 threads
   /usr/bin/python3 bench/compare_pytorch.py --variant sampled    # sampled softmax (S = --samples)
   /usr/bin/python3 bench/compare_pytorch.py --variant cs-mv      # sampled softmax, sketchgrad --state cs-mv
   /usr/bin/python3 bench/compare_pytorch.py --variant all
-  python3 bench/compare_pytorch.py --device cuda --preset paper-lm1b --data SYNTH_DIR   # GPU, paper config
+  python3 bench/compare_pytorch.py --device cuda --preset paper-lm1b   # GPU, paper config (synthetic V=793,471)
 
 The peak RSS of each child is measured here (os.wait4's rusage), whatever the child reports itself.
 """
@@ -141,13 +141,17 @@ def print_table(title, rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--variant", default="full", choices=sorted(VARIANTS) + ["all"])
+    ap.add_argument("--variant", default=None, choices=list(VARIANTS) + ["all"],
+                    help="default: full (issue7), sampled (paper-lm1b: a full softmax over 793k words is no LM1B "
+                         "training setup)")
     ap.add_argument("--preset", default="issue7", choices=["issue7", "paper-lm1b"],
                     help="issue7: E128 H512 P128 B32 T20; paper-lm1b: E256 H2048 P256 B1024 T20 S8192")
     ap.add_argument("--data", help="LM1B-layout corpus (default: data/sotu)")
     ap.add_argument("--vocab", help="vocabulary file given to both trainers")
     ap.add_argument("--heldout", help="held-out shard given to both trainers")
     ap.add_argument("--eval-tokens", type=int, default=0, help="cap on held-out tokens (0 = whole shard)")
+    ap.add_argument("--synth-sentences", type=int, default=2000000,
+                    help="paper-lm1b without --data: sentences of the synthetic corpus `sketchgrad synth` writes")
     ap.add_argument("--samples", type=int, default=0, help="S for sampled variants (default 1024; paper 8192)")
     ap.add_argument("--steps", type=int, default=0, help="training steps (default: 300 CPU, 200 paper)")
     ap.add_argument("--warmup-steps", type=int, default=5)
@@ -163,27 +167,40 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="interpreter with torch for torch_lm.py")
     ap.add_argument("--skip-sketchgrad", action="store_true")
     ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where the comparison JSON goes")
+    ap.add_argument("--work-dir", default=os.path.join(ROOT, "out", "compare"),
+                    help="per-run logs and summaries (their contents are also copied into the JSON)")
     a = ap.parse_args()
     if a.repeats < 1 or a.steps < 0 or a.threads < 0:
         ap.error("--repeats must be >= 1, --steps and --threads >= 0")
 
     paper = a.preset == "paper-lm1b"
+    a.variant = a.variant or ("sampled" if paper else "full")
     model = PAPER_MODEL if paper else DEFAULT_MODEL
     a.samples = a.samples or (8192 if paper else 1024)
     a.steps = a.steps or (200 if paper else 300)
     if paper and not a.eval_tokens:
         a.eval_tokens = 200000
+    if not a.skip_sketchgrad and not os.access(a.sketchgrad, os.X_OK):
+        ap.error(f"{a.sketchgrad} not found: build it (make build) or pass --sketchgrad / --skip-sketchgrad")
+    if paper and not a.data and not a.skip_sketchgrad:
+        # Both trainers read the same synthetic LM1B-scale corpus written by `sketchgrad synth`.
+        a.data = os.path.join(ROOT, "out", f"synth-lm1b-{a.synth_sentences}")
+        if not os.path.isdir(a.data):
+            cmd = [a.sketchgrad, "synth", "--out", a.data, "--sentences", str(a.synth_sentences), "--vocab-size",
+                   "793471", "--seed", str(a.seed)]
+            print("$ " + " ".join(cmd), flush=True)
+            if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+                ap.error("sketchgrad synth failed: pass --data DIR")
     if not a.data:
         sotu = os.path.join(ROOT, "data", "sotu")
         if os.path.isdir(sotu):
             a.data = sotu
         elif not (paper and a.skip_sketchgrad):
             ap.error(f"{sotu} does not exist yet: pass --data DIR (an LM1B-layout corpus)")
-    if not a.skip_sketchgrad and not os.access(a.sketchgrad, os.X_OK):
-        ap.error(f"{a.sketchgrad} not found: build it (make build) or pass --sketchgrad / --skip-sketchgrad")
 
     os.makedirs(a.out, exist_ok=True)
+    os.makedirs(a.work_dir, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     variants = list(VARIANTS) if a.variant == "all" else [a.variant]
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
@@ -199,8 +216,8 @@ def main():
         for rep in range(a.repeats):  # alternate the two so slow drift of the machine hits both alike
             tag = f"{stamp}-{variant}-{a.device.replace(':', '')}-r{rep}"
             if not a.skip_sketchgrad:
-                sj = os.path.join(a.out, f"sketchgrad-{tag}.summary.json")
-                log = os.path.join(a.out, f"sketchgrad-{tag}.log")
+                sj = os.path.join(a.work_dir, f"sketchgrad-{tag}.summary.json")
+                log = os.path.join(a.work_dir, f"sketchgrad-{tag}.log")
                 cmd = [a.sketchgrad, "train"] + flags + ["--state", state, "--summary-json", sj]
                 rc, wall, rss = run_child(cmd, log)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
@@ -209,8 +226,8 @@ def main():
                 if rc != 0:
                     print(f"sketchgrad exited {rc}; last lines:\n  " + "\n  ".join(run["log_tail"]))
             if not a.skip_torch and not reuse:
-                pj = os.path.join(a.out, f"pytorch-{tag}.summary.json")
-                log = os.path.join(a.out, f"pytorch-{tag}.log")
+                pj = os.path.join(a.work_dir, f"pytorch-{tag}.summary.json")
+                log = os.path.join(a.work_dir, f"pytorch-{tag}.log")
                 cmd = [a.python, os.path.join(HERE, "torch_lm.py")] + flags + ["--summary-json", pj]
                 if paper:
                     cmd += ["--preset", "paper-lm1b"]
