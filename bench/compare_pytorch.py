@@ -60,13 +60,22 @@ def machine_info():
     return info
 
 
-def run_child(cmd, log_path):
+def child_env(a):
+    """The environment both trainers get. OMP_WAIT_POLICY: libgomp's default spin-waiting, next to OpenBLAS's own
+    pthreads, made Debian's PyTorch 5x slower with 2 threads than with 1 on the 2-vCPU machine; passive avoids it."""
+    env = dict(os.environ)
+    if a.omp_wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = a.omp_wait_policy.upper()
+    return env
+
+
+def run_child(cmd, log_path, env):
     """Runs cmd, stdout+stderr to log_path; returns (exit code, wall seconds, peak RSS bytes of the child)."""
     print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
     t0 = time.time()
     with open(log_path, "w") as log:
         try:
-            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         except OSError as e:
             log.write(f"cannot start: {e}\n")
             return 127, 0.0, None
@@ -160,6 +169,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=1, help="alternate sketchgrad/PyTorch runs; median words/s")
     ap.add_argument("--schedule", default="constant", choices=["constant", "linear"])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active", "default"],
+                    help="OMP_WAIT_POLICY for both trainers (default passive; see bench/README.md)")
     ap.add_argument("--tf32", default="off", choices=["on", "off"], help="PyTorch TF32 on CUDA (pinned)")
     ap.add_argument("--torch-adam", default="auto", choices=["auto", "dense", "lazy"],
                     help="auto: lazy (SparseAdam on embedding/softmax) for sampled softmax, dense for full")
@@ -201,10 +212,13 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.work_dir, exist_ok=True)
+    env = child_env(a)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     variants = list(VARIANTS) if a.variant == "all" else [a.variant]
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
-              "args": vars(a), "runs": {}}
+              "args": vars(a), "runs": {},
+              "environment": {k: v for k, v in env.items() if k.startswith(("OMP_", "GOMP_", "OPENBLAS_", "MKL_",
+                                                                             "CUDA_VISIBLE"))}}
     torch_cache = {}  # softmax -> torch result (cs-mv reuses the sampled PyTorch run: PyTorch has no sketches)
     for variant in variants:
         kind, state = VARIANTS[variant]
@@ -219,7 +233,7 @@ def main():
                 sj = os.path.join(a.work_dir, f"sketchgrad-{tag}.summary.json")
                 log = os.path.join(a.work_dir, f"sketchgrad-{tag}.log")
                 cmd = [a.sketchgrad, "train"] + flags + ["--state", state, "--summary-json", sj]
-                rc, wall, rss = run_child(cmd, log)
+                rc, wall, rss = run_child(cmd, log, env)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
                        "summary": load_json(sj), "log_tail": tail(log)}
                 res["sketchgrad_runs"].append(run)
@@ -235,7 +249,7 @@ def main():
                     cmd += ["--lazy-adam"]
                 if a.device.startswith("cuda"):
                     cmd += ["--tf32", a.tf32]
-                rc, wall, rss = run_child(cmd, log)
+                rc, wall, rss = run_child(cmd, log, env)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
                        "summary": load_json(pj), "log_tail": tail(log)}
                 res["pytorch_runs"].append(run)
