@@ -1,36 +1,29 @@
-// Executor: graph -> buffer requests -> plan -> two arena allocations -> bound tensors -> op sequence (see
-// executor.h for the lifetime rules). All per-op contexts are built once here, so run() allocates nothing.
+// Executor: graph -> buffer requests -> plan -> two arena allocations -> bound tensors -> op
+// sequence (see executor.h for the lifetime rules). All per-op contexts are built once here, so
+// run() allocates nothing.
 #include "engine/executor.h"
 
 #include <algorithm>
 
 namespace sg {
 
-Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
-    : g_(g), be_(be), opts_(std::move(opts)) {
+GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
   const auto& values = g.values();
   const auto& nodes = g.nodes();
   const int n_nodes = static_cast<int>(nodes.size());
+  GraphRequests out;
 
   // Last use of every value.
   std::vector<int> last(values.size(), -1);
   for (int i = 0; i < n_nodes; ++i)
     for (ValueId v : nodes[i].inputs) last[v] = std::max(last[v], i);
   for (ValueId v : g.kept()) last[v] = n_nodes;
-  for (ValueId v : opts_.grads_to_keep) last[v] = n_nodes;
+  for (ValueId v : opts.grads_to_keep) last[v] = n_nodes;
 
-  value_request_.assign(values.size(), -1);
-  bound_.resize(values.size());
+  out.value_request.assign(values.size(), -1);
   for (size_t v = 0; v < values.size(); ++v) {
     const Value& val = values[v];
-    auto ext = opts_.external.find(val.name);
-    if (ext != opts_.external.end()) {
-      const Tensor& t = ext->second;
-      SG_CHECK(t.shape == val.shape && t.dtype == val.dtype && t.device == be.device(), "external tensor for '",
-               val.name, "' has shape ", t.shape.str(), " but the graph expects ", val.shape.str());
-      bound_[v] = t;
-      continue;
-    }
+    if (opts.external.count(val.name)) continue;
     BufferRequest r;
     r.name = val.name;
     r.layer = val.layer.empty() ? "model" : val.layer;
@@ -43,10 +36,10 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
       r.first = val.producer < 0 ? 0 : val.producer;
       r.last = std::max(r.first, last[v]);
     }
-    value_request_[v] = static_cast<int>(requests_.size());
-    requests_.push_back(std::move(r));
+    out.value_request[v] = static_cast<int>(out.requests.size());
+    out.requests.push_back(std::move(r));
   }
-  workspace_request_.assign(nodes.size(), -1);
+  out.workspace_request.assign(nodes.size(), -1);
   for (int i = 0; i < n_nodes; ++i) {
     size_t ws = nodes[i].op->workspace_bytes(g, nodes[i]);
     if (ws == 0) continue;
@@ -57,17 +50,40 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
     r.category = Category::Workspace;
     r.arena = Arena::Step;
     r.first = r.last = i;
-    workspace_request_[i] = static_cast<int>(requests_.size());
-    requests_.push_back(std::move(r));
+    out.workspace_request[i] = static_cast<int>(out.requests.size());
+    out.requests.push_back(std::move(r));
   }
-  const size_t extra_begin = requests_.size();
-  for (BufferRequest r : opts_.extra) {
+  out.extra_begin = out.requests.size();
+  for (BufferRequest r : opts.extra) {
     if (r.arena == Arena::Step) {
       if (r.first == kOptimizerPhase) r.first = n_nodes;
       if (r.last == kOptimizerPhase) r.last = n_nodes;
     }
-    requests_.push_back(std::move(r));
+    out.requests.push_back(std::move(r));
   }
+  return out;
+}
+
+Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
+    : g_(g), be_(be), opts_(std::move(opts)) {
+  const auto& values = g.values();
+  const auto& nodes = g.nodes();
+  const int n_nodes = static_cast<int>(nodes.size());
+  bound_.resize(values.size());
+  for (size_t v = 0; v < values.size(); ++v) {
+    auto ext = opts_.external.find(values[v].name);
+    if (ext == opts_.external.end()) continue;
+    const Tensor& t = ext->second;
+    SG_CHECK(t.shape == values[v].shape && t.dtype == values[v].dtype && t.device == be.device(),
+             "external tensor for '", values[v].name, "' has shape ", t.shape.str(),
+             " but the graph expects ", values[v].shape.str());
+    bound_[v] = t;
+  }
+  GraphRequests gr = collect_requests(g, opts_);
+  requests_ = std::move(gr.requests);
+  value_request_ = std::move(gr.value_request);
+  workspace_request_ = std::move(gr.workspace_request);
+  const size_t extra_begin = gr.extra_begin;
 
   plan_ = plan_memory(requests_);
   persistent_ = be_.allocate(plan_.persistent_bytes);
@@ -76,7 +92,8 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
   be_.fill_zero(step_, plan_.step_bytes);
 
   auto address = [&](size_t req) {
-    char* base = static_cast<char*>(requests_[req].arena == Arena::Persistent ? persistent_ : step_);
+    char* base =
+        static_cast<char*>(requests_[req].arena == Arena::Persistent ? persistent_ : step_);
     return static_cast<void*>(base + plan_.offsets[req]);
   };
   for (size_t v = 0; v < values.size(); ++v) {
@@ -141,13 +158,15 @@ Tensor Executor::extra_tensor(size_t i, Shape shape, DType dtype) const {
 
 void Executor::upload(ValueId v, const void* host, size_t bytes) {
   Tensor t = tensor(v);
-  SG_CHECK(bytes == t.nbytes(), "upload of ", bytes, " bytes into '", g_.value(v).name, "' of ", t.nbytes());
+  SG_CHECK(bytes == t.nbytes(), "upload of ", bytes, " bytes into '", g_.value(v).name, "' of ",
+           t.nbytes());
   be_.copy_from_host(t.data, host, bytes);
 }
 
 void Executor::download(ValueId v, void* host, size_t bytes) const {
   Tensor t = tensor(v);
-  SG_CHECK(bytes == t.nbytes(), "download of ", bytes, " bytes from '", g_.value(v).name, "' of ", t.nbytes());
+  SG_CHECK(bytes == t.nbytes(), "download of ", bytes, " bytes from '", g_.value(v).name, "' of ",
+           t.nbytes());
   be_.copy_to_host(host, t.data, bytes);
 }
 

@@ -1,13 +1,15 @@
-// Executor: plans every buffer of a graph (values, op workspaces, and extra requests such as optimizer state),
-// allocates the persistent and the step arena once on a backend, binds each value to its offset, and runs the op
-// sequence. A training step allocates nothing.
+// Executor: plans every buffer of a graph (values, op workspaces, and extra requests such as
+// optimizer state), allocates the persistent and the step arena once on a backend, binds each value
+// to its offset, and runs the op sequence. A training step allocates nothing.
 //
 // Lifetimes given to the planner (op indices; N = number of nodes):
 //   persistent values (Parameter, State) and extra persistent requests: whole run;
-//   inputs (Data): [0, last use]; other values: [producer, last use]; a value nobody reads: [producer, producer];
-//   kept values and parameter gradients: until N (the optimizer phase, which runs after the last node);
-//   op workspaces: [i, i]; extra step requests with first = last = kOptimizerPhase: [N, N].
-// Values bound with `external` (e.g. an eval graph sharing the training graph's parameters) are not planned.
+//   inputs (Data): [0, last use]; other values: [producer, last use]; a value nobody reads:
+//   [producer, producer]; kept values and parameter gradients: until N (the optimizer phase, which
+//   runs after the last node); op workspaces: [i, i]; extra step requests with first = last =
+//   kOptimizerPhase: [N, N].
+// Values bound with `external` (e.g. an eval graph sharing the training graph's parameters) are not
+// planned.
 #pragma once
 #include <map>
 #include <memory>
@@ -23,10 +25,24 @@ namespace sg {
 constexpr int kOptimizerPhase = -2;
 
 struct ExecutorOptions {
-  std::map<std::string, Tensor> external;  // value name -> existing memory (same shape/dtype/device)
-  std::vector<BufferRequest> extra;        // e.g. optimizer state; first/last = kOptimizerPhase for step temps
-  std::vector<ValueId> grads_to_keep;      // gradient values the optimizer reads after the last node
+  std::map<std::string, Tensor>
+      external;  // value name -> existing memory (same shape/dtype/device)
+  std::vector<BufferRequest>
+      extra;  // e.g. optimizer state; first/last = kOptimizerPhase for step temps
+  std::vector<ValueId> grads_to_keep;  // gradient values the optimizer reads after the last node
 };
+
+// The buffer requests an Executor would plan for a graph (values, workspaces, then options.extra),
+// without allocating anything: what `sketchgrad plan` reports. value_request[v] /
+// workspace_request[node] index into requests (-1: external value / no workspace); options.extra[i]
+// is requests[extra_begin + i].
+struct GraphRequests {
+  std::vector<BufferRequest> requests;
+  std::vector<int> value_request;
+  std::vector<int> workspace_request;
+  size_t extra_begin = 0;
+};
+GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts);
 
 class Executor {
  public:
@@ -35,12 +51,13 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // Runs nodes [0, end) with end = all nodes by default; forward_only stops before the first backward node.
+  // Runs nodes [0, end) with end = all nodes by default; forward_only stops before the first
+  // backward node.
   void run(int64_t step, uint64_t seed, bool training, bool forward_only = false);
 
   Tensor tensor(ValueId v) const;
   Tensor tensor(const std::string& name) const;  // throws if no such value
-  void* extra(size_t i) const;                    // memory of options.extra[i]
+  void* extra(size_t i) const;                   // memory of options.extra[i]
   Tensor extra_tensor(size_t i, Shape shape, DType dtype = DType::F32) const;
 
   const Plan& plan() const { return plan_; }
