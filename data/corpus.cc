@@ -1,0 +1,145 @@
+// find_corpus (LM1B layout discovery with one-line errors), whole-shard loading and token counting.
+#include "data/corpus.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "data/text.h"
+#include "engine/check.h"
+
+namespace fs = std::filesystem;
+
+namespace sg {
+
+namespace {
+
+bool is_digits(std::string_view s, size_t n) {
+  if (s.size() != n) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// news.en.heldout-NNNNN-of-MMMMM
+bool is_heldout_split(const std::string& name) {
+  const std::string_view pre = "news.en.heldout-";
+  std::string_view s = name;
+  if (s.substr(0, pre.size()) != pre) return false;
+  s.remove_prefix(pre.size());
+  return s.size() == 14 && is_digits(s.substr(0, 5), 5) && s.substr(5, 4) == "-of-" &&
+         is_digits(s.substr(9), 5);
+}
+
+bool is_train_shard(const std::string& name) { return name.rfind("news.en-", 0) == 0; }
+
+template <typename Match>
+std::vector<std::string> list_shards(const fs::path& folder, Match match) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!match(name)) continue;
+    std::error_code ec2;
+    if (!fs::is_regular_file(it->path(), ec2)) continue;
+    out.push_back(it->path().string());
+  }
+  SG_CHECK(!ec, "cannot list data folder ", folder.string(), ": ", ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void check_shard(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  SG_CHECK(!ec, "cannot read shard ", path, ": ", ec.message());
+  SG_CHECK(size > 0, "shard ", path, " is empty");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  SG_CHECK(f != nullptr, "cannot read shard ", path, ": ", std::strerror(errno));
+  std::fclose(f);
+}
+
+}  // namespace
+
+CorpusLayout find_corpus(const std::string& dir) {
+  SG_CHECK(!dir.empty(), "no data folder given");
+  std::error_code ec;
+  SG_CHECK(fs::exists(dir, ec), "data folder ", dir, " does not exist");
+  SG_CHECK(fs::is_directory(dir, ec), "data folder ", dir, " is not a folder");
+  CorpusLayout c;
+  c.dir = dir;
+  const fs::path train = fs::path(dir) / kTrainFolder;
+  const fs::path held = fs::path(dir) / kHeldoutFolder;
+  const bool has_train = fs::is_directory(train, ec);
+  const bool has_held = fs::is_directory(held, ec);
+  SG_CHECK(has_train || has_held, "data folder ", dir,
+           " is not an LM1B-layout corpus: it has neither ", kTrainFolder, "/ nor ", kHeldoutFolder,
+           "/");
+  if (has_train) {
+    c.train_shards = list_shards(train, is_train_shard);
+    SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),
+             "/news.en-* matches nothing");
+  }
+  if (has_held) {
+    c.heldout_shards = list_shards(held, is_heldout_split);
+    SG_CHECK(!c.heldout_shards.empty(), "no held-out shards: ", held.string(),
+             "/news.en.heldout-NNNNN-of-MMMMM matches nothing");
+  }
+  for (const auto& s : c.train_shards) check_shard(s);
+  for (const auto& s : c.heldout_shards) check_shard(s);
+  return c;
+}
+
+void require_training(const CorpusLayout& c) {
+  SG_CHECK(!c.train_shards.empty(), "data folder ", c.dir, " has no training shards (expected ",
+           c.dir, "/", kTrainFolder, "/news.en-*)");
+}
+
+void require_heldout(const CorpusLayout& c) {
+  SG_CHECK(!c.heldout_shards.empty(), "data folder ", c.dir, " has no held-out shards (expected ",
+           c.dir, "/", kHeldoutFolder, "/news.en.heldout-NNNNN-of-MMMMM)");
+}
+
+ShardText load_shard(const std::string& path) {
+  ShardText s;
+  s.path = path;
+  s.bytes = read_whole_file(path, "shard");
+  const char* base = s.bytes.data();
+  const size_t n = s.bytes.size();
+  size_t pos = 0;
+  int64_t line_no = 0;
+  while (pos < n) {
+    const char* nl = static_cast<const char*>(std::memchr(base + pos, '\n', n - pos));
+    const size_t end = nl ? static_cast<size_t>(nl - base) : n;
+    ++line_no;
+    std::string_view line(base + pos, end - pos);
+    check_utf8_line(line, "shard", path, line_no);
+    // Trim surrounding white space; a blank line is not a sentence.
+    size_t a = 0, b = line.size();
+    while (a < b && is_space_byte(line[a])) ++a;
+    while (b > a && is_space_byte(line[b - 1])) --b;
+    if (b > a) {
+      SG_CHECK(b - a < (1u << 31), "shard ", path, ":", line_no, " is too long");
+      s.begin.push_back(static_cast<int64_t>(pos + a));
+      s.length.push_back(static_cast<int32_t>(b - a));
+    }
+    pos = end + 1;
+  }
+  return s;
+}
+
+int64_t count_predicted(const std::string& path) {
+  LineReader in(path, "shard");
+  std::string_view line;
+  int64_t total = 0;
+  while (in.next(line)) {
+    const int64_t n = count_tokens(line);
+    if (n > 0) total += n + 1;
+  }
+  return total;
+}
+
+}  // namespace sg

@@ -1,0 +1,149 @@
+// UTF-8 validation (RFC 3629 table), tokenizing and the chunked line reader.
+#include "data/text.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/check.h"
+
+namespace sg {
+
+int64_t first_invalid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    // Fast path: 8 ASCII bytes at a time.
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c == 0xE0) {
+      len = 3, lo = 0xA0;
+    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+      len = 3;
+    } else if (c == 0xED) {
+      len = 3, hi = 0x9F;  // no UTF-16 surrogates
+    } else if (c == 0xF0) {
+      len = 4, lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3) {
+      len = 4;
+    } else if (c == 0xF4) {
+      len = 4, hi = 0x8F;  // <= U+10FFFF
+    } else {
+      return static_cast<int64_t>(i);
+    }
+    if (i + len > n) return static_cast<int64_t>(i);
+    if (p[i + 1] < lo || p[i + 1] > hi) return static_cast<int64_t>(i);
+    for (size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return static_cast<int64_t>(i);
+    i += len;
+  }
+  return -1;
+}
+
+bool valid_utf8(std::string_view s) { return first_invalid_utf8(s) < 0; }
+
+int64_t count_tokens(std::string_view line) {
+  int64_t n = 0;
+  bool in = false;
+  for (char c : line) {
+    const bool sp = is_space_byte(c);
+    n += (!sp && !in);
+    in = !sp;
+  }
+  return n;
+}
+
+void check_utf8_line(std::string_view line, const std::string& what, const std::string& path,
+                     int64_t line_no) {
+  const int64_t bad = first_invalid_utf8(line);
+  if (bad >= 0)
+    SG_FAIL(what, " ", path, ":", line_no, " is not valid UTF-8 (byte ", bad + 1, " of the line)");
+}
+
+LineReader::LineReader(const std::string& path, std::string what)
+    : path_(path), what_(std::move(what)), buf_(1 << 20) {
+  f_ = std::fopen(path.c_str(), "rb");
+  SG_CHECK(f_ != nullptr, "cannot open ", what_, " ", path, ": ", std::strerror(errno));
+}
+
+LineReader::~LineReader() {
+  if (f_) std::fclose(f_);
+}
+
+bool LineReader::refill() {
+  if (eof_) return false;
+  if (begin_ > 0) {  // move the partial line to the front
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a line longer than the buffer
+  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
+  if (got == 0) {
+    SG_CHECK(!std::ferror(f_), "cannot read ", what_, " ", path_, ": ", std::strerror(errno));
+    eof_ = true;
+    return false;
+  }
+  end_ += got;
+  return true;
+}
+
+bool LineReader::next(std::string_view& line) {
+  size_t scanned = begin_;
+  for (;;) {
+    const char* nl =
+        static_cast<const char*>(std::memchr(buf_.data() + scanned, '\n', end_ - scanned));
+    if (nl) {
+      size_t len = static_cast<size_t>(nl - (buf_.data() + begin_));
+      line = std::string_view(buf_.data() + begin_, len);
+      begin_ += len + 1;
+      break;
+    }
+    const size_t offset = end_ - begin_;
+    if (!refill()) {
+      if (begin_ == end_) return false;
+      line = std::string_view(buf_.data() + begin_, end_ - begin_);  // last line without '\n'
+      begin_ = end_;
+      break;
+    }
+    scanned = begin_ + offset;
+  }
+  ++line_no_;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  check_utf8_line(line, what_, path_, line_no_);
+  return true;
+}
+
+std::string read_whole_file(const std::string& path, const std::string& what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  SG_CHECK(f != nullptr, "cannot open ", what, " ", path, ": ", std::strerror(errno));
+  std::string out;
+  char chunk[1 << 16];
+  for (;;) {
+    const size_t got = std::fread(chunk, 1, sizeof(chunk), f);
+    out.append(chunk, got);
+    if (got < sizeof(chunk)) break;
+  }
+  const bool bad = std::ferror(f);
+  const int err = errno;
+  std::fclose(f);
+  SG_CHECK(!bad, "cannot read ", what, " ", path, ": ", std::strerror(err));
+  return out;
+}
+
+}  // namespace sg

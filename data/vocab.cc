@@ -1,0 +1,250 @@
+// Vocabulary build / load / save. The hash index is open addressing over
+// std::hash<std::string_view> so lookups of tokens (string_views into a shard buffer) allocate
+// nothing.
+#include "data/vocab.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <unordered_map>
+
+#include "data/text.h"
+#include "engine/check.h"
+
+namespace sg {
+
+namespace {
+
+constexpr std::string_view kMaxTermId = "!!!MAXTERMID";
+
+bool is_special(std::string_view w) {
+  return w == Vocab::kBos || w == Vocab::kEos || w == Vocab::kUnk;
+}
+
+// Shows a line in an error message: at most 60 bytes, valid UTF-8 only.
+std::string shown(std::string_view line) {
+  if (!valid_utf8(line)) return "<not UTF-8>";
+  std::string s(line.substr(0, 60));
+  if (line.size() > 60) {
+    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+    if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+    s += "...";
+  }
+  return "'" + s + "'";
+}
+
+bool parse_count(std::string_view s, int64_t& out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+Vocab::Vocab() : words_{kBos, kEos, kUnk}, counts_{0, 0, 0} { index(); }
+
+void Vocab::index() {
+  size_t cap = 8;
+  while (cap < 2 * words_.size()) cap *= 2;
+  slots_.assign(cap, -1);
+  mask_ = cap - 1;
+  std::hash<std::string_view> h;
+  for (size_t i = 0; i < words_.size(); ++i) {
+    size_t s = h(words_[i]) & mask_;
+    while (slots_[s] >= 0) {
+      SG_CHECK(words_[slots_[s]] != words_[i], "vocabulary has the word '", words_[i], "' twice");
+      s = (s + 1) & mask_;
+    }
+    slots_[s] = static_cast<int32_t>(i);
+  }
+}
+
+int32_t Vocab::find(std::string_view w) const {
+  size_t s = std::hash<std::string_view>()(w) & mask_;
+  for (;;) {
+    const int32_t i = slots_[s];
+    if (i < 0) return -1;
+    if (words_[i] == w) return i;
+    s = (s + 1) & mask_;
+  }
+}
+
+int32_t Vocab::id(std::string_view w) const {
+  const int32_t i = find(w);
+  return i < 0 ? unk() : i;
+}
+
+bool Vocab::contains(std::string_view w) const { return find(w) >= 0; }
+
+const std::string& Vocab::word(int32_t id) const {
+  SG_CHECK(id >= 0 && id < size(), "word id ", id, " is outside the vocabulary [0, ", size(), ")");
+  return words_[id];
+}
+
+int64_t Vocab::count(int32_t id) const {
+  SG_CHECK(id >= 0 && id < size(), "word id ", id, " is outside the vocabulary [0, ", size(), ")");
+  return counts_[id];
+}
+
+Vocab Vocab::from_words(const std::vector<std::string>& words, const std::vector<int64_t>& counts,
+                        int64_t bos_count, int64_t eos_count, int64_t unk_count) {
+  SG_CHECK(words.size() == counts.size(), "from_words: ", words.size(), " words but ",
+           counts.size(), " counts");
+  SG_CHECK(words.size() < (1u << 31) - 4, "vocabulary too large: ", words.size(), " words");
+  Vocab v;
+  v.counts_ = {bos_count, eos_count, unk_count};
+  v.words_.reserve(words.size() + 3);
+  v.counts_.reserve(words.size() + 3);
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    SG_CHECK(!w.empty(), "vocabulary word ", i, " is empty");
+    SG_CHECK(!is_special(w), "vocabulary words must not include the special token ", w);
+    SG_CHECK(count_tokens(w) == 1 && !is_space_byte(w.front()) && !is_space_byte(w.back()),
+             "vocabulary word ", shown(w), " contains white space");
+    SG_CHECK(valid_utf8(w), "vocabulary word ", i, " is not valid UTF-8");
+    SG_CHECK(counts[i] >= 0, "vocabulary word '", w, "' has a negative count");
+    v.words_.push_back(w);
+    v.counts_.push_back(counts[i]);
+  }
+  v.index();
+  return v;
+}
+
+Vocab Vocab::load(const std::string& path) {
+  LineReader in(path, "vocabulary file");
+  std::vector<std::string> words;
+  std::vector<int64_t> counts;
+  int64_t special_count[3] = {-1, -1, -1};        // <S>, </S>, <UNK>; -1 = absent
+  std::unordered_map<std::string, int64_t> seen;  // word -> line number
+  int format = 0;  // 0 = not yet known, 1 = "word count", 2 = one word per line
+  std::string_view line;
+  while (in.next(line)) {
+    const int64_t ln = in.line_number();
+    std::string_view fields[3];
+    int nf = 0;
+    for_each_token(line, [&](std::string_view t) {
+      if (nf < 3) fields[nf] = t;
+      ++nf;
+    });
+    SG_CHECK(nf > 0, "vocabulary file ", path, ":", ln, ": empty line (expected a word)");
+    if (fields[0] == kMaxTermId && nf <= 2) continue;
+    if (format == 0) format = nf == 2 ? 1 : 2;
+    int64_t c = 0;
+    if (format == 1) {
+      SG_CHECK(nf == 2, "vocabulary file ", path, ":", ln, ": expected 'word count', got ",
+               shown(line));
+      SG_CHECK(parse_count(fields[1], c), "vocabulary file ", path, ":", ln, ": count ",
+               shown(fields[1]), " is not a non-negative integer");
+    } else {
+      SG_CHECK(nf == 1, "vocabulary file ", path, ":", ln, ": expected one word per line, got ",
+               shown(line));
+    }
+    const std::string w(fields[0]);
+    auto ins = seen.emplace(w, ln);
+    SG_CHECK(ins.second, "vocabulary file ", path, ":", ln, ": duplicate word '", w,
+             "' (first on line ", ins.first->second, ")");
+    if (w == kBos) {
+      special_count[0] = c;
+    } else if (w == kEos) {
+      special_count[1] = c;
+    } else if (w == kUnk) {
+      special_count[2] = c;
+    } else {
+      words.push_back(w);
+      counts.push_back(c);
+    }
+  }
+  SG_CHECK(!words.empty(), "vocabulary file ", path, " holds no words");
+  if (special_count[1] < 0) special_count[1] = std::max<int64_t>(special_count[0], 0);
+  return from_words(words, counts, std::max<int64_t>(special_count[0], 0), special_count[1],
+                    std::max<int64_t>(special_count[2], 0));
+}
+
+Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count) {
+  SG_CHECK(min_count >= 1, "min-count must be >= 1, got ", min_count);
+  SG_CHECK(!shard_files.empty(), "cannot build a vocabulary: no training shards");
+  std::unordered_map<std::string, int64_t> counts;
+  std::string key;
+  int64_t sentences = 0, special_unk = 0;
+  for (const std::string& path : shard_files) {
+    LineReader in(path, "shard");
+    std::string_view line;
+    while (in.next(line)) {
+      bool any = false;
+      for_each_token(line, [&](std::string_view t) {
+        any = true;
+        key.assign(t.data(), t.size());
+        ++counts[key];
+      });
+      sentences += any;
+    }
+  }
+  for (const char* s : {kBos, kEos, kUnk}) {
+    auto it = counts.find(s);
+    if (it == counts.end()) continue;
+    if (std::string_view(s) == kUnk) special_unk += it->second;
+    counts.erase(it);
+  }
+  std::vector<std::pair<int64_t, std::string>> kept;
+  int64_t unk = special_unk;
+  for (auto& [w, c] : counts) {
+    if (c >= min_count) {
+      kept.emplace_back(c, w);
+    } else {
+      unk += c;
+    }
+  }
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<std::string> words;
+  std::vector<int64_t> cs;
+  words.reserve(kept.size());
+  cs.reserve(kept.size());
+  for (auto& [c, w] : kept) {
+    words.push_back(std::move(w));
+    cs.push_back(c);
+  }
+  return from_words(words, cs, sentences, sentences, unk);
+}
+
+void Vocab::save(const std::string& path) const {
+  std::string text;
+  for (int32_t i = 0; i < size(); ++i) {
+    text += words_[i];
+    text += ' ';
+    text += std::to_string(counts_[i]);
+    text += '\n';
+  }
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  SG_CHECK(fd >= 0, "cannot write vocabulary file ", path, ": ", std::strerror(errno));
+  size_t done = 0;
+  int err = 0;
+  while (err == 0 && done < text.size()) {
+    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) err = w < 0 ? errno : EIO;
+    if (w > 0) done += static_cast<size_t>(w);
+  }
+  if (err == 0 && ::fchmod(fd, 0644) != 0) err = errno;
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    std::remove(tmp.c_str());
+    SG_FAIL("cannot write vocabulary file ", path, ": ", std::strerror(err));
+  }
+}
+
+}  // namespace sg

@@ -1,0 +1,55 @@
+// Vocabulary: words <-> dense int32 ids.
+// Id layout (the same rule as bench/torch_lm.py): 0 = <S>, 1 = </S>, 2 = <UNK>, then the words.
+//   build : every word with count >= min_count in the training shards, by descending count, ties by
+//   word
+//           (byte order); <S> and </S> count the sentences, <UNK> the tokens that map to it.
+//   load  : "word count" lines (1b_word_vocab.txt) or one word per line (vocab-2016-09-10.txt;
+//   !!!MAXTERMID is
+//           skipped in both); words keep their file order after the three specials, which are added
+//           when the file lacks them (</S> then gets <S>'s count, <UNK> 0; one-word files have
+//           count 0 everywhere).
+//   save  : "word count" lines in id order, written to a temporary file, fsync'ed and renamed
+//   (atomic).
+// Lookups of absent words return unk(). Bad files throw sg::Error naming the file and line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sg {
+
+class Vocab {
+ public:
+  Vocab();  // only <S>, </S>, <UNK>
+
+  static Vocab load(const std::string& path);
+  static Vocab build(const std::vector<std::string>& shard_files, int min_count);
+  // Words (without the specials) in id order with their counts; throws on duplicates or bad words.
+  static Vocab from_words(const std::vector<std::string>& words, const std::vector<int64_t>& counts,
+                          int64_t bos_count = 0, int64_t eos_count = 0, int64_t unk_count = 0);
+  void save(const std::string& path) const;
+
+  int32_t size() const { return static_cast<int32_t>(words_.size()); }
+  int32_t id(std::string_view w) const;  // unk() if absent
+  bool contains(std::string_view w) const;
+  const std::string& word(int32_t id) const;
+  int32_t bos() const { return 0; }
+  int32_t eos() const { return 1; }
+  int32_t unk() const { return 2; }
+  int64_t count(int32_t id) const;
+
+  static constexpr const char* kBos = "<S>";
+  static constexpr const char* kEos = "</S>";
+  static constexpr const char* kUnk = "<UNK>";
+
+ private:
+  int32_t find(std::string_view w) const;  // -1 if absent
+  void index();                            // (re)build the hash table; throws on a duplicate word
+  std::vector<std::string> words_;
+  std::vector<int64_t> counts_;
+  std::vector<int32_t> slots_;  // open addressing, -1 = empty, size a power of two >= 2 * size()
+  size_t mask_ = 0;
+};
+
+}  // namespace sg
