@@ -1,0 +1,52 @@
+// Log-uniform (Zipf) candidate sampling over frequency-sorted ids, as TensorFlow's
+// log_uniform_candidate_sampler defines it:
+//   P(k) = (log(k+2) - log(k+1)) / log(V+1)          k in [0, V)
+//   draw: k = floor(exp(u * log(V+1))) - 1, u uniform in [0, 1) (engine/rng.h, 53-bit double)
+//   expected count after `tries` draws (unique sampling): Q(k) = 1 - (1 - P(k))^tries
+// The SG_HD functions are shared by the host sampler and the CPU/CUDA kernels, so both compute the
+// same values.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "engine/rng.h"
+
+namespace sg {
+
+SG_HD double log_uniform_prob(int64_t k, int64_t vocab) {
+  return log1p(1.0 / (static_cast<double>(k) + 1.0)) / log(static_cast<double>(vocab) + 1.0);
+}
+
+// log Q(k) for `tries` draws, computed stably: Q = -expm1(tries * log1p(-P)).
+SG_HD float log_expected_count(int64_t k, int64_t vocab, int64_t tries) {
+  const double p = log_uniform_prob(k, vocab);
+  return static_cast<float>(log(-expm1(static_cast<double>(tries) * log1p(-p))));
+}
+
+// The index-th draw of a stream (with replacement).
+SG_HD int64_t log_uniform_draw(uint64_t seed, uint64_t stream, uint64_t index, int64_t vocab) {
+  const double u = rng_uniform_double(seed, stream, index);
+  int64_t k = static_cast<int64_t>(exp(u * log(static_cast<double>(vocab) + 1.0))) - 1;
+  if (k < 0) k = 0;
+  if (k >= vocab) k = vocab - 1;
+  return k;
+}
+
+// Unique sampling by rejection: draws until `count` distinct ids are seen. Host-side; the only
+// memory is the per-id mark array allocated by the constructor, so sample_unique() allocates
+// nothing.
+class LogUniformSampler {
+ public:
+  explicit LogUniformSampler(int64_t vocab);
+  // Writes `count` (<= vocab) distinct ids in draw order and returns the number of draws (tries).
+  int64_t sample_unique(int64_t count, uint64_t seed, uint64_t stream, int32_t* ids);
+  int64_t vocab() const { return vocab_; }
+
+ private:
+  int64_t vocab_;
+  std::vector<uint32_t> mark_;  // mark_[k] == generation_: k was drawn in the current call
+  uint32_t generation_ = 0;
+};
+
+}  // namespace sg
