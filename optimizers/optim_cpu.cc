@@ -1,0 +1,194 @@
+// CPU optimizer kernels (see optim_kernels.h). OpenMP over rows / fixed chunks; no allocation
+// (scratch is on the stack or passed in).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/rng.h"
+#include "optimizers/optim_kernels.h"
+#include "optimizers/rule_math.h"
+
+namespace sg::cpu {
+
+namespace {
+int64_t valid_rows(const int32_t* count, int64_t n, const char* what) {
+  if (!count) return n;
+  const int64_t u = count[0];
+  SG_CHECK(u >= 0 && u <= n, what, ": count ", u, " out of range [0, ", n, "]");
+  return u;
+}
+int64_t row_of(const int32_t* ids, int64_t p) { return ids ? ids[p] : p; }
+void check_ids(const int32_t* ids, int64_t u, int64_t rows, const char* what) {
+  if (!ids) return;
+  for (int64_t p = 0; p < u; ++p)
+    SG_CHECK(ids[p] >= 0 && ids[p] < rows, what, ": id ", ids[p], " at position ", p,
+             " is out of range [0, ", rows, ")");
+}
+}  // namespace
+
+void grad_sum_squares(Backend& be, const float* g, const int32_t* count, int64_t n, int64_t d,
+                      float* partials) {
+  const int64_t total = valid_rows(count, n, "grad_sum_squares") * d;
+  const int64_t chunk = (total + kNormPartials - 1) / kNormPartials;
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (total >= (1 << 16))
+  for (int64_t b = 0; b < kNormPartials; ++b) {
+    const int64_t lo = std::min(total, b * chunk), hi = std::min(total, lo + chunk);
+    double s = 0.0;
+    for (int64_t i = lo; i < hi; ++i) s += static_cast<double>(g[i]) * g[i];
+    partials[b] = static_cast<float>(s);
+  }
+}
+
+void grad_clip_scale(Backend& be, const float* partials, int64_t np, float clip, float* out) {
+  double s = 0.0;
+  for (int64_t i = 0; i < np; ++i) s += partials[i];
+  const float norm = static_cast<float>(std::sqrt(s));
+  out[0] = norm;
+  out[1] = clip > 0.f ? clip / std::max(norm, clip) : 1.f;
+}
+
+void prepare_grad(Backend& be, float* g, const int32_t* ids, const int32_t* count, int64_t n,
+                  int64_t d, const float* gscale, float l2, const float* w) {
+  const int64_t u = valid_rows(count, n, "prepare_grad");
+  const float s = gscale ? gscale[0] : 1.f;
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    float* gr = g + p * d;
+    const float* wr = l2 != 0.f ? w + row_of(ids, p) * d : nullptr;
+    for (int64_t c = 0; c < d; ++c) gr[c] = wr ? s * gr[c] + l2 * wr[c] : s * gr[c];
+  }
+}
+
+void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const int32_t* count,
+                int64_t n, int64_t d, const float* g, StoreView m, StoreView v) {
+  const int64_t u = valid_rows(count, n, "apply_rule");
+  const int64_t rows = m.data ? m.rows : (v.data ? v.rows : INT64_MAX);
+  check_ids(ids, u, rows, "apply_rule");
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    const int64_t row = row_of(ids, p);
+    float* wr = w + row * d;
+    const float* gr = g + p * d;
+    for (int64_t c = 0; c < d; ++c) wr[c] = apply_element(r, wr[c], gr[c], m, v, row, c);
+  }
+}
+
+void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, int64_t rows,
+                    int64_t cols, float* row_acc, float* col_acc, float* col_tmp) {
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  // Column maxima of nu with the old accumulators (max is exact: any order gives the same result).
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (rows * cols >= (1 << 14))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t c0 = b * kBlock, c1 = std::min(cols, c0 + kBlock);
+    float mx[kBlock] = {};
+    for (int64_t i = 0; i < rows; ++i) {
+      const float ri = row_acc[i];
+      const float* gr = g + i * cols;
+      for (int64_t c = c0; c < c1; ++c) {
+        const float nu = std::min(ri, col_acc[c]) + gr[c] * gr[c];
+        mx[c - c0] = std::max(mx[c - c0], nu);
+      }
+    }
+    for (int64_t c = c0; c < c1; ++c) col_tmp[c] = mx[c - c0];
+  }
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (rows * cols >= (1 << 14))
+  for (int64_t i = 0; i < rows; ++i) {
+    const float ri = row_acc[i];
+    float* wr = w + i * cols;
+    const float* gr = g + i * cols;
+    float mx = 0.f;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float nu = std::min(ri, col_acc[c]) + gr[c] * gr[c];
+      wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
+      mx = std::max(mx, nu);
+    }
+    row_acc[i] = mx;
+  }
+  std::memcpy(col_acc, col_tmp, static_cast<size_t>(cols) * sizeof(float));
+}
+
+void sm3_rows_step(Backend& be, float lr, float eps, float* w, const int32_t* ids,
+                   const int32_t* count, int64_t n, int64_t d, const float* g, float* row_acc) {
+  const int64_t u = valid_rows(count, n, "sm3_rows_step");
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    const int64_t i = row_of(ids, p);
+    const float ri = row_acc[i];
+    float* wr = w + i * d;
+    const float* gr = g + p * d;
+    float mx = 0.f;
+    for (int64_t c = 0; c < d; ++c) {
+      const float nu = ri + gr[c] * gr[c];
+      wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
+      mx = std::max(mx, nu);
+    }
+    row_acc[i] = mx;
+  }
+}
+
+namespace {
+uint32_t abs_bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b & 0x7fffffffu;
+}
+}  // namespace
+
+void ef_sparsified_step(Backend& be, RuleKind rule, float lr, float* w, const float* g, float* e,
+                        int64_t n, int64_t k, float prob, uint64_t seed, int64_t step,
+                        void* workspace, size_t workspace_bytes) {
+  SG_CHECK(workspace_bytes >= ef_workspace_bytes(), "ef_sparsified_step: workspace too small");
+  SG_CHECK(rule == RuleKind::TopK || rule == RuleKind::RandK || rule == RuleKind::TopKNoFeedback,
+           "ef_sparsified_step: rule ", rule_name(rule), " is not a sparsified rule");
+  const int nt = be.threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) e[i] = e[i] + lr * g[i];
+
+  uint32_t threshold = 0;  // keep |e| bits >= threshold (top-k)
+  if (rule != RuleKind::RandK && k < n) {
+    // Radix select of the k-th largest |e| on its bit pattern (monotone for non-negative floats):
+    // four 8-bit digits, most significant first; integer histograms, so the result is exact.
+    uint32_t prefix = 0, mask = 0;
+    int64_t remaining = std::max<int64_t>(k, 1);
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      int64_t hist[256] = {};
+#pragma omp parallel num_threads(nt) if (n >= (1 << 16))
+      {
+        int64_t local[256] = {};
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+          const uint32_t b = abs_bits(e[i]);
+          if ((b & mask) == prefix) ++local[(b >> shift) & 255u];
+        }
+#pragma omp critical
+        for (int t = 0; t < 256; ++t) hist[t] += local[t];
+      }
+      int64_t cum = 0;
+      for (int t = 255; t >= 0; --t) {
+        if (cum + hist[t] >= remaining) {
+          remaining -= cum;
+          prefix |= static_cast<uint32_t>(t) << shift;
+          mask |= 255u << shift;
+          break;
+        }
+        cum += hist[t];
+      }
+    }
+    threshold = prefix;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const bool keep = rule == RuleKind::RandK
+                          ? rng_uniform(seed, static_cast<uint64_t>(step), i) < prob
+                          : abs_bits(e[i]) >= threshold;
+    if (keep) {
+      w[i] = w[i] - e[i];
+      e[i] = 0.f;
+    } else if (rule == RuleKind::TopKNoFeedback) {
+      e[i] = 0.f;
+    }
+  }
+}
+
+}  // namespace sg::cpu

@@ -1,0 +1,355 @@
+// Optimizer: planning of state and temporaries, binding, and the step (see optimizer.h).
+#include "optimizers/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "engine/dispatch.h"
+#include "optimizers/optim_kernels.h"
+#include "sketch/sketch_kernels.h"
+
+namespace sg {
+
+namespace {
+Category category_of(StoreKind k) {
+  if (k == StoreKind::CountSketch || k == StoreKind::CountMin) return Category::OptStateSketch;
+  if (k == StoreKind::Cover) return Category::OptStateCover;
+  return Category::OptStateDense;
+}
+void check_config(const OptimizerConfig& c) {
+  auto finite = [](float x) { return std::isfinite(x); };
+  SG_CHECK(finite(c.lr) && c.lr >= 0, "optimizer: lr must be finite and >= 0, got ", c.lr);
+  SG_CHECK(c.beta1 >= 0 && c.beta1 < 1, "optimizer: beta1 must be in [0, 1), got ", c.beta1);
+  SG_CHECK(c.beta2 >= 0 && c.beta2 < 1, "optimizer: beta2 must be in [0, 1), got ", c.beta2);
+  SG_CHECK(finite(c.eps) && c.eps > 0, "optimizer: eps must be > 0, got ", c.eps);
+  SG_CHECK(c.momentum >= 0 && c.momentum < 1, "optimizer: momentum must be in [0, 1), got ",
+           c.momentum);
+  SG_CHECK(finite(c.weight_decay) && c.weight_decay >= 0, "optimizer: weight_decay must be >= 0");
+  SG_CHECK(finite(c.clip) && c.clip >= 0, "optimizer: clip must be >= 0 (0 = off), got ", c.clip);
+  SG_CHECK(c.sparsify > 0 && c.sparsify <= 1, "optimizer: sparsify must be in (0, 1], got ",
+           c.sparsify);
+}
+}  // namespace
+
+Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& g,
+                     const std::map<ValueId, Grad>& grads)
+    : cfg_(cfg),
+      rule_(parse_rule(cfg.rule)),
+      schedule_(LrSchedule::parse(cfg.schedule, cfg.total_steps)),
+      policy_(StatePolicy::parse(cfg.state)) {
+  check_config(cfg);
+  SG_CHECK(!grads.empty(), "optimizer: no parameter has a gradient");
+  for (const auto& [name, ms] : policy_.entries()) {
+    bool found = false;
+    for (const auto& kv : grads) found = found || g.value(kv.first).name == name;
+    SG_CHECK(found, "state policy names '", name, "', which is not a trained parameter");
+  }
+  size_t ws = 256;
+  for (const auto& [vid, grad] : grads) {
+    const Value& val = g.value(vid);
+    SG_CHECK(val.dtype == DType::F32, "optimizer: parameter '", val.name, "' is not f32");
+    SG_CHECK(grad.defined(), "optimizer: parameter '", val.name, "' has an undefined gradient");
+    Param p;
+    p.name = val.name;
+    p.value = vid;
+    p.grad = grad;
+    p.rank = val.shape.rank();
+    p.rows = p.rank == 0 ? 1 : val.shape[0];
+    p.dim = p.rows > 0 ? val.shape.numel() / p.rows : 0;
+    p.sparse = grad.is_sparse();
+    if (p.sparse) {
+      const Shape& rs = g.value(grad.sparse.rows).shape;
+      SG_CHECK(rs.rank() == 2 && rs[1] == p.dim, "optimizer: row-sparse gradient of '", p.name,
+               "' has rows ", rs.str(), " for a parameter of shape ", val.shape.str());
+      p.n = rs[0];
+    } else {
+      SG_CHECK(g.value(grad.dense).shape == val.shape, "optimizer: gradient of '", p.name,
+               "' has shape ", g.value(grad.dense).shape.str(), ", parameter ", val.shape.str());
+      p.n = p.rows;
+    }
+    p.rule = rule_;
+    if (rule_ == RuleKind::Sm3 && p.rank < 2) p.rule = RuleKind::Adagrad;  // vectors: dense adagrad
+    const bool sparsified =
+        rule_ == RuleKind::TopK || rule_ == RuleKind::RandK || rule_ == RuleKind::TopKNoFeedback;
+    if (sparsified && p.sparse)
+      p.rule = RuleKind::Sgd;  // row-sparse rows are exchanged, not compressed
+    const ParamShapeInfo info{p.rows, p.dim, p.rank, p.sparse};
+    const MomentStores ms = policy_.resolve(p.name, info, rule_has_m(p.rule), rule_has_v(p.rule));
+    const std::string layer = val.layer.empty() ? "model" : val.layer;
+    if (rule_has_m(p.rule)) {
+      p.m.spec = ms.m;
+      add_state(p, p.m, "m", layer);
+    }
+    if (rule_has_v(p.rule)) {
+      p.v.spec = ms.v;
+      if (p.v.spec.kind == StoreKind::CountMin && p.v.spec.clean_every < 0) {
+        const bool ema =
+            p.rule == RuleKind::Adam || p.rule == RuleKind::AdamW || p.rule == RuleKind::RmsProp;
+        p.v.spec.clean_every = ema ? 1000 : 0;  // authors' code: x0.25 every 1000 steps
+      }
+      add_state(p, p.v, "v", layer);
+    }
+    if (p.rule == RuleKind::Sm3) {
+      p.v.spec.kind = StoreKind::Cover;
+      add_state(p, p.v, "v", layer);
+      if (!p.sparse) ws = std::max(ws, static_cast<size_t>(p.dim) * sizeof(float));
+    }
+    if (sparsified && !p.sparse) {
+      p.e.spec.kind = StoreKind::Residual;
+      add_state(p, p.e, "e", layer);
+      ws = std::max(ws, ef_workspace_bytes());
+    }
+    for (const Slot* s : {&p.m, &p.v})
+      if (s->view.is_sketch())
+        ws = std::max(ws, sketch_update_workspace_bytes(s->spec.depth, p.n, p.dim, s->spec.update));
+    params_.push_back(std::move(p));
+  }
+  BufferRequest w{"optimizer/workspace", "optimizer",    ws, Category::Workspace, Arena::Step,
+                  kOptimizerPhase,       kOptimizerPhase};
+  workspace_req_ = static_cast<int>(requests_.size());
+  requests_.push_back(w);
+  BufferRequest nr{
+      "optimizer/grad_norm", "optimizer", (params_.size() * kNormPartials + 2) * sizeof(float),
+      Category::Workspace,   Arena::Step, kOptimizerPhase,
+      kOptimizerPhase};
+  norm_req_ = static_cast<int>(requests_.size());
+  requests_.push_back(nr);
+}
+
+void Optimizer::add_state(Param& p, Slot& s, const std::string& moment, const std::string& layer) {
+  const StoreKind k = s.spec.kind;
+  s.view.kind = k;
+  s.view.rows = p.rows;
+  s.view.dim = p.dim;
+  if (k == StoreKind::CountSketch || k == StoreKind::CountMin) {
+    const int64_t width = sketch_width(p.rows, s.spec.compression, s.spec.depth);
+    SG_CHECK(static_cast<uint64_t>(width) * s.spec.depth < (1ull << 32), "sketch of '", p.name,
+             "' is too wide");
+    s.view.hash =
+        make_sketch_hash(s.spec.depth, static_cast<uint32_t>(width), 0, s.spec.identity_hash);
+    s.shape = Shape{s.spec.depth, width, p.dim};
+    s.host_seeds.resize(2 * s.spec.depth);
+    for (int j = 0; j < s.spec.depth; ++j) {
+      s.host_seeds[2 * j] = static_cast<int32_t>(s.view.hash.a[j]);
+      s.host_seeds[2 * j + 1] = static_cast<int32_t>(s.view.hash.b[j]);
+    }
+  } else if (k == StoreKind::Cover) {
+    s.shape = Shape{p.rows};
+    if (!p.sparse) s.col_shape = Shape{p.dim};
+  } else {
+    s.shape = Shape{p.rows, p.dim};
+  }
+  const std::string base = p.name + "/" + moment;
+  auto add = [&](const std::string& name, const Shape& shape, Category cat) {
+    BufferRequest r{
+        name, layer, static_cast<size_t>(shape.numel()) * sizeof(float), cat, Arena::Persistent,
+        0,    0};
+    requests_.push_back(r);
+    return static_cast<int>(requests_.size()) - 1;
+  };
+  if (k == StoreKind::Cover) {
+    s.req = add(base + ".row", s.shape, Category::OptStateCover);
+    if (!p.sparse) s.col_req = add(base + ".col", s.col_shape, Category::OptStateCover);
+  } else {
+    s.req = add(base, s.shape, category_of(k));
+  }
+  if (s.view.is_sketch()) s.hash_req = add(base + ".hash", Shape{s.spec.depth, 2}, category_of(k));
+}
+
+std::vector<ValueId> Optimizer::grads_to_keep() const {
+  std::vector<ValueId> out;
+  for (const Param& p : params_) {
+    if (p.sparse) {
+      out.push_back(p.grad.sparse.ids);
+      out.push_back(p.grad.sparse.rows);
+      out.push_back(p.grad.sparse.count);
+    } else {
+      out.push_back(p.grad.dense);
+    }
+  }
+  return out;
+}
+
+void Optimizer::bind(Executor& ex, size_t first_extra) {
+  be_ = &ex.backend();
+  auto ptr = [&](int req) {  // extra_tensor checks that the executor's buffer is large enough
+    const size_t words = (requests_[req].bytes + 3) / 4;
+    return ex.extra_tensor(first_extra + req, Shape{static_cast<int64_t>(words)}).data;
+  };
+  workspace_ = ptr(workspace_req_);
+  workspace_bytes_ = requests_[workspace_req_].bytes;
+  norm_ = static_cast<float*>(ptr(norm_req_));
+  for (Param& p : params_) {
+    p.w = ex.tensor(p.value).f32();
+    if (p.sparse) {
+      p.ids = ex.tensor(p.grad.sparse.ids).i32();
+      p.g = ex.tensor(p.grad.sparse.rows).f32();
+      p.count = ex.tensor(p.grad.sparse.count).i32();
+    } else {
+      p.g = ex.tensor(p.grad.dense).f32();
+    }
+    for (Slot* s : {&p.m, &p.v, &p.e}) {
+      if (s->req < 0) continue;
+      s->view.data = static_cast<float*>(ptr(s->req));
+      if (s->col_req >= 0) s->view.col = static_cast<float*>(ptr(s->col_req));
+      if (s->hash_req >= 0) {
+        s->seeds = static_cast<int32_t*>(ptr(s->hash_req));
+        be_->copy_from_host(s->seeds, s->host_seeds.data(), s->host_seeds.size() * sizeof(int32_t));
+      }
+    }
+  }
+  seeds_synced_ = false;
+}
+
+void Optimizer::sync_seeds() {
+  for (Param& p : params_)
+    for (Slot* s : {&p.m, &p.v}) {
+      if (!s->seeds) continue;
+      be_->copy_to_host(s->host_seeds.data(), s->seeds, s->host_seeds.size() * sizeof(int32_t));
+      for (int j = 0; j < s->spec.depth; ++j) {
+        s->view.hash.a[j] = static_cast<uint32_t>(s->host_seeds[2 * j]);
+        s->view.hash.b[j] = static_cast<uint32_t>(s->host_seeds[2 * j + 1]);
+      }
+    }
+  seeds_synced_ = true;
+}
+
+float Optimizer::learning_rate(int64_t step) const {
+  return static_cast<float>(cfg_.lr * schedule_.factor(step));
+}
+
+void Optimizer::step(int64_t t) {
+  SG_CHECK(be_, "Optimizer::step called before bind");
+  SG_CHECK(t >= 1, "Optimizer::step: steps count from 1, got ", t);
+  if (!seeds_synced_) sync_seeds();  // once after bind: picks up seeds loaded from a checkpoint
+  Backend& be = *be_;
+  const int64_t np = static_cast<int64_t>(params_.size());
+  for (int64_t i = 0; i < np; ++i) {
+    const Param& p = params_[i];
+    SG_DISPATCH(be, grad_sum_squares, p.g, p.count, p.n, p.dim, norm_ + i * kNormPartials);
+  }
+  float* norm_out = norm_ + np * kNormPartials;
+  SG_DISPATCH(be, grad_clip_scale, norm_, np * kNormPartials, cfg_.clip, norm_out);
+  const float lr = learning_rate(t);
+  for (Param& p : params_) step_param(p, t, lr, cfg_.clip > 0 ? norm_out + 1 : nullptr);
+}
+
+void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
+  Backend& be = *be_;
+  const float l2 = p.rule == RuleKind::AdamW ? 0.f : cfg_.weight_decay;
+  if (gscale || l2 != 0.f)
+    SG_DISPATCH(be, prepare_grad, p.g, p.ids, p.count, p.n, p.dim, gscale, l2, p.w);
+
+  if (p.rule == RuleKind::Sm3) {
+    if (p.sparse)
+      SG_DISPATCH(be, sm3_rows_step, lr, cfg_.eps, p.w, p.ids, p.count, p.n, p.dim, p.g,
+                  p.v.view.data);
+    else
+      SG_DISPATCH(be, sm3_dense_step, lr, cfg_.eps, p.w, p.g, p.rows, p.dim, p.v.view.data,
+                  p.v.view.col, static_cast<float*>(workspace_));
+    return;
+  }
+  if (p.e.req >= 0) {
+    const int64_t numel = p.rows * p.dim;
+    const int64_t k =
+        std::max<int64_t>(1, std::llround(cfg_.sparsify * static_cast<double>(numel)));
+    SG_DISPATCH(be, ef_sparsified_step, p.rule, lr, p.w, p.g, p.e.view.data, numel, k,
+                cfg_.sparsify, cfg_.seed, t, workspace_, workspace_bytes_);
+    return;
+  }
+  RuleParams r;
+  r.rule = p.rule;
+  r.lr = lr;
+  r.step_size = lr;
+  r.eps = cfg_.eps;
+  r.momentum = cfg_.momentum;
+  if (p.rule == RuleKind::Momentum || p.rule == RuleKind::Nesterov) {
+    r.m_decay = cfg_.momentum;
+    r.m_scale = 1.f;
+  } else if (p.rule == RuleKind::Adam || p.rule == RuleKind::AdamW) {
+    r.m_decay = cfg_.beta1;
+    r.m_scale = 1.f - cfg_.beta1;
+    r.v_decay = cfg_.beta2;
+    r.v_scale = 1.f - cfg_.beta2;
+    const double bc1 = 1.0 - std::pow(static_cast<double>(cfg_.beta1), static_cast<double>(t));
+    const double bc2 = 1.0 - std::pow(static_cast<double>(cfg_.beta2), static_cast<double>(t));
+    r.step_size = static_cast<float>(lr * std::sqrt(bc2) / bc1);
+    if (p.rule == RuleKind::AdamW) r.wd_factor = 1.f - lr * cfg_.weight_decay;
+  } else if (p.rule == RuleKind::RmsProp) {
+    r.v_decay = cfg_.beta2;
+    r.v_scale = 1.f - cfg_.beta2;
+  } else if (p.rule == RuleKind::Adagrad) {
+    r.v_decay = 1.f;
+    r.v_scale = 1.f;
+  }
+  if (p.m.view.is_sketch())
+    SG_DISPATCH(be, sketch_update, p.m.view, p.ids, p.count, p.n, p.g, false, r.m_decay, r.m_scale,
+                p.m.spec.update, workspace_, workspace_bytes_);
+  if (p.v.view.is_sketch())
+    SG_DISPATCH(be, sketch_update, p.v.view, p.ids, p.count, p.n, p.g, true, r.v_decay, r.v_scale,
+                p.v.spec.update, workspace_, workspace_bytes_);
+  SG_DISPATCH(be, apply_rule, r, p.w, p.ids, p.count, p.n, p.dim, p.g, p.m.view, p.v.view);
+  if (p.v.view.kind == StoreKind::CountMin && p.v.spec.clean_every > 0 &&
+      t % p.v.spec.clean_every == 0)
+    SG_DISPATCH(be, scale_inplace, p.v.view.data, p.v.shape.numel(), p.v.spec.clean_alpha);
+}
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
+  SG_CHECK(be_, "Optimizer::state_tensors called before bind");
+  std::vector<std::pair<std::string, Tensor>> out;
+  const Device dev = be_->device();
+  for (const Param& p : params_) {
+    const std::pair<const Slot*, const char*> slots[] = {{&p.m, "m"}, {&p.v, "v"}, {&p.e, "e"}};
+    for (const auto& [s, moment] : slots) {
+      if (s->req < 0) continue;
+      const std::string base = p.name + "/" + moment;
+      if (s->view.kind == StoreKind::Cover) {
+        out.push_back({base + ".row", Tensor{s->shape, DType::F32, dev, s->view.data}});
+        if (s->view.col)
+          out.push_back({base + ".col", Tensor{s->col_shape, DType::F32, dev, s->view.col}});
+      } else {
+        out.push_back({base, Tensor{s->shape, DType::F32, dev, s->view.data}});
+      }
+      if (s->seeds)
+        out.push_back({base + ".hash", Tensor{Shape{s->spec.depth, 2}, DType::I32, dev, s->seeds}});
+    }
+  }
+  return out;
+}
+
+std::string Optimizer::describe() const {
+  std::ostringstream os;
+  for (const Param& p : params_) {
+    os << p.name << " [" << p.rows << "x" << p.dim << "]" << (p.sparse ? " row-sparse" : "") << " "
+       << rule_name(p.rule) << ":";
+    const std::pair<const Slot*, const char*> slots[] = {{&p.m, "m"}, {&p.v, "v"}, {&p.e, "e"}};
+    bool any = false;
+    for (const auto& [s, moment] : slots) {
+      if (s->req < 0) continue;
+      any = true;
+      size_t bytes = requests_[s->req].bytes + (s->col_req >= 0 ? requests_[s->col_req].bytes : 0);
+      os << " " << moment << "=" << store_kind_name(s->view.kind);
+      if (s->view.is_sketch()) {
+        os << "(" << s->spec.depth << "x" << s->view.hash.width << ", "
+           << (s->spec.update == SketchUpdate::Lazy ? "lazy" : "paper");
+        if (s->view.kind == StoreKind::CountMin && s->spec.clean_every > 0)
+          os << ", clean x" << s->spec.clean_alpha << "/" << s->spec.clean_every;
+        os << ")";
+      }
+      os << " " << format_bytes(bytes);
+    }
+    if (!any) os << " no state";
+    os << "\n";
+  }
+  return os.str();
+}
+
+float Optimizer::last_grad_norm() const {
+  SG_CHECK(be_, "Optimizer::last_grad_norm called before bind");
+  float v = 0.f;
+  be_->copy_to_host(&v, norm_ + params_.size() * kNormPartials, sizeof(float));
+  return v;
+}
+
+}  // namespace sg

@@ -1,0 +1,58 @@
+// State policy: which store holds each moment of each parameter, parsed from a short text.
+//
+//   policy  := "dense"                               every moment in a dense fp32 store
+//            | preset [":" N "x"]                    preset on the large parameters, N-fold
+//            compression | entry (";" entry)*                    per-parameter form; unnamed
+//            parameters stay dense
+//   preset  := "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
+//            | "cs-v"    v only in a Count-Min Sketch
+//            | "cs-m"    m only in a Count-Sketch
+//   entry   := param "=" moment ("," moment)*        e.g. embedding/W=m:cs:5x,v:cm:5x
+//   moment  := ("m" | "v") ":" store (":" option)*
+//   store   := "dense" | "cs" (Count-Sketch, m only) | "cm" (Count-Min, v only)
+//   option  := N "x"          compression: total sketch size = 1/N of the matrix (default 5x)
+//            | "d" N          depth (default 3, at most 8)
+//            | "lazy" | "paper"  update semantics (default lazy: see sketch/store.h)
+//            | "clean=" A "/" C  Count-Min cleaning, multiply by A every C steps (C = 0: never)
+//            | "identity"     tests only: bucket = row mod width (injective when width >= rows)
+// "Large" (presets) = rank >= 2 and (row-sparse gradient or >= 65,536 rows), i.e. the embedding and
+// the softmax of a language model; everything else (small matrices, vectors) stays dense. Moments a
+// rule does not have are ignored by presets and rejected by the per-parameter form. Examples:
+//   "cs-mv", "cs-v", "cs-mv:10x", "embedding/W=m:cs:5x,v:cm:5x;softmax/W=v:cm"
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "sketch/store.h"
+
+namespace sg {
+
+struct ParamShapeInfo {
+  int64_t rows = 0, dim = 0;
+  int rank = 0;
+  bool sparse_grad = false;
+};
+
+struct MomentStores {
+  StoreSpec m, v;
+  bool m_set = false, v_set = false;  // named explicitly (per-parameter form)
+};
+
+class StatePolicy {
+ public:
+  static StatePolicy parse(const std::string& text);  // throws sg::Error (one line) on bad text
+  // Stores for one parameter; has_m / has_v say which moments the rule keeps.
+  MomentStores resolve(const std::string& param, const ParamShapeInfo& info, bool has_m,
+                       bool has_v) const;
+  const std::map<std::string, MomentStores>& entries() const { return entries_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  bool preset_m_ = false, preset_v_ = false;
+  double preset_compression_ = 5.0;
+  std::map<std::string, MomentStores> entries_;
+};
+
+}  // namespace sg

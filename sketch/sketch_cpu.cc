@@ -1,0 +1,135 @@
+// CPU Count-Sketch / Count-Min kernels (see sketch_kernels.h). OpenMP over buckets (update) and
+// rows (query); the sort of (bucket, position) keys is sequential std::sort on unique keys, so the
+// result does not depend on the thread count.
+#include <algorithm>
+#include <cstring>
+
+#include "sketch/sketch_kernels.h"
+
+namespace sg {
+
+namespace {
+size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+size_t next_pow2(int64_t n) {
+  size_t p = 1;
+  while (static_cast<int64_t>(p) < n) p *= 2;
+  return p;
+}
+}  // namespace
+
+size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUpdate mode) {
+  size_t b = align256(next_pow2(static_cast<int64_t>(depth) * n) * sizeof(uint64_t));
+  if (mode == SketchUpdate::Paper) b += align256(static_cast<size_t>(n * dim) * sizeof(float));
+  return b;
+}
+
+namespace cpu {
+
+namespace {
+constexpr int64_t kChunk = 64;  // columns combined at once per bucket
+
+int64_t active_rows(const int32_t* count, int64_t n, const char* what) {
+  if (!count) return n;
+  const int64_t u = count[0];
+  SG_CHECK(u >= 0 && u <= n, what, ": count ", u, " out of range [0, ", n, "]");
+  return u;
+}
+
+void check_ids(const StoreView& s, const int32_t* ids, int64_t u, const char* what) {
+  if (!ids) {
+    SG_CHECK(u <= s.rows, what, ": ", u, " dense rows for a store of ", s.rows);
+    return;
+  }
+  for (int64_t p = 0; p < u; ++p)
+    SG_CHECK(ids[p] >= 0 && ids[p] < s.rows, what, ": id ", ids[p], " at position ", p,
+             " is out of range [0, ", s.rows, ")");
+}
+}  // namespace
+
+void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* count, int64_t n,
+                   const float* x, bool square, float decay, float scale, SketchUpdate mode,
+                   void* workspace, size_t workspace_bytes) {
+  SG_CHECK(s.is_sketch(), "sketch_update on a ", store_kind_name(s.kind), " store");
+  const int depth = s.hash.depth;
+  const int64_t d = s.dim, width = s.hash.width;
+  SG_CHECK(workspace_bytes >= sketch_update_workspace_bytes(depth, n, d, mode),
+           "sketch_update: workspace of ", workspace_bytes, " bytes, needs ",
+           sketch_update_workspace_bytes(depth, n, d, mode));
+  SG_CHECK(static_cast<uint64_t>(depth) * width < (1ull << 32), "sketch too large for 32-bit keys");
+  const int64_t u = active_rows(count, n, "sketch_update");
+  check_ids(s, ids, u, "sketch_update");
+  const bool signed_sketch = s.kind == StoreKind::CountSketch;
+  auto* keys = static_cast<uint64_t*>(workspace);
+  float* delta = reinterpret_cast<float*>(
+      static_cast<char*>(workspace) +
+      align256(next_pow2(static_cast<int64_t>(depth) * n) * sizeof(uint64_t)));
+  auto row_id = [&](int64_t p) { return static_cast<uint32_t>(ids ? ids[p] : p); };
+
+  if (mode == SketchUpdate::Paper) {  // all estimates are read before any bucket changes
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+    for (int64_t p = 0; p < u; ++p) {
+      const int64_t i = row_id(p);
+      for (int64_t c = 0; c < d; ++c) {
+        const float xv = square ? x[p * d + c] * x[p * d + c] : x[p * d + c];
+        const float est = store_query(s, i, c);
+        delta[p * d + c] = (decay * est + scale * xv) - est;
+      }
+    }
+  }
+
+  const int64_t m = static_cast<int64_t>(depth) * u;
+  for (int j = 0; j < depth; ++j)
+    for (int64_t p = 0; p < u; ++p)
+      keys[j * u + p] = (static_cast<uint64_t>(j * width + s.hash.bucket(j, row_id(p))) << 32) |
+                        static_cast<uint64_t>(p);
+  std::sort(keys, keys + m);
+
+#pragma omp parallel for num_threads(be.threads()) schedule(dynamic, 256) if (m * d >= (1 << 14))
+  for (int64_t q = 0; q < m; ++q) {
+    const uint64_t key = keys[q] >> 32;
+    if (q > 0 && (keys[q - 1] >> 32) == key) continue;  // not the head of its bucket's run
+    int64_t end = q + 1;
+    while (end < m && (keys[end] >> 32) == key) ++end;
+    const int j = static_cast<int>(key / width);
+    float* bucket = s.data + static_cast<int64_t>(key) * d;  // (j * width + b) * d
+    for (int64_t c0 = 0; c0 < d; c0 += kChunk) {
+      const int64_t cn = std::min(kChunk, d - c0);
+      float acc[kChunk];
+      for (int64_t r = q; r < end; ++r) {
+        const int64_t p = static_cast<int64_t>(keys[r] & 0xffffffffu);
+        const float sg = signed_sketch ? s.hash.sign(j, row_id(p)) : 1.0f;
+        const float* src = (mode == SketchUpdate::Paper ? delta : x) + p * d + c0;
+        for (int64_t c = 0; c < cn; ++c) {
+          const float xv = (mode == SketchUpdate::Lazy && square) ? src[c] * src[c] : src[c];
+          const float v = signed_sketch ? sg * xv : xv;
+          acc[c] = r == q ? v : acc[c] + v;
+        }
+      }
+      float* dst = bucket + c0;
+      if (mode == SketchUpdate::Lazy)
+        for (int64_t c = 0; c < cn; ++c) dst[c] = decay * dst[c] + scale * acc[c];
+      else
+        for (int64_t c = 0; c < cn; ++c) dst[c] += acc[c];
+    }
+  }
+}
+
+void sketch_query_rows(Backend& be, StoreView s, const int32_t* ids, const int32_t* count,
+                       int64_t n, float* out) {
+  const int64_t u = active_rows(count, n, "sketch_query_rows");
+  check_ids(s, ids, u, "sketch_query_rows");
+  const int64_t d = s.dim;
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    const int64_t i = ids ? ids[p] : p;
+    for (int64_t c = 0; c < d; ++c) out[p * d + c] = store_query(s, i, c);
+  }
+}
+
+void scale_inplace(Backend& be, float* x, int64_t n, float alpha) {
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
+}
+
+}  // namespace cpu
+}  // namespace sg

@@ -1,0 +1,33 @@
+// Count-Sketch / Count-Min kernels on CPU and CUDA (signatures in sketch_kernels.inc).
+//
+// sketch_update, Lazy:  S[j,b,:] <- decay * S[j,b,:] + scale * sum_{p: bucket_j(id_p) = b}
+// sgn_j(id_p) x_p
+//                Paper: delta_p = decay * value(id_p) + scale * x_p - value(id_p) (all read before
+//                any
+//                       write), then S[j,b,:] += sum_{p in bucket} sgn_j(id_p) * delta_p.
+// Every touched bucket is written once per step, so rows colliding in a step combine
+// deterministically: keys (j * width + bucket) << 32 | p are sorted (CPU std::sort, CUDA bitonic
+// sort), and the head of each run of equal buckets sums its rows in ascending p, starting from the
+// first row (no +0 start, so the single-row case is exactly decay * S + scale * sgn * x). Signs are
+// 1 for Count-Min. Workspace: next_pow2(depth * n) u64 keys, plus n * dim floats of deltas for
+// Paper, 256-byte aligned. CPU throws on ids out of [0, rows) and on count out of [0, n]; CUDA
+// skips such rows.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/backend.h"
+#include "sketch/store.h"
+
+namespace sg {
+size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUpdate mode);
+}  // namespace sg
+
+namespace sg::cpu {
+#include "sketch/sketch_kernels.inc"
+}
+#ifdef SG_WITH_CUDA
+namespace sg::cuda {
+#include "sketch/sketch_kernels.inc"
+}
+#endif
