@@ -1,0 +1,132 @@
+// LM1B layout discovery and its error lines; UTF-8 checks while reading shards.
+#include "data/corpus.h"
+
+#include <filesystem>
+
+#include "data/text.h"
+#include "data/vocab.h"
+#include "data_test_util.h"
+#include "engine/check.h"
+#include "gmock/gmock.h"
+
+namespace sg {
+namespace {
+
+using sg::testing::error_of;
+using sg::testing::heldout_dir;
+using sg::testing::TempDir;
+using sg::testing::train_dir;
+using sg::testing::write_file;
+using ::testing::HasSubstr;
+
+TEST(Corpus, FindsShardsSortedAndSkipsTheUnsplitHeldoutFile) {
+  TempDir d;
+  write_file(train_dir(d.path) + "/news.en-00002-of-00100", "b\n");
+  write_file(train_dir(d.path) + "/news.en-00001-of-00100", "a\n");
+  write_file(train_dir(d.path) + "/README", "not a shard\n");
+  write_file(heldout_dir(d.path) + "/news.en.heldout-00001-of-00050", "c\n");
+  write_file(heldout_dir(d.path) + "/news.en.heldout-00000-of-00050", "d\n");
+  write_file(heldout_dir(d.path) + "/news.en-00000-of-00100",
+             "c\nd\n");  // the unsplit held-out text
+  write_file(heldout_dir(d.path) + "/news.en.heldout-00000-of-00050.tmp", "x\n");
+  CorpusLayout c = find_corpus(d.path);
+  EXPECT_EQ(c.dir, d.path);
+  ASSERT_EQ(c.train_shards.size(), 2u);
+  EXPECT_THAT(c.train_shards[0], HasSubstr("news.en-00001-of-00100"));
+  EXPECT_THAT(c.train_shards[1], HasSubstr("news.en-00002-of-00100"));
+  ASSERT_EQ(c.heldout_shards.size(), 2u);
+  EXPECT_THAT(c.heldout_shards[0], HasSubstr("news.en.heldout-00000-of-00050"));
+  EXPECT_THAT(c.heldout_shards[1], HasSubstr("news.en.heldout-00001-of-00050"));
+  EXPECT_NO_THROW(require_training(c));
+  EXPECT_NO_THROW(require_heldout(c));
+}
+
+TEST(Corpus, HeldoutOnlyCorpusHasNoTrainingShards) {
+  TempDir d;
+  write_file(heldout_dir(d.path) + "/news.en.heldout-00000-of-00050", "a b\n");
+  CorpusLayout c = find_corpus(d.path);
+  EXPECT_TRUE(c.train_shards.empty());
+  EXPECT_EQ(c.heldout_shards.size(), 1u);
+  EXPECT_THAT(error_of([&] { require_training(c); }), HasSubstr("has no training shards"));
+}
+
+TEST(Corpus, ErrorsAreOneClearLine) {
+  TempDir d;
+  auto msg = [](const std::string& dir) { return error_of([&] { find_corpus(dir); }); };
+  EXPECT_THAT(msg(d.file("nope")), HasSubstr("does not exist"));
+  EXPECT_THAT(msg(""), HasSubstr("no data folder"));
+  write_file(d.file("plain"), "x\n");
+  EXPECT_THAT(msg(d.file("plain")), HasSubstr("is not a folder"));
+  std::filesystem::create_directories(d.file("empty"));
+  EXPECT_THAT(msg(d.file("empty")), HasSubstr("is not an LM1B-layout corpus"));
+
+  std::filesystem::create_directories(train_dir(d.file("noshards")));
+  write_file(train_dir(d.file("noshards")) + "/other.txt", "x\n");
+  EXPECT_THAT(msg(d.file("noshards")), HasSubstr("no training shards"));
+
+  std::filesystem::create_directories(heldout_dir(d.file("noheld")));
+  write_file(heldout_dir(d.file("noheld")) + "/news.en-00000-of-00100", "x\n");
+  EXPECT_THAT(msg(d.file("noheld")), HasSubstr("no held-out shards"));
+
+  write_file(train_dir(d.file("emptyshard")) + "/news.en-00001-of-00100", "");
+  const std::string m = msg(d.file("emptyshard"));
+  EXPECT_THAT(m, HasSubstr("news.en-00001-of-00100 is empty"));
+  EXPECT_EQ(m.find('\n'), std::string::npos);
+}
+
+TEST(Corpus, NonUtf8ShardNamesFileAndLine) {
+  TempDir d;
+  const std::string shard = train_dir(d.path) + "/news.en-00001-of-00100";
+  write_file(shard, "good line\nstill good \xC3\xA9\nbad \xE9t\xE9\n");
+  EXPECT_NO_THROW(find_corpus(d.path));  // discovery does not read the text
+  const std::string want = shard + ":3 is not valid UTF-8";
+  EXPECT_THAT(error_of([&] { load_shard(shard); }), HasSubstr(want));
+  EXPECT_THAT(error_of([&] { count_predicted(shard); }), HasSubstr(want));
+  EXPECT_THAT(error_of([&] { Vocab::build({shard}, 1); }), HasSubstr(want));
+}
+
+TEST(Corpus, LoadShardKeepsNonBlankLines) {
+  TempDir d;
+  write_file(d.file("s"), "a b\n\n   \n c  d \r\nlast");
+  ShardText s = load_shard(d.file("s"));
+  ASSERT_EQ(s.sentences(), 3u);
+  EXPECT_EQ(s.sentence(0), "a b");
+  EXPECT_EQ(s.sentence(1), "c  d");
+  EXPECT_EQ(s.sentence(2), "last");
+  EXPECT_EQ(count_predicted(d.file("s")), 3 + 3 + 2);
+}
+
+TEST(Text, Utf8Validation) {
+  EXPECT_TRUE(valid_utf8(""));
+  EXPECT_TRUE(valid_utf8("plain ascii text that is longer than eight bytes"));
+  EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
+  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                     // > U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xE0\x80\xAF"));                         // overlong
+  EXPECT_FALSE(valid_utf8("\xC3"));                                 // truncated
+  EXPECT_FALSE(valid_utf8("abcdefgh\x80"));                         // stray continuation
+  EXPECT_EQ(first_invalid_utf8("abcdefghij\xFFxyz"), 10);
+}
+
+TEST(Text, TokensAndLongLines) {
+  std::vector<std::string> t;
+  for_each_token("  a\tbb  c \r", [&](std::string_view w) { t.emplace_back(w); });
+  EXPECT_EQ(t, (std::vector<std::string>{"a", "bb", "c"}));
+  EXPECT_EQ(count_tokens(" x y  z "), 3);
+  TempDir d;
+  std::string big(3 << 20, 'x');  // a line longer than the reader's 1 MiB buffer
+  write_file(d.file("f"), "first\n" + big + "\nlast\n");
+  LineReader r(d.file("f"), "shard");
+  std::string_view line;
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line, "first");
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line.size(), big.size());
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line, "last");
+  EXPECT_EQ(r.line_number(), 3);
+  EXPECT_FALSE(r.next(line));
+}
+
+}  // namespace
+}  // namespace sg

@@ -1,0 +1,94 @@
+// Synthetic corpus: layout, determinism, Zipf rank-frequency slope, sentence lengths, its
+// vocabulary file.
+#include "data/synthetic.h"
+
+#include <cmath>
+#include <map>
+
+#include "data/corpus.h"
+#include "data/text.h"
+#include "data/vocab.h"
+#include "data_test_util.h"
+#include "engine/check.h"
+#include "gmock/gmock.h"
+
+namespace sg {
+namespace {
+
+using sg::testing::read_file;
+using sg::testing::TempDir;
+
+TEST(Synthetic, LayoutDeterminismZipfAndLengths) {
+  TempDir d;
+  write_synthetic_corpus(d.file("a"), 4000, 2003, 3, 42);
+  write_synthetic_corpus(d.file("b"), 4000, 2003, 3, 42);
+  write_synthetic_corpus(d.file("c"), 4000, 2003, 3, 43);
+  CorpusLayout a = find_corpus(d.file("a")), b = find_corpus(d.file("b")),
+               c = find_corpus(d.file("c"));
+  ASSERT_EQ(a.train_shards.size(), 3u);
+  ASSERT_EQ(a.heldout_shards.size(), 1u);
+  EXPECT_THAT(a.train_shards[0], ::testing::HasSubstr("news.en-00001-of-00100"));
+  EXPECT_THAT(a.heldout_shards[0], ::testing::HasSubstr("news.en.heldout-00000-of-00050"));
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(read_file(a.train_shards[k]), read_file(b.train_shards[k]));
+    EXPECT_NE(read_file(a.train_shards[k]), read_file(c.train_shards[k]));
+  }
+  EXPECT_EQ(read_file(a.heldout_shards[0]), read_file(b.heldout_shards[0]));
+  EXPECT_EQ(read_file(d.file("a/vocab.txt")), read_file(d.file("b/vocab.txt")));
+
+  std::map<std::string, int64_t> freq;
+  int64_t sentences = 0, words = 0, longest = 0;
+  for (const auto& f : a.train_shards) {
+    ShardText s = load_shard(f);
+    sentences += s.sentences();
+    for (size_t i = 0; i < s.sentences(); ++i) {
+      int64_t n = 0;
+      for_each_token(s.sentence(i), [&](std::string_view w) { ++freq[std::string(w)], ++n; });
+      words += n;
+      longest = std::max(longest, n);
+    }
+  }
+  EXPECT_EQ(sentences, 4000);
+  const double mean = static_cast<double>(words) / sentences;
+  EXPECT_GT(mean, 24.0);
+  EXPECT_LT(mean, 27.5);
+  EXPECT_GT(longest, 80);  // long right tail
+  EXPECT_LE(load_shard(a.heldout_shards[0]).sentences(), 40u);
+
+  // Rank r word "w<r>": frequency ~ 1/(r+1). Least-squares slope of log f vs log(r+1) over ranks
+  // 0..199.
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const int R = 200;
+  for (int r = 0; r < R; ++r) {
+    const double x = std::log(r + 1.0),
+                 y = std::log(static_cast<double>(freq["w" + std::to_string(r)]));
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double slope = (R * sxy - sx * sy) / (R * sxx - sx * sx);
+  EXPECT_NEAR(slope, -1.0, 0.1);
+  EXPECT_LE(freq.size(), 2000u);
+  EXPECT_NEAR(static_cast<double>(freq["w0"]) / words, 1.0 / (std::log(2000.0) + 0.5772), 0.01);
+
+  // vocab.txt: exactly `vocab` ids, counts matching the text, ordered as Vocab::build orders them.
+  Vocab v = Vocab::load(d.file("a/vocab.txt"));
+  EXPECT_EQ(v.size(), 2003);
+  Vocab built = Vocab::build(a.train_shards, 1);
+  ASSERT_LE(built.size(), v.size());
+  for (int32_t i = 3; i < built.size(); ++i) {
+    ASSERT_EQ(v.word(i), built.word(i));
+    ASSERT_EQ(v.count(i), built.count(i));
+  }
+}
+
+TEST(Synthetic, BadArguments) {
+  TempDir d;
+  EXPECT_THROW(write_synthetic_corpus(d.file("x"), 0, 100, 1, 1), Error);
+  EXPECT_THROW(write_synthetic_corpus(d.file("x"), 10, 3, 1, 1), Error);
+  EXPECT_THROW(write_synthetic_corpus(d.file("x"), 10, 100, 0, 1), Error);
+  EXPECT_THROW(write_synthetic_corpus(d.file("x"), 2, 100, 3, 1), Error);
+  sg::testing::write_file(d.file("file"), "x");
+  EXPECT_THROW(write_synthetic_corpus(d.file("file"), 10, 100, 1, 1), Error);
+}
+
+}  // namespace
+}  // namespace sg

@@ -1,0 +1,187 @@
+// Vocabulary: build order and counts, both load formats, save/load round trip, bad lines with
+// file:line.
+#include "data/vocab.h"
+
+#include <filesystem>
+
+#include "data_test_util.h"
+#include "engine/check.h"
+#include "gmock/gmock.h"
+
+namespace sg {
+namespace {
+
+using sg::testing::error_of;
+using sg::testing::TempDir;
+using sg::testing::write_file;
+using ::testing::HasSubstr;
+
+TEST(Vocab, DefaultHasOnlySpecials) {
+  Vocab v;
+  EXPECT_EQ(v.size(), 3);
+  EXPECT_EQ(v.word(v.bos()), "<S>");
+  EXPECT_EQ(v.word(v.eos()), "</S>");
+  EXPECT_EQ(v.word(v.unk()), "<UNK>");
+  EXPECT_EQ(v.id("anything"), v.unk());
+  EXPECT_THROW(v.word(3), Error);
+  EXPECT_THROW(v.count(-1), Error);
+}
+
+TEST(Vocab, BuildSortsByCountThenWordAndCountsSpecials) {
+  TempDir d;
+  write_file(d.file("a"), "the cat sat\nthe dog sat\n\n  the   bird \n");
+  write_file(d.file("b"), "a cat\nzebra yak\nthe <UNK> cat\n");
+  // counts: the 4, cat 3, sat 2, a/bird/dog/yak/zebra 1, literal <UNK> 1. Sentences: 6 (blank line
+  // skipped).
+  Vocab v = Vocab::build({d.file("a"), d.file("b")}, 2);
+  ASSERT_EQ(v.size(), 6);
+  EXPECT_EQ(v.word(3), "the");
+  EXPECT_EQ(v.word(4), "cat");
+  EXPECT_EQ(v.word(5), "sat");
+  EXPECT_EQ(v.count(3), 4);
+  EXPECT_EQ(v.count(4), 3);
+  EXPECT_EQ(v.count(v.bos()), 6);
+  EXPECT_EQ(v.count(v.eos()), 6);
+  EXPECT_EQ(v.count(v.unk()), 6);  // a, bird, dog, yak, zebra + the literal <UNK>
+  EXPECT_EQ(v.id("dog"), v.unk());
+  EXPECT_EQ(v.id("cat"), 4);
+
+  Vocab all = Vocab::build({d.file("a"), d.file("b")}, 1);
+  ASSERT_EQ(all.size(), 11);
+  // Ties at count 1 in byte order.
+  const char* tail[] = {"a", "bird", "dog", "yak", "zebra"};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(all.word(6 + i), tail[i]);
+  EXPECT_EQ(all.count(all.unk()), 1);
+}
+
+TEST(Vocab, BuildRejectsBadArguments) {
+  TempDir d;
+  write_file(d.file("a"), "x\n");
+  EXPECT_THAT(error_of([&] { Vocab::build({d.file("a")}, 0); }), HasSubstr("min-count"));
+  EXPECT_THAT(error_of([&] { Vocab::build({}, 1); }), HasSubstr("no training shards"));
+  EXPECT_THAT(error_of([&] { Vocab::build({d.file("missing")}, 1); }),
+              HasSubstr("cannot open shard"));
+}
+
+TEST(Vocab, SaveLoadRoundTrip) {
+  TempDir d;
+  write_file(d.file("a"), "b a a c c c d d d d \xC3\xA9t\xC3\xA9 \xC3\xA9t\xC3\xA9\n");
+  Vocab v = Vocab::build({d.file("a")}, 1);
+  v.save(d.file("vocab.txt"));
+  v.save(d.file("vocab.txt"));  // overwrites in place
+  Vocab w = Vocab::load(d.file("vocab.txt"));
+  ASSERT_EQ(w.size(), v.size());
+  for (int32_t i = 0; i < v.size(); ++i) {
+    EXPECT_EQ(w.word(i), v.word(i));
+    EXPECT_EQ(w.count(i), v.count(i));
+    EXPECT_EQ(w.id(v.word(i)), i);
+  }
+  EXPECT_EQ(w.word(3), "d");
+  EXPECT_EQ(testing::read_file(d.file("vocab.txt")).substr(0, 21), "<S> 1\n</S> 1\n<UNK> 0\n");
+  // No temporary files are left behind.
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(d.path)) files += e.is_regular_file();
+  EXPECT_EQ(files, 2);
+}
+
+TEST(Vocab, SaveToMissingFolderThrowsAndLeavesNothing) {
+  TempDir d;
+  Vocab v;
+  EXPECT_THAT(error_of([&] { v.save(d.file("no/such/vocab.txt")); }),
+              HasSubstr("cannot write vocabulary file"));
+}
+
+TEST(Vocab, LoadWordCountFormatAddsMissingSpecials) {
+  TempDir d;
+  // Like 1b_word_vocab.txt: <S> in the middle, <UNK> present, no </S>.
+  write_file(d.file("v"),
+             "the 35936573\n, 35089484\n<S> 30305271\n. 29969612\n<UNK> 1947127\nto 181\n");
+  Vocab v = Vocab::load(d.file("v"));
+  ASSERT_EQ(v.size(), 7);
+  EXPECT_EQ(v.word(0), "<S>");
+  EXPECT_EQ(v.word(1), "</S>");
+  EXPECT_EQ(v.word(2), "<UNK>");
+  EXPECT_EQ(v.word(3), "the");
+  EXPECT_EQ(v.word(4), ",");
+  EXPECT_EQ(v.word(5), ".");
+  EXPECT_EQ(v.word(6), "to");
+  EXPECT_EQ(v.count(0), 30305271);
+  EXPECT_EQ(v.count(1), 30305271);  // </S> takes <S>'s count
+  EXPECT_EQ(v.count(2), 1947127);
+  EXPECT_EQ(v.count(3), 35936573);
+}
+
+TEST(Vocab, LoadOneWordPerLineSkipsMaxTermId) {
+  TempDir d;
+  write_file(d.file("v"), "<S>\n</S>\n<UNK>\nthe\n,\n.\r\nto\n!!!MAXTERMID\n");
+  Vocab v = Vocab::load(d.file("v"));
+  ASSERT_EQ(v.size(), 7);
+  EXPECT_EQ(v.word(5), ".");
+  EXPECT_EQ(v.id("to"), 6);
+  EXPECT_EQ(v.id("!!!MAXTERMID"), v.unk());
+  EXPECT_EQ(v.count(4), 0);
+
+  write_file(d.file("w"), "zebra\napple\n");
+  Vocab w = Vocab::load(d.file("w"));  // specials added in front, file order kept
+  ASSERT_EQ(w.size(), 5);
+  EXPECT_EQ(w.word(3), "zebra");
+  EXPECT_EQ(w.word(4), "apple");
+}
+
+TEST(Vocab, BadLinesNameFileAndLine) {
+  TempDir d;
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"a 1\n\nb 2\n", ":2: empty line"},
+      {"a 1\nb x2\n", ":2: count 'x2' is not a non-negative integer"},
+      {"a 1\nb -2\n", ":2: count '-2'"},
+      {"a 1\nb 2\na 3\n", ":3: duplicate word 'a' (first on line 1)"},
+      {"a 1\nb\n", ":2: expected 'word count'"},
+      {"a 1\nb 2 3\n", ":2: expected 'word count'"},
+      {"a\nb 2\n", ":2: expected one word per line"},
+      {"a 1\nb\xFF 2\n", ":2 is not valid UTF-8"},
+      {"a 1\n\xC0\xAF 2\n", ":2 is not valid UTF-8"},      // overlong
+      {"a 1\n\xED\xA0\x80 2\n", ":2 is not valid UTF-8"},  // surrogate
+      {"a 1\nb 99999999999999999999\n", ":2: count"},
+      {"", "holds no words"},
+      {"!!!MAXTERMID\n", "holds no words"},
+  };
+  int k = 0;
+  for (const Case& c : cases) {
+    const std::string path = d.file("bad" + std::to_string(k++));
+    write_file(path, c.text);
+    const std::string msg = error_of([&] { Vocab::load(path); });
+    EXPECT_THAT(msg, HasSubstr(c.want)) << "case " << k;
+    EXPECT_THAT(msg, HasSubstr(path)) << "case " << k;
+  }
+  EXPECT_THAT(error_of([&] { Vocab::load(d.file("missing")); }),
+              HasSubstr("cannot open vocabulary file"));
+}
+
+TEST(Vocab, FromWordsRejectsBadWords) {
+  EXPECT_THROW(Vocab::from_words({"a", "a"}, {1, 1}), Error);
+  EXPECT_THROW(Vocab::from_words({"a b"}, {1}), Error);
+  EXPECT_THROW(Vocab::from_words({""}, {1}), Error);
+  EXPECT_THROW(Vocab::from_words({"<S>"}, {1}), Error);
+  EXPECT_THROW(Vocab::from_words({"a"}, {1, 2}), Error);
+  Vocab v = Vocab::from_words({"x", "y"}, {5, 3}, 7, 7, 1);
+  EXPECT_EQ(v.id("y"), 4);
+  EXPECT_EQ(v.count(0), 7);
+}
+
+TEST(Vocab, ManyWordsLookUp) {
+  std::vector<std::string> w;
+  std::vector<int64_t> c;
+  for (int i = 0; i < 50000; ++i) {
+    w.push_back("w" + std::to_string(i));
+    c.push_back(50000 - i);
+  }
+  Vocab v = Vocab::from_words(w, c);
+  for (int i = 0; i < 50000; i += 7) EXPECT_EQ(v.id("w" + std::to_string(i)), i + 3);
+  EXPECT_EQ(v.id("w50000"), v.unk());
+}
+
+}  // namespace
+}  // namespace sg
