@@ -1,0 +1,314 @@
+// End-to-end Optimizer tests on a tiny graph (real row-sparse and dense gradients through the
+// executor): lossless sketches reproduce the dense rules bit for bit, determinism with colliding
+// buckets, clipping, cleaning, checkpoint round trip of state_tensors, describe and bad
+// configurations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/optim/optim_test_util.h"
+
+namespace sg {
+namespace {
+using testing_optim::bitwise_equal;
+using testing_optim::train_tiny;
+using testing_optim::TrainResult;
+
+// A lossless policy for both parameters: identity hash with width >= rows (depth 1 and depth 3).
+std::string lossless_policy(const std::string& rule, const std::string& extra = "") {
+  RuleKind r = parse_rule(rule);
+  auto moments = [&](const std::string& opts) {
+    std::string s;
+    if (rule_has_m(r)) s += "m:cs:" + opts + extra;
+    if (rule_has_v(r)) s += std::string(s.empty() ? "" : ",") + "v:cm:" + opts + extra;
+    return s;
+  };
+  return "emb/W=" + moments("1x:d1:identity") + ";dense/W=" + moments("0.25x:d3:identity");
+}
+
+class SketchEqualsDense : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SketchEqualsDense, Bitwise) {
+  OptimizerConfig cfg;
+  cfg.rule = GetParam();
+  cfg.lr = 0.05f;
+  cfg.clip = 2.0f;  // exercise the clip path too
+  cfg.weight_decay = 0.01f;
+  TrainResult dense = train_tiny(cfg, 6);
+  cfg.state = lossless_policy(cfg.rule);
+  TrainResult sk = train_tiny(cfg, 6);
+  EXPECT_TRUE(bitwise_equal(dense.E, sk.E)) << cfg.state;  // row-sparse gradient
+  EXPECT_TRUE(bitwise_equal(dense.P, sk.P)) << cfg.state;  // dense gradient
+  // and the run actually moved the weights
+  auto init = testing_optim::uniform(40 * 8, 1);
+  EXPECT_FALSE(bitwise_equal(init, sk.E));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rules, SketchEqualsDense,
+                         ::testing::Values("momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                           "adamw"));
+
+TEST(Optimizer, PaperSemanticsCloseToDenseWhenLossless) {
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  TrainResult dense = train_tiny(cfg, 5);
+  cfg.state = lossless_policy("adam", ":paper");
+  TrainResult sk = train_tiny(cfg, 5);
+  for (size_t i = 0; i < dense.E.size(); ++i) EXPECT_NEAR(dense.E[i], sk.E[i], 1e-5f);
+  for (size_t i = 0; i < dense.P.size(); ++i) EXPECT_NEAR(dense.P[i], sk.P[i], 1e-5f);
+}
+
+TEST(Optimizer, CollidingRowsAreDeterministic) {
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  // 40 rows into sketches of width 2..3: every bucket is shared within a step.
+  cfg.state = "emb/W=m:cs:5x,v:cm:5x;dense/W=m:cs:2x:paper,v:cm:2x:paper";
+  TrainResult a = train_tiny(cfg, 5, "cpu", 2);
+  TrainResult b = train_tiny(cfg, 5, "cpu", 1);
+  TrainResult c = train_tiny(cfg, 5, "cpu", 2);
+  EXPECT_TRUE(bitwise_equal(a.E, b.E) && bitwise_equal(a.E, c.E));
+  EXPECT_TRUE(bitwise_equal(a.P, b.P) && bitwise_equal(a.P, c.P));
+  ASSERT_EQ(a.state.size(), b.state.size());
+  for (size_t i = 0; i < a.state.size(); ++i)
+    EXPECT_TRUE(bitwise_equal(a.state[i].second, b.state[i].second));
+  // A lossy sketch does change the result.
+  cfg.state = "dense";
+  TrainResult d = train_tiny(cfg, 5);
+  EXPECT_FALSE(bitwise_equal(a.E, d.E));
+}
+
+TEST(Optimizer, StateNamesShapesAndPresets) {
+  testing_optim::Tiny t;
+  OptimizerConfig cfg;
+  cfg.state = "cs-mv";  // emb/W has a row-sparse gradient: sketched; dense/W is small: dense
+  Optimizer opt(cfg, t.g, t.grads);
+  std::map<std::string, BufferRequest> req;
+  for (const auto& r : opt.requests()) req[r.name] = r;
+  ASSERT_TRUE(req.count("emb/W/m") && req.count("emb/W/v") && req.count("emb/W/m.hash"));
+  EXPECT_EQ(req["emb/W/m"].category, Category::OptStateSketch);
+  EXPECT_EQ(req["emb/W/m"].bytes, 3u * 3 * 8 * 4);  // width round(40 / 15) = 3
+  EXPECT_EQ(req["dense/W/m"].category, Category::OptStateDense);
+  EXPECT_EQ(req["dense/W/m"].bytes, 12u * 8 * 4);
+  EXPECT_EQ(req["optimizer/workspace"].first, kOptimizerPhase);
+  EXPECT_EQ(req["optimizer/workspace"].arena, Arena::Step);
+  EXPECT_EQ(req["emb/W/m"].arena, Arena::Persistent);
+  const std::string d = opt.describe();
+  EXPECT_NE(d.find("emb/W [40x8] row-sparse adam: m=count-sketch(3x3, lazy)"), std::string::npos)
+      << d;
+  EXPECT_NE(d.find("clean x0.25/1000"), std::string::npos) << d;
+  EXPECT_NE(d.find("dense/W [12x8] adam: m=dense"), std::string::npos) << d;
+
+  cfg.state = "cs-v:10x";
+  Optimizer o2(cfg, t.g, t.grads);
+  for (const auto& r : o2.requests()) {
+    if (r.name == "emb/W/m") EXPECT_EQ(r.category, Category::OptStateDense);
+    if (r.name == "emb/W/v") EXPECT_EQ(r.bytes, 3u * 1 * 8 * 4);  // round(40 / 30) = 1
+  }
+  cfg.rule = "sm3";
+  cfg.state = "dense";
+  Optimizer o3(cfg, t.g, t.grads);
+  std::map<std::string, BufferRequest> r3;
+  for (const auto& r : o3.requests()) r3[r.name] = r;
+  EXPECT_EQ(r3["emb/W/v.row"].bytes, 40u * 4);  // row-sparse: rows only
+  EXPECT_FALSE(r3.count("emb/W/v.col"));
+  EXPECT_EQ(r3["dense/W/v.row"].bytes, 12u * 4);
+  EXPECT_EQ(r3["dense/W/v.col"].bytes, 8u * 4);
+  EXPECT_EQ(r3["dense/W/v.col"].category, Category::OptStateCover);
+}
+
+TEST(Optimizer, CheckpointRoundTrip) {
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  cfg.state = "emb/W=m:cs:2x,v:cm:2x";
+  // Reference: 6 uninterrupted steps.
+  TrainResult ref = train_tiny(cfg, 6);
+  // Interrupted: 3 steps, copy params + state out, fresh executor/optimizer, load, 3 more steps.
+  testing_optim::Tiny t;
+  auto be = Backend::create("cpu", 2);
+  std::vector<float> E, P;
+  std::vector<std::pair<std::string, std::vector<float>>> saved;
+  auto run = [&](Executor& ex, Optimizer& opt, int from, int to) {
+    for (int s = from; s <= to; ++s) {
+      std::vector<int32_t> ids(t.n);
+      for (int64_t i = 0; i < t.n; ++i) ids[i] = static_cast<int32_t>(rng_u64(3, s, i) % t.R);
+      auto c = testing_optim::uniform(t.n * t.D, 100 + s),
+           c2 = testing_optim::uniform(t.R2 * t.D, 200 + s);
+      ex.upload(t.ids, ids.data(), ids.size() * 4);
+      ex.upload(t.C, c.data(), c.size() * 4);
+      ex.upload(t.C2, c2.data(), c2.size() * 4);
+      ex.run(s, 9, true);
+      opt.step(s);
+    }
+  };
+  {
+    Optimizer opt(cfg, t.g, t.grads);
+    Executor ex(t.g, *be, ExecutorOptions{{}, opt.requests(), opt.grads_to_keep()});
+    opt.bind(ex, 0);
+    auto e0 = testing_optim::uniform(t.R * t.D, 1), p0 = testing_optim::uniform(t.R2 * t.D, 2);
+    ex.upload(t.E, e0.data(), e0.size() * 4);
+    ex.upload(t.P, p0.data(), p0.size() * 4);
+    run(ex, opt, 1, 3);
+    E = ex.read_f32(t.E);
+    P = ex.read_f32(t.P);
+    for (auto& [name, tensor] : opt.state_tensors()) {
+      std::vector<float> h(tensor.numel());
+      be->copy_to_host(h.data(), tensor.data, tensor.nbytes());
+      saved.push_back({name, h});
+    }
+  }
+  std::vector<std::string> names;
+  for (auto& s : saved) names.push_back(s.first);
+  EXPECT_EQ(names, (std::vector<std::string>{"emb/W/m", "emb/W/m.hash", "emb/W/v", "emb/W/v.hash",
+                                             "dense/W/m", "dense/W/v"}));
+  Optimizer opt(cfg, t.g, t.grads);
+  Executor ex(t.g, *be, ExecutorOptions{{}, opt.requests(), opt.grads_to_keep()});
+  opt.bind(ex, 0);
+  ex.upload(t.E, E.data(), E.size() * 4);
+  ex.upload(t.P, P.data(), P.size() * 4);
+  auto st = opt.state_tensors();
+  ASSERT_EQ(st.size(), saved.size());
+  for (size_t i = 0; i < st.size(); ++i) {
+    ASSERT_EQ(st[i].first, saved[i].first);
+    ASSERT_EQ(static_cast<size_t>(st[i].second.numel()), saved[i].second.size());
+    be->copy_from_host(st[i].second.data, saved[i].second.data(), st[i].second.nbytes());
+  }
+  run(ex, opt, 4, 6);
+  EXPECT_TRUE(bitwise_equal(ex.read_f32(t.E), ref.E));
+  EXPECT_TRUE(bitwise_equal(ex.read_f32(t.P), ref.P));
+}
+
+TEST(Optimizer, CountMinCleaningScalesTheSketch) {
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  cfg.state = "emb/W=v:cm:2x:clean=0.5/2";
+  TrainResult c1 = train_tiny(cfg, 1), c2 = train_tiny(cfg, 2);
+  cfg.state = "emb/W=v:cm:2x:clean=0.5/0";
+  TrainResult n1 = train_tiny(cfg, 1), n2 = train_tiny(cfg, 2);
+  auto v = [](const TrainResult& r) {
+    for (auto& s : r.state)
+      if (s.first == "emb/W/v") return s.second;
+    return std::vector<float>{};
+  };
+  EXPECT_TRUE(bitwise_equal(v(c1), v(n1)));  // step 1: no cleaning
+  EXPECT_TRUE(bitwise_equal(c2.E, n2.E));    // cleaning happens after the step's update
+  const auto a = v(c2), b = v(n2);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], 0.5f * b[i]);
+}
+
+TEST(Optimizer, GlobalNormAndClipping) {
+  // Gradient of the tiny loss: E rows = sums of C rows by id, P = C2; norm over both.
+  testing_optim::Tiny t;
+  OptimizerConfig cfg;
+  cfg.rule = "sgd";
+  cfg.lr = 1.f;
+  cfg.clip = 0.5f;
+  Optimizer opt(cfg, t.g, t.grads);
+  auto be = Backend::create("cpu", 2);
+  Executor ex(t.g, *be, ExecutorOptions{{}, opt.requests(), opt.grads_to_keep()});
+  opt.bind(ex, 0);
+  std::vector<int32_t> ids(t.n);
+  for (int64_t i = 0; i < t.n; ++i) ids[i] = static_cast<int32_t>(i % 5);
+  auto c = testing_optim::uniform(t.n * t.D, 11), c2 = testing_optim::uniform(t.R2 * t.D, 12);
+  ex.upload(t.ids, ids.data(), ids.size() * 4);
+  ex.upload(t.C, c.data(), c.size() * 4);
+  ex.upload(t.C2, c2.data(), c2.size() * 4);
+  ex.run(1, 9, true);
+  std::vector<double> ge(t.R * t.D, 0.0);
+  for (int64_t i = 0; i < t.n; ++i)
+    for (int64_t k = 0; k < t.D; ++k) ge[ids[i] * t.D + k] += c[i * t.D + k];
+  double ss = 0;
+  for (double x : ge) ss += x * x;
+  for (float x : c2) ss += double(x) * x;
+  const double norm = std::sqrt(ss);
+  auto p_before = ex.read_f32(t.P);
+  opt.step(1);
+  EXPECT_NEAR(opt.last_grad_norm(), norm, 1e-4 * norm);
+  auto p_after = ex.read_f32(t.P);
+  const double scale = 0.5 / norm;
+  for (size_t i = 0; i < p_after.size(); ++i)
+    EXPECT_NEAR(p_after[i], p_before[i] - scale * c2[i], 1e-5);
+}
+
+TEST(Optimizer, LearningRateSchedules) {
+  testing_optim::Tiny t;
+  OptimizerConfig cfg;
+  cfg.lr = 2.f;
+  cfg.total_steps = 10;
+  cfg.schedule = "linear";
+  Optimizer a(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(a.learning_rate(1), 2.f);
+  EXPECT_FLOAT_EQ(a.learning_rate(6), 1.f);
+  EXPECT_FLOAT_EQ(a.learning_rate(11), 0.f);
+  EXPECT_FLOAT_EQ(a.learning_rate(50), 0.f);
+  cfg.schedule = "warmup:4";
+  Optimizer b(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(b.learning_rate(1), 0.5f);
+  EXPECT_FLOAT_EQ(b.learning_rate(4), 2.f);
+  EXPECT_FLOAT_EQ(b.learning_rate(9), 2.f);
+  cfg.schedule = "warmup:2+linear";
+  Optimizer c(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(c.learning_rate(1), 1.f);
+  EXPECT_FLOAT_EQ(c.learning_rate(2), 2.f);
+  EXPECT_FLOAT_EQ(c.learning_rate(3), 2.f);
+  EXPECT_FLOAT_EQ(c.learning_rate(7), 1.f);
+  EXPECT_FLOAT_EQ(c.learning_rate(11), 0.f);
+  cfg.schedule = "constant";
+  Optimizer d(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(d.learning_rate(1000), 2.f);
+}
+
+TEST(Optimizer, BadConfigurationsThrowOneLine) {
+  testing_optim::Tiny t;
+  auto expect_error = [&](OptimizerConfig cfg, const std::string& needle) {
+    try {
+      Optimizer o(cfg, t.g, t.grads);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(needle), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  };
+  OptimizerConfig c;
+  c.rule = "adamax";
+  expect_error(c, "unknown optimizer rule 'adamax'");
+  c = {};
+  c.schedule = "cosine";
+  expect_error(c, "unknown schedule 'cosine'");
+  c.schedule = "linear";
+  expect_error(c, "needs total_steps");
+  c = {};
+  c.beta1 = 1.f;
+  expect_error(c, "beta1");
+  c = {};
+  c.lr = -1;
+  expect_error(c, "lr must be");
+  c = {};
+  c.sparsify = 0;
+  expect_error(c, "sparsify");
+  c = {};
+  c.state = "softmax/W=v:cm";
+  expect_error(c, "'softmax/W', which is not a trained parameter");
+  c.rule = "sgd";
+  c.state = "emb/W=m:cs";
+  expect_error(c, "rule keeps no m");
+  c = {};
+  c.state = "cs-mv:0x";
+  expect_error(c, "compression must be > 0");
+}
+
+TEST(Optimizer, StepBeforeBindAndBadStep) {
+  testing_optim::Tiny t;
+  Optimizer o(OptimizerConfig{}, t.g, t.grads);
+  EXPECT_THROW(o.step(1), Error);
+  EXPECT_THROW(o.state_tensors(), Error);
+  auto be = Backend::create("cpu", 1);
+  Executor ex(t.g, *be, ExecutorOptions{{}, o.requests(), o.grads_to_keep()});
+  o.bind(ex, 0);
+  EXPECT_THROW(o.step(0), Error);
+}
+
+}  // namespace
+}  // namespace sg
