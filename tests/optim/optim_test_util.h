@@ -53,8 +53,8 @@ struct TrainResult {
 // Runs `steps` optimizer steps on backend `device`; ids collide (drawn from R / id_range rows).
 inline TrainResult train_tiny(const OptimizerConfig& cfg, int steps,
                               const std::string& device = "cpu", int threads = 2,
-                              int64_t id_range = 0) {
-  Tiny t;
+                              int64_t id_range = 0, int64_t dim = 8) {
+  Tiny t(40, dim);
   Optimizer opt(cfg, t.g, t.grads);
   ExecutorOptions eo;
   eo.extra = opt.requests();
@@ -62,7 +62,7 @@ inline TrainResult train_tiny(const OptimizerConfig& cfg, int steps,
   auto be = Backend::create(device, threads);
   Executor ex(t.g, *be, eo);
   opt.bind(ex, 0);
-  auto e0 = uniform(t.R * t.D, 1), p0 = uniform(t.R2 * t.D, 2);
+  auto e0 = uniform(t.R * t.D, 1 + 100 * (dim != 8)), p0 = uniform(t.R2 * t.D, 2);
   ex.upload(t.E, e0.data(), e0.size() * 4);
   ex.upload(t.P, p0.data(), p0.size() * 4);
   const int64_t range = id_range > 0 ? id_range : t.R;
