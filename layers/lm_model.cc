@@ -28,8 +28,6 @@ void validate(const LmConfig& c) {
            c.batch, " bptt ", c.bptt);
   SG_CHECK(c.lstm_impl == "native" || c.lstm_impl == "cudnn", "model config: unknown lstm_impl '",
            c.lstm_impl, "' (native or cudnn)");
-  SG_CHECK(c.lstm_impl != "cudnn",
-           "model config: lstm_impl 'cudnn' is not built in this version; use 'native'");
   SG_CHECK(!(c.keep_logits && c.training && c.sampled > 0),
            "model config: keep_logits needs the full softmax (sampled > 0 while training)");
 }
@@ -66,7 +64,7 @@ LmGraph build_lm(const LmConfig& cfg) {
   }
   for (int l = 0; l < cfg.layers; ++l) {
     const std::string name = "lstm" + std::to_string(l);
-    LstmLayer layer = lstm_layer(g, name, x, T, B, H, cfg.proj);
+    LstmLayer layer = lstm_layer(g, name, x, T, B, H, cfg.proj, cfg.lstm_impl);
     m.state.push_back(layer.h);
     m.state.push_back(layer.c);
     Graph::LayerScope scope(g, name);

@@ -35,10 +35,11 @@ struct LmConfig {
   int layers = 1;
   float dropout = 0.f;  // on embedding output and on each LSTM layer output (training only)
   int64_t sampled = 0;  // 0 = full softmax; S > 0 = sampled softmax with S negatives per step
-  int64_t batch = 32, bptt = 20;     // B streams, T steps
-  std::string lstm_impl = "native";  // "native" (CPU+CUDA); "cudnn" throws "not built" for now
-  bool training = true;              // false: no backward, full softmax always, dropout off
-  bool keep_logits = false;          // eval/generate: keep logits [T*B, V] alive to read them
+  int64_t batch = 32, bptt = 20;  // B streams, T steps
+  std::string lstm_impl =
+      "native";              // "native" (CPU+CUDA); "cudnn" (CUDA + cuDNN; building needs a GPU)
+  bool training = true;      // false: no backward, full softmax always, dropout off
+  bool keep_logits = false;  // eval/generate: keep logits [T*B, V] alive to read them
 };
 
 struct LmGraph {

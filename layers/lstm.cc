@@ -8,6 +8,7 @@
 #include "engine/dispatch.h"
 #include "engine/kernels/blas_kernels.h"
 #include "engine/kernels/elementwise_kernels.h"
+#include "layers/lstm_cudnn.h"
 #include "layers/lstm_kernels.h"
 #include "layers/lstm_op.h"
 
@@ -81,8 +82,9 @@ void check_f32(const Graph& g, ValueId v, const char* what) {
 
 }  // namespace
 
-ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
-             int64_t steps) {
+namespace lstm_detail {
+LstmDims lstm_check_shapes(const Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0,
+                           ValueId c0, int64_t steps) {
   for (auto [v, what] : {std::pair{x, "x"}, {W, "W"}, {b, "b"}, {h0, "h0"}, {c0, "c0"}})
     check_f32(g, v, what);
   if (P != kNoValue) check_f32(g, P, "P");
@@ -112,7 +114,13 @@ ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, V
            "lstm: W must be [I+R=", d.I + d.R(), ", 4H=", d.G(), "], got ", ws.str());
   SG_CHECK(g.value(b).shape == Shape({d.G()}), "lstm: b must be [4H=", d.G(), "], got ",
            shape_of(g, b));
+  return d;
+}
+}  // namespace lstm_detail
 
+ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
+             int64_t steps) {
+  const LstmDims d = lstm_detail::lstm_check_shapes(g, x, W, b, P, h0, c0, steps);
   const bool write_h = g.value(h0).category == Category::State;
   const bool write_c = g.value(c0).category == Category::State;
   std::vector<ValueId> ins{x, W, b, h0, c0};
@@ -127,7 +135,9 @@ ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, V
 }
 
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
-                     int64_t hidden, int64_t proj) {
+                     int64_t hidden, int64_t proj, const std::string& impl) {
+  SG_CHECK(impl == "native" || impl == "cudnn", "lstm layer '", name, "': unknown implementation '",
+           impl, "' (native or cudnn)");
   SG_CHECK(hidden > 0 && proj >= 0 && batch > 0, "lstm layer '", name,
            "': bad sizes hidden=", hidden, " proj=", proj, " batch=", batch);
   const Shape& xs = g.value(x).shape;
@@ -140,7 +150,8 @@ LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps
   if (proj > 0) l.P = g.parameter("P", Shape{hidden, proj});
   l.h = g.state("h", Shape{batch, R});
   l.c = g.state("c", Shape{batch, hidden});
-  l.y = lstm(g, x, l.W, l.b, l.P, l.h, l.c, steps);
+  l.y = impl == "cudnn" ? lstm_cudnn(g, x, l.W, l.b, l.P, l.h, l.c, steps)
+                        : lstm(g, x, l.W, l.b, l.P, l.h, l.c, steps);
   return l;
 }
 

@@ -41,8 +41,9 @@ struct LstmLayer {
   ValueId h = kNoValue, c = kNoValue;  // State values
   ValueId y = kNoValue;                // output [T*B, R]
 };
+// impl: "native" (lstm() above) or "cudnn" (lstm_cudnn() in layers/lstm_cudnn.h).
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
-                     int64_t hidden, int64_t proj);
+                     int64_t hidden, int64_t proj, const std::string& impl = "native");
 
 // Forward FLOPs of one LSTM layer over T steps (2 per multiply-add of every GEMM).
 int64_t lstm_forward_flops(int64_t steps, int64_t batch, int64_t input, int64_t hidden,

@@ -17,6 +17,11 @@ struct LstmDims {
 // Floats of a workspace part rounded up to 64 (256 bytes) so every part stays aligned.
 inline int64_t ws_round(int64_t n) { return (n + 63) / 64 * 64; }
 
+// Validates the shapes of an LSTM call (see lstm.h) and returns its dimensions; throws one line
+// otherwise.
+LstmDims lstm_check_shapes(const Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0,
+                           ValueId c0, int64_t steps);
+
 // Appends the backward op of an LSTM forward node (inputs x, W, b, h0, c0[, P]; outputs y, gates,
 // c_all, h0 copy) and fills in_grads for the inputs that require a gradient.
 void lstm_append_backward(Graph& g, const Node& node, const LstmDims& d, ValueId dy,

@@ -8,7 +8,10 @@
 #include <random>
 
 #include "engine/executor.h"
+#include "engine/ops/ops.h"
 #include "layers/lm_model.h"
+#include "layers/lstm.h"
+#include "layers/lstm_cudnn.h"
 
 namespace sg {
 namespace {
@@ -67,8 +70,9 @@ RunResult run_model(const LmConfig& cfg, const std::string& device, int steps) {
   return r;
 }
 
-void expect_parity(const LmConfig& cfg) {
-  const RunResult a = run_model(cfg, "cpu", 3), b = run_model(cfg, "cuda", 3);
+void expect_parity(const LmConfig& cfg, const std::string& dev_a = "cpu",
+                   const LmConfig* cfg_b = nullptr) {
+  const RunResult a = run_model(cfg, dev_a, 3), b = run_model(cfg_b ? *cfg_b : cfg, "cuda", 3);
   EXPECT_NEAR(a.loss, b.loss, 1e-4 * (1 + std::fabs(a.loss)));
   ASSERT_EQ(a.grads.size(), b.grads.size());
   for (auto& [name, ga] : a.grads) {
@@ -109,6 +113,84 @@ TEST(LayersParity, EvalModelCpuVsCuda) {
   LmConfig c = small_cfg();
   c.training = false;
   expect_parity(c);
+}
+
+// cuDNN LSTM vs the native LSTM, both on the GPU (same parameters, data, samples and dropout
+// masks).
+TEST(LayersParity, CudnnLstmVsNativeProjection) {
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no GPU";
+  LmConfig c = small_cfg();
+  c.sampled = 40;
+  LmConfig k = c;
+  k.lstm_impl = "cudnn";
+  expect_parity(c, "cuda", &k);
+}
+
+TEST(LayersParity, CudnnLstmVsNativeNoProjection) {
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no GPU";
+  LmConfig c = small_cfg();
+  c.proj = 0, c.layers = 1;
+  LmConfig k = c;
+  k.lstm_impl = "cudnn";
+  expect_parity(c, "cuda", &k);
+}
+
+TEST(LayersParity, CudnnLstmVsNativeEval) {
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no GPU";
+  LmConfig c = small_cfg();
+  c.training = false;
+  LmConfig k = c;
+  k.lstm_impl = "cudnn";
+  expect_parity(c, "cuda", &k);
+}
+
+// One layer with the initial state as parameters: d(h0), d(c0) and dx agree between cuDNN and
+// native.
+std::map<std::string, std::vector<float>> lstm_grads(bool cudnn, int64_t P) {
+  const int64_t T = 4, B = 3, I = 5, H = 8, R = P > 0 ? P : H;
+  Graph g;
+  ValueId x = g.parameter("x", {T * B, I}), W = g.parameter("W", {I + R, 4 * H}),
+          b = g.parameter("b", {4 * H}), h0 = g.parameter("h0", {B, R}),
+          c0 = g.parameter("c0", {B, H});
+  ValueId Pm = P > 0 ? g.parameter("P", {H, P}) : kNoValue;
+  ValueId y = cudnn ? lstm_cudnn(g, x, W, b, Pm, h0, c0, T) : lstm(g, x, W, b, Pm, h0, c0, T);
+  ValueId wts = g.input("wts", g.value(y).shape);
+  ValueId loss = sum(g, mul(g, y, wts));
+  auto grads = g.backward(loss);
+  ExecutorOptions eo;
+  for (auto& [p, gr] : grads) eo.grads_to_keep.push_back(gr.dense);
+  auto be = Backend::create("cuda", 2);
+  Executor ex(g, *be, eo);
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> u(-0.7f, 0.7f);
+  for (ValueId p : g.parameters()) {
+    std::vector<float> v(g.value(p).shape.numel());
+    for (auto& e : v) e = u(rng);
+    ex.upload(p, v.data(), v.size() * 4);
+  }
+  std::vector<float> wv(g.value(y).shape.numel());
+  for (auto& e : wv) e = u(rng);
+  ex.upload(wts, wv.data(), wv.size() * 4);
+  ex.run(1, 1, true);
+  std::map<std::string, std::vector<float>> out;
+  out["loss"] = ex.read_f32(loss);
+  for (auto& [p, gr] : grads) out[g.value(p).name] = ex.read_f32(gr.dense);
+  return out;
+}
+
+TEST(LayersParity, CudnnLstmLayerGradientsIncludingInitialState) {
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no GPU";
+  for (int64_t P : {0, 3}) {
+    const auto a = lstm_grads(false, P), b = lstm_grads(true, P);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(a.size(), P > 0 ? 7u : 6u);
+    for (auto& [name, va] : a) {
+      const auto& vb = b.at(name);
+      ASSERT_EQ(va.size(), vb.size()) << name;
+      for (size_t i = 0; i < va.size(); ++i)
+        ASSERT_NEAR(va[i], vb[i], 2e-4 * (1 + std::fabs(va[i]))) << name << "[" << i << "] P=" << P;
+    }
+  }
 }
 
 }  // namespace
