@@ -53,28 +53,37 @@ bool parse_count(std::string_view s, int64_t& out) {
 
 Vocab::Vocab() : words_{kBos, kEos, kUnk}, counts_{0, 0, 0} { index(); }
 
+// A slot holds (top 32 bits of the hash) << 32 | (id + 1); 0 = empty. Comparing the stored hash
+// bits first means a probe reads a word's bytes only when it almost surely matches (one cache miss
+// per lookup).
 void Vocab::index() {
   size_t cap = 8;
   while (cap < 2 * words_.size()) cap *= 2;
-  slots_.assign(cap, -1);
+  slots_.assign(cap, 0);
   mask_ = cap - 1;
   std::hash<std::string_view> h;
   for (size_t i = 0; i < words_.size(); ++i) {
-    size_t s = h(words_[i]) & mask_;
-    while (slots_[s] >= 0) {
-      SG_CHECK(words_[slots_[s]] != words_[i], "vocabulary has the word '", words_[i], "' twice");
+    const uint64_t hv = h(words_[i]);
+    size_t s = hv & mask_;
+    while (slots_[s] != 0) {
+      const size_t j = static_cast<uint32_t>(slots_[s]) - 1;
+      SG_CHECK(words_[j] != words_[i], "vocabulary has the word '", words_[i], "' twice");
       s = (s + 1) & mask_;
     }
-    slots_[s] = static_cast<int32_t>(i);
+    slots_[s] = ((hv >> 32) << 32) | (i + 1);
   }
 }
 
 int32_t Vocab::find(std::string_view w) const {
-  size_t s = std::hash<std::string_view>()(w) & mask_;
+  const uint64_t hv = std::hash<std::string_view>()(w);
+  size_t s = hv & mask_;
   for (;;) {
-    const int32_t i = slots_[s];
-    if (i < 0) return -1;
-    if (words_[i] == w) return i;
+    const uint64_t slot = slots_[s];
+    if (slot == 0) return -1;
+    if ((slot >> 32) == (hv >> 32)) {
+      const int32_t i = static_cast<int32_t>(static_cast<uint32_t>(slot) - 1);
+      if (words_[i] == w) return i;
+    }
     s = (s + 1) & mask_;
   }
 }

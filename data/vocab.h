@@ -48,7 +48,8 @@ class Vocab {
   void index();                            // (re)build the hash table; throws on a duplicate word
   std::vector<std::string> words_;
   std::vector<int64_t> counts_;
-  std::vector<int32_t> slots_;  // open addressing, -1 = empty, size a power of two >= 2 * size()
+  std::vector<uint64_t>
+      slots_;  // open addressing: hash tag << 32 | (id + 1), 0 = empty; >= 2 * size()
   size_t mask_ = 0;
 };
 
