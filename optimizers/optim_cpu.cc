@@ -64,13 +64,18 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
   const int64_t u = valid_rows(count, n, "apply_rule");
   const int64_t rows = m.data ? m.rows : (v.data ? v.rows : INT64_MAX);
   check_ids(ids, u, rows, "apply_rule");
+  with_rule(r.rule, [&](auto tag) {
+    constexpr RuleKind K = decltype(tag)::value;
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
-  for (int64_t p = 0; p < u; ++p) {
-    const int64_t row = row_of(ids, p);
-    float* wr = w + row * d;
-    const float* gr = g + p * d;
-    for (int64_t c = 0; c < d; ++c) wr[c] = apply_element(r, wr[c], gr[c], m, v, row, c);
-  }
+    for (int64_t p = 0; p < u; ++p) {
+      const int64_t row = row_of(ids, p);
+      MomentRows mr;
+      moment_rows(m, v, row, &mr);
+      float* wr = w + row * d;
+      const float* gr = g + p * d;
+      for (int64_t c = 0; c < d; ++c) wr[c] = apply_element<K>(r, wr[c], gr[c], m, v, mr, row, c);
+    }
+  });
 }
 
 void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, int64_t rows,

@@ -53,6 +53,7 @@ __global__ void prepare_kernel(float* g, const int32_t* ids, const int32_t* coun
   }
 }
 
+template <RuleKind K>
 __global__ void apply_kernel(RuleParams r, float* w, const int32_t* ids, const int32_t* count,
                              int64_t n, int64_t d, const float* g, StoreView m, StoreView v) {
   const int64_t u = valid(count, n), total = n * d;
@@ -62,8 +63,10 @@ __global__ void apply_kernel(RuleParams r, float* w, const int32_t* ids, const i
     if (p >= u) continue;
     const int64_t row = ids ? ids[p] : p;
     if (row < 0) continue;
+    MomentRows mr;
+    moment_rows(m, v, row, &mr);
     float* wp = w + row * d + c;
-    *wp = apply_element(r, *wp, g[e], m, v, row, c);
+    *wp = apply_element<K>(r, *wp, g[e], m, v, mr, row, c);
   }
 }
 
@@ -189,8 +192,10 @@ void prepare_grad(Backend& be, float* g, const int32_t* ids, const int32_t* coun
 void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const int32_t* count,
                 int64_t n, int64_t d, const float* g, StoreView m, StoreView v) {
   if (n * d <= 0) return;
-  apply_kernel<<<grid_for(n * d), kThreads, 0, as_cuda(be).stream()>>>(r, w, ids, count, n, d, g, m,
-                                                                       v);
+  with_rule(r.rule, [&](auto tag) {
+    apply_kernel<decltype(tag)::value>
+        <<<grid_for(n * d), kThreads, 0, as_cuda(be).stream()>>>(r, w, ids, count, n, d, g, m, v);
+  });
   SG_CUDA(cudaGetLastError());
 }
 

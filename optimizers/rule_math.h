@@ -3,49 +3,84 @@
 // x); sketched moments were updated by sketch_update and are only queried.
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #include "optimizers/rule.h"
 #include "sketch/store.h"
 
 namespace sg {
 
-SG_HD float moment_value(const StoreView& s, int64_t row, int64_t c, float decay, float scale,
-                         float x) {
+// sr: the row's SketchRow when s is a sketch (from sketch_row), unused otherwise.
+SG_HD float moment_value(const StoreView& s, const SketchRow& sr, int64_t row, int64_t c,
+                         float decay, float scale, float x) {
   if (s.kind == StoreKind::Dense) {
     float* p = s.data + row * s.dim + c;
     const float nv = decay * *p + scale * x;
     *p = nv;
     return nv;
   }
-  return store_query(s, row, c);
+  return sketch_row_value(s, sr, c);
+}
+
+// Per-row sketch slots of m and v (nothing computed for dense or absent stores).
+struct MomentRows {
+  SketchRow m, v;
+};
+SG_HD void moment_rows(const StoreView& m, const StoreView& v, int64_t row, MomentRows* out) {
+  if (m.kind == StoreKind::CountSketch || m.kind == StoreKind::CountMin)
+    out->m = sketch_row(m, row);
+  if (v.kind == StoreKind::CountSketch || v.kind == StoreKind::CountMin)
+    out->v = sketch_row(v, row);
 }
 
 // New value of weight w (row `row`, column c) given its prepared gradient g.
+template <RuleKind K>
 SG_HD float apply_element(const RuleParams& r, float w, float g, const StoreView& m,
-                          const StoreView& v, int64_t row, int64_t c) {
-  switch (r.rule) {
+                          const StoreView& v, const MomentRows& mr, int64_t row, int64_t c) {
+  switch (K) {
     case RuleKind::Momentum: {
-      const float mv = moment_value(m, row, c, r.m_decay, r.m_scale, g);
+      const float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
       return w - r.lr * mv;
     }
     case RuleKind::Nesterov: {
-      const float mv = moment_value(m, row, c, r.m_decay, r.m_scale, g);
+      const float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
       return w - r.lr * (g + r.momentum * mv);
     }
     case RuleKind::Adagrad:
     case RuleKind::RmsProp:
     case RuleKind::Sm3: {  // sm3 on a vector is adagrad
-      const float vv = moment_value(v, row, c, r.v_decay, r.v_scale, g * g);
+      const float vv = moment_value(v, mr.v, row, c, r.v_decay, r.v_scale, g * g);
       return w - r.lr * g / (sqrtf(vv) + r.eps);
     }
     case RuleKind::Adam:
     case RuleKind::AdamW: {
-      const float mv = moment_value(m, row, c, r.m_decay, r.m_scale, g);
-      const float vv = moment_value(v, row, c, r.v_decay, r.v_scale, g * g);
+      const float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
+      const float vv = moment_value(v, mr.v, row, c, r.v_decay, r.v_scale, g * g);
       return w * r.wd_factor - r.step_size * mv / (sqrtf(vv) + r.eps);
     }
     default:  // sgd, and the lazy fallback of the sparsified rules on row-sparse gradients
       return w - r.lr * g;
+  }
+}
+
+// Calls f(std::integral_constant<RuleKind, K>{}) with K the kernel variant of rule k (host side),
+// so the rule switch is resolved outside the element loops.
+template <class F>
+void with_rule(RuleKind k, F&& f) {
+  switch (k) {
+    case RuleKind::Momentum:
+      return f(std::integral_constant<RuleKind, RuleKind::Momentum>{});
+    case RuleKind::Nesterov:
+      return f(std::integral_constant<RuleKind, RuleKind::Nesterov>{});
+    case RuleKind::Adagrad:
+    case RuleKind::RmsProp:
+    case RuleKind::Sm3:
+      return f(std::integral_constant<RuleKind, RuleKind::Adagrad>{});
+    case RuleKind::Adam:
+    case RuleKind::AdamW:
+      return f(std::integral_constant<RuleKind, RuleKind::Adam>{});
+    default:
+      return f(std::integral_constant<RuleKind, RuleKind::Sgd>{});
   }
 }
 

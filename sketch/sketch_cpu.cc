@@ -68,10 +68,10 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   if (mode == SketchUpdate::Paper) {  // all estimates are read before any bucket changes
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
     for (int64_t p = 0; p < u; ++p) {
-      const int64_t i = row_id(p);
+      const SketchRow sr = sketch_row(s, row_id(p));
       for (int64_t c = 0; c < d; ++c) {
         const float xv = square ? x[p * d + c] * x[p * d + c] : x[p * d + c];
-        const float est = store_query(s, i, c);
+        const float est = sketch_row_value(s, sr, c);
         delta[p * d + c] = (decay * est + scale * xv) - est;
       }
     }
@@ -121,8 +121,8 @@ void sketch_query_rows(Backend& be, StoreView s, const int32_t* ids, const int32
   const int64_t d = s.dim;
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
   for (int64_t p = 0; p < u; ++p) {
-    const int64_t i = ids ? ids[p] : p;
-    for (int64_t c = 0; c < d; ++c) out[p * d + c] = store_query(s, i, c);
+    const SketchRow sr = sketch_row(s, ids ? ids[p] : p);
+    for (int64_t c = 0; c < d; ++c) out[p * d + c] = sketch_row_value(s, sr, c);
   }
 }
 

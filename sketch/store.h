@@ -64,16 +64,31 @@ struct StoreView {
   bool is_sketch() const { return kind == StoreKind::CountSketch || kind == StoreKind::CountMin; }
 };
 
-// value(i, c) of a Dense, CountSketch or CountMin store (see the table above).
-SG_HD float store_query(const StoreView& s, int64_t i, int64_t c) {
-  if (s.kind == StoreKind::Dense || s.kind == StoreKind::Residual) return s.data[i * s.dim + c];
+// Where row i lives in a sketch: the offset of its bucket row in each depth plane, and its signs.
+// Computed once per row so the per-column work is loads and a median/min.
+struct SketchRow {
+  int64_t off[kMaxSketchDepth];
+  float sign[kMaxSketchDepth];
+};
+
+SG_HD SketchRow sketch_row(const StoreView& s, int64_t i) {
+  SketchRow r;
   const uint32_t id = static_cast<uint32_t>(i);
   const int64_t plane = static_cast<int64_t>(s.hash.width) * s.dim;
-  float v[kMaxSketchDepth] = {};
+  for (int j = 0; j < s.hash.depth; ++j) {
+    r.off[j] = j * plane + static_cast<int64_t>(s.hash.bucket(j, id)) * s.dim;
+    r.sign[j] = s.kind == StoreKind::CountSketch ? s.hash.sign(j, id) : 1.0f;
+  }
+  return r;
+}
+
+// value(i, c) of a sketch given row i's SketchRow: signed median (Count-Sketch) or min (Count-Min).
+SG_HD float sketch_row_value(const StoreView& s, const SketchRow& r, int64_t c) {
   const int depth = s.hash.depth;
+  float v[kMaxSketchDepth] = {};
   for (int j = 0; j < depth; ++j) {
-    float x = s.data[j * plane + static_cast<int64_t>(s.hash.bucket(j, id)) * s.dim + c];
-    v[j] = s.kind == StoreKind::CountSketch ? s.hash.sign(j, id) * x : x;
+    const float x = s.data[r.off[j] + c];
+    v[j] = s.kind == StoreKind::CountSketch ? r.sign[j] * x : x;
   }
   if (s.kind == StoreKind::CountMin) {
     float m = v[0];
@@ -96,6 +111,12 @@ SG_HD float store_query(const StoreView& s, int64_t i, int64_t c) {
     v[b + 1] = x;
   }
   return (depth & 1) ? v[depth / 2] : 0.5f * (v[depth / 2 - 1] + v[depth / 2]);
+}
+
+// value(i, c) of a Dense, Residual, CountSketch or CountMin store (see the table above).
+SG_HD float store_query(const StoreView& s, int64_t i, int64_t c) {
+  if (s.kind == StoreKind::Dense || s.kind == StoreKind::Residual) return s.data[i * s.dim + c];
+  return sketch_row_value(s, sketch_row(s, i), c);
 }
 
 }  // namespace sg
