@@ -1,5 +1,5 @@
-// The sketchgrad subcommands. Each returns the process exit code and throws sg::Error for user-facing failures
-// (main prints them as one line and exits 1).
+// The sketchgrad subcommands. Each returns the process exit code and throws sg::Error for
+// user-facing failures (main prints them as one line and exits 1).
 #pragma once
 #include <string>
 
@@ -24,10 +24,10 @@ int cmd_eval(const EvalOptions& opts);
 struct GenerateOptions {
   std::string checkpoint;
   std::string prompt;
-  int count = 3;        // sentences
-  int max_words = 40;   // per sentence
+  int count = 3;       // sentences
+  int max_words = 40;  // per sentence
   float temperature = 1.0f;
-  int top_k = 0;        // 0 = no truncation
+  int top_k = 0;  // 0 = no truncation
   uint64_t seed = 1;
   std::string device = "cpu";
   int threads = 0;
@@ -40,7 +40,7 @@ struct PlanOptions {
   bool compare = false;    // dense vs sketched side by side
   std::string budget;      // e.g. "8GiB": find the largest batch that fits
   bool json = false;
-  std::string svg;         // write the arena picture here
+  std::string svg;  // write the arena picture here
 };
 int cmd_plan(const PlanOptions& opts);
 

@@ -1,5 +1,6 @@
-// sketchgrad command line: train | eval | generate | plan | vocab | synth. Flags are parsed with CLI11; every
-// user-facing failure is one line on stderr and a non-zero exit (2 for bad flags, 1 for everything else).
+// sketchgrad command line: train | eval | generate | plan | vocab | synth. Flags are parsed with
+// CLI11; every user-facing failure is one line on stderr and a non-zero exit (2 for bad flags, 1
+// for everything else).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,14 +10,15 @@
 
 namespace {
 
-// Model/optimizer/run flags shared by `train` and `plan`. A preset sets the model fields first; flags given
-// explicitly on the command line override it.
+// Model/optimizer/run flags shared by `train` and `plan`. A preset sets the model fields first;
+// flags given explicitly on the command line override it.
 struct ModelFlags {
   sg::RunConfig parsed;
   std::vector<std::pair<CLI::Option*, std::function<void(sg::RunConfig&)>>> overrides;
 
   template <typename T>
-  void add(CLI::App* app, const std::string& flag, T sg::RunConfig::*field, const std::string& help) {
+  void add(CLI::App* app, const std::string& flag, T sg::RunConfig::*field,
+           const std::string& help) {
     CLI::Option* opt = app->add_option(flag, parsed.*field, help);
     overrides.emplace_back(opt, [this, field](sg::RunConfig& c) { c.*field = parsed.*field; });
   }
@@ -32,29 +34,39 @@ struct ModelFlags {
     add(app, "--lstm", &sg::RunConfig::lstm_impl, "LSTM implementation on CUDA: native | cudnn");
     add(app, "--batch", &sg::RunConfig::batch, "streams per batch B");
     add(app, "--bptt", &sg::RunConfig::bptt, "tokens per stream per step T");
-    add(app, "--optimizer", &sg::RunConfig::optimizer, "sgd | momentum | adagrad | rmsprop | adam | adamw | sm3");
+    add(app, "--optimizer", &sg::RunConfig::optimizer,
+        "sgd | momentum | adagrad | rmsprop | adam | adamw | sm3");
     add(app, "--lr", &sg::RunConfig::lr, "learning rate");
-    add(app, "--schedule", &sg::RunConfig::schedule, "constant | linear | warmup:N | warmup:N+linear");
+    add(app, "--schedule", &sg::RunConfig::schedule,
+        "constant | linear | warmup:N | warmup:N+linear");
     add(app, "--clip", &sg::RunConfig::clip, "clip gradients to this global norm (0 = off)");
-    add(app, "--state", &sg::RunConfig::state, "optimizer state policy: dense | cs-mv | cs-v | cs-mv:10x | ...");
+    add(app, "--state", &sg::RunConfig::state,
+        "optimizer state policy: dense | cs-mv | cs-v | cs-mv:10x | ...");
     add(app, "--data", &sg::RunConfig::data, "LM1B-layout corpus folder");
-    add(app, "--vocab", &sg::RunConfig::vocab_file, "vocabulary file to load instead of building one");
-    add(app, "--min-count", &sg::RunConfig::min_count, "minimum word count for the built vocabulary");
+    add(app, "--vocab", &sg::RunConfig::vocab_file,
+        "vocabulary file to load instead of building one");
+    add(app, "--min-count", &sg::RunConfig::min_count,
+        "minimum word count for the built vocabulary");
     add(app, "--device", &sg::RunConfig::device, "cpu | cuda | cuda:N");
     add(app, "--threads", &sg::RunConfig::threads, "CPU threads (0 = all cores)");
     if (!for_training) return;
-    add(app, "--heldout", &sg::RunConfig::heldout, "held-out shard file (default: the 00000 held-out shard)");
+    add(app, "--heldout", &sg::RunConfig::heldout,
+        "held-out shard file (default: the 00000 held-out shard)");
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
     add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
     add(app, "--seed", &sg::RunConfig::seed, "random seed");
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
-    add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every, "steps between checkpoints (0 = end only)");
+    add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
+        "steps between checkpoints (0 = end only)");
     add(app, "--log", &sg::RunConfig::log, "JSON-lines metrics file");
     add(app, "--summary-json", &sg::RunConfig::summary_json, "end-of-run summary JSON file");
-    add(app, "--eval-every", &sg::RunConfig::eval_every, "steps between held-out evaluations (0 = end only)");
-    add(app, "--eval-tokens", &sg::RunConfig::eval_max_tokens, "cap on held-out tokens per evaluation (0 = all)");
+    add(app, "--eval-every", &sg::RunConfig::eval_every,
+        "steps between held-out evaluations (0 = end only)");
+    add(app, "--eval-tokens", &sg::RunConfig::eval_max_tokens,
+        "cap on held-out tokens per evaluation (0 = all)");
     add(app, "--progress-every", &sg::RunConfig::progress_every, "steps between progress lines");
-    add(app, "--warmup-steps", &sg::RunConfig::warmup_steps, "steps excluded from the words/s measurement");
+    add(app, "--warmup-steps", &sg::RunConfig::warmup_steps,
+        "steps excluded from the words/s measurement");
     app->add_flag("--resume", parsed.resume, "continue from the checkpoint in --checkpoint");
   }
 
@@ -80,13 +92,16 @@ int main(int argc, char** argv) {
   ModelFlags train_flags;
   train_flags.register_flags(train, true);
 
-  CLI::App* plan = app.add_subcommand("plan", "memory plan of a configuration (no data, no allocation)");
+  CLI::App* plan =
+      app.add_subcommand("plan", "memory plan of a configuration (no data, no allocation)");
   ModelFlags plan_flags;
   plan_flags.register_flags(plan, false);
   sg::PlanOptions plan_opts;
-  plan->add_option("--vocab-size", plan_opts.vocab_size, "vocabulary size (default: from --data or preset)");
+  plan->add_option("--vocab-size", plan_opts.vocab_size,
+                   "vocabulary size (default: from --data or preset)");
   plan->add_flag("--compare", plan_opts.compare, "dense and sketched state side by side");
-  plan->add_option("--budget", plan_opts.budget, "memory budget, e.g. 16GiB: find the largest batch that fits");
+  plan->add_option("--budget", plan_opts.budget,
+                   "memory budget, e.g. 16GiB: find the largest batch that fits");
   plan->add_flag("--json", plan_opts.json, "machine-readable output");
   plan->add_option("--svg", plan_opts.svg, "write a picture of the arenas to this SVG file");
 
@@ -98,7 +113,8 @@ int main(int argc, char** argv) {
   eval->add_option("--device", eval_opts.device, "cpu | cuda");
   eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)");
   eval->add_option("--batch", eval_opts.batch, "streams per batch")->check(CLI::Range(1, 1 << 20));
-  eval->add_option("--bptt", eval_opts.bptt, "tokens per stream per step")->check(CLI::Range(1, 10000));
+  eval->add_option("--bptt", eval_opts.bptt, "tokens per stream per step")
+      ->check(CLI::Range(1, 10000));
   eval->add_option("--max-tokens", eval_opts.max_tokens, "stop after this many tokens (0 = all)");
   eval->add_option("--json", eval_opts.json, "write the result as JSON here");
 
@@ -107,8 +123,10 @@ int main(int argc, char** argv) {
   gen->add_option("--checkpoint", gen_opts.checkpoint, "checkpoint file or folder")->required();
   gen->add_option("--prompt", gen_opts.prompt, "words to start from");
   gen->add_option("--count", gen_opts.count, "sentences to generate")->check(CLI::Range(1, 10000));
-  gen->add_option("--max-words", gen_opts.max_words, "words per sentence at most")->check(CLI::Range(1, 10000));
-  gen->add_option("--temperature", gen_opts.temperature, "sampling temperature")->check(CLI::Range(0.01, 100.0));
+  gen->add_option("--max-words", gen_opts.max_words, "words per sentence at most")
+      ->check(CLI::Range(1, 10000));
+  gen->add_option("--temperature", gen_opts.temperature, "sampling temperature")
+      ->check(CLI::Range(0.01, 100.0));
   gen->add_option("--top-k", gen_opts.top_k, "sample among the k most likely words (0 = all)")
       ->check(CLI::Range(0, 1 << 30));
   gen->add_option("--seed", gen_opts.seed, "random seed");
@@ -119,13 +137,16 @@ int main(int argc, char** argv) {
   sg::VocabOptions vocab_opts;
   vocab->add_option("--data", vocab_opts.data, "LM1B-layout folder")->required();
   vocab->add_option("--out", vocab_opts.out, "output file (word count per line)")->required();
-  vocab->add_option("--min-count", vocab_opts.min_count, "minimum count")->check(CLI::Range(1, 1 << 30));
+  vocab->add_option("--min-count", vocab_opts.min_count, "minimum count")
+      ->check(CLI::Range(1, 1 << 30));
 
   CLI::App* synth = app.add_subcommand("synth", "write a synthetic LM1B-scale corpus (Zipf ids)");
   sg::SynthOptions synth_opts;
   synth->add_option("--out", synth_opts.out, "output folder (LM1B layout)")->required();
-  synth->add_option("--sentences", synth_opts.sentences, "training sentences")->check(CLI::Range(1LL, 1LL << 40));
-  synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size")->check(CLI::Range(4LL, 1LL << 31));
+  synth->add_option("--sentences", synth_opts.sentences, "training sentences")
+      ->check(CLI::Range(1LL, 1LL << 40));
+  synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size")
+      ->check(CLI::Range(4LL, 1LL << 31));
   synth->add_option("--shards", synth_opts.shards, "training shards")->check(CLI::Range(1, 10000));
   synth->add_option("--seed", synth_opts.seed, "random seed");
 

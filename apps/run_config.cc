@@ -7,7 +7,8 @@ namespace sg {
 
 int RunConfig::sampled_count() const {
   if (softmax == "full") return 0;
-  SG_CHECK(softmax.rfind("sampled:", 0) == 0, "--softmax must be 'full' or 'sampled:S', got '", softmax, "'");
+  SG_CHECK(softmax.rfind("sampled:", 0) == 0, "--softmax must be 'full' or 'sampled:S', got '",
+           softmax, "'");
   std::string s = softmax.substr(8);
   SG_CHECK(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10,
            "--softmax sampled:S needs a positive integer S, got '", softmax, "'");
@@ -24,8 +25,9 @@ void RunConfig::apply_preset() {
     emb = 32, hidden = 64, proj = 32, layers = 1, dropout = 0.0f;
     softmax = "full", batch = 8, bptt = 10, lr = 1e-2f, clip = 1.0f;
   } else if (preset == "paper-lm1b") {
-    // Spring et al. 2019, LM1B: LSTM-2048 projected to 256, 256-d embeddings, sampled softmax with 8192
-    // samples, batch 1024, BPTT 20, Adam lr 4e-3 decayed linearly to 0, clip 1.0, dropout 0.01.
+    // Spring et al. 2019, LM1B: LSTM-2048 projected to 256, 256-d embeddings, sampled softmax with
+    // 8192 samples, batch 1024, BPTT 20, Adam lr 4e-3 decayed linearly to 0, clip 1.0, dropout
+    // 0.01.
     emb = 256, hidden = 2048, proj = 256, layers = 1, dropout = 0.01f;
     softmax = "sampled:8192", batch = 1024, bptt = 20, lr = 4e-3f, clip = 1.0f, schedule = "linear";
   } else {
@@ -37,13 +39,15 @@ void RunConfig::validate() const {
   SG_CHECK(min_count >= 1, "--min-count must be >= 1, got ", min_count);
   SG_CHECK(emb >= 1 && emb <= 65536, "--emb must be in [1, 65536], got ", emb);
   SG_CHECK(hidden >= 1 && hidden <= 65536, "--hidden must be in [1, 65536], got ", hidden);
-  SG_CHECK(proj >= 0 && proj <= 65536, "--proj must be in [0, 65536] (0 = no projection), got ", proj);
+  SG_CHECK(proj >= 0 && proj <= 65536, "--proj must be in [0, 65536] (0 = no projection), got ",
+           proj);
   SG_CHECK(layers >= 1 && layers <= 16, "--layers must be in [1, 16], got ", layers);
   SG_CHECK(dropout >= 0.0f && dropout < 1.0f, "--dropout must be in [0, 1), got ", dropout);
   sampled_count();
-  SG_CHECK(lstm_impl == "native" || lstm_impl == "cudnn", "--lstm must be native or cudnn, got '", lstm_impl,
-           "'");
-  SG_CHECK(lstm_impl == "native" || device.rfind("cuda", 0) == 0, "--lstm cudnn needs --device cuda");
+  SG_CHECK(lstm_impl == "native" || lstm_impl == "cudnn", "--lstm must be native or cudnn, got '",
+           lstm_impl, "'");
+  SG_CHECK(lstm_impl == "native" || device.rfind("cuda", 0) == 0,
+           "--lstm cudnn needs --device cuda");
   SG_CHECK(batch >= 1 && batch <= 1 << 20, "--batch must be in [1, 1048576], got ", batch);
   SG_CHECK(bptt >= 1 && bptt <= 10000, "--bptt must be in [1, 10000], got ", bptt);
   SG_CHECK(lr > 0.0f && lr < 100.0f, "--lr must be in (0, 100), got ", lr);
@@ -51,33 +55,56 @@ void RunConfig::validate() const {
   SG_CHECK(steps >= 0, "--steps must be >= 0, got ", steps);
   SG_CHECK(epochs >= 0, "--epochs must be >= 0, got ", epochs);
   SG_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
-  SG_CHECK(checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0 &&
-               warmup_steps >= 0,
-           "--checkpoint-every, --eval-every and --eval-tokens must be >= 0, --progress-every >= 1");
+  SG_CHECK(
+      checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0 &&
+          warmup_steps >= 0,
+      "--checkpoint-every, --eval-every and --eval-tokens must be >= 0, --progress-every >= 1");
   SG_CHECK(!resume || !checkpoint.empty(), "--resume needs --checkpoint DIR");
 }
 
 nlohmann::json RunConfig::to_json() const {
-  return {{"data", data},         {"vocab_file", vocab_file}, {"heldout", heldout},
-          {"min_count", min_count}, {"preset", preset},         {"emb", emb},
-          {"hidden", hidden},     {"proj", proj},             {"layers", layers},
-          {"dropout", dropout},   {"softmax", softmax},       {"lstm_impl", lstm_impl},
-          {"batch", batch},       {"bptt", bptt},             {"optimizer", optimizer},
-          {"lr", lr},             {"schedule", schedule},     {"clip", clip},
-          {"state", state},       {"steps", steps},           {"epochs", epochs},
-          {"device", device},     {"threads", threads},       {"seed", seed},
-          {"checkpoint", checkpoint}, {"checkpoint_every", checkpoint_every},
-          {"eval_every", eval_every}, {"eval_max_tokens", eval_max_tokens}};
+  return {{"data", data},
+          {"vocab_file", vocab_file},
+          {"heldout", heldout},
+          {"min_count", min_count},
+          {"preset", preset},
+          {"emb", emb},
+          {"hidden", hidden},
+          {"proj", proj},
+          {"layers", layers},
+          {"dropout", dropout},
+          {"softmax", softmax},
+          {"lstm_impl", lstm_impl},
+          {"batch", batch},
+          {"bptt", bptt},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"schedule", schedule},
+          {"clip", clip},
+          {"state", state},
+          {"steps", steps},
+          {"epochs", epochs},
+          {"device", device},
+          {"threads", threads},
+          {"seed", seed},
+          {"checkpoint", checkpoint},
+          {"checkpoint_every", checkpoint_every},
+          {"eval_every", eval_every},
+          {"eval_max_tokens", eval_max_tokens}};
 }
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   RunConfig c;
   try {
 #define SG_GET(k) c.k = j.at(#k).get<decltype(c.k)>()
-    SG_GET(data), SG_GET(vocab_file), SG_GET(heldout), SG_GET(min_count), SG_GET(preset), SG_GET(emb);
-    SG_GET(hidden), SG_GET(proj), SG_GET(layers), SG_GET(dropout), SG_GET(softmax), SG_GET(lstm_impl);
-    SG_GET(batch), SG_GET(bptt), SG_GET(optimizer), SG_GET(lr), SG_GET(schedule), SG_GET(clip), SG_GET(state);
-    SG_GET(steps), SG_GET(epochs), SG_GET(device), SG_GET(threads), SG_GET(seed), SG_GET(checkpoint);
+    SG_GET(data), SG_GET(vocab_file), SG_GET(heldout), SG_GET(min_count), SG_GET(preset),
+        SG_GET(emb);
+    SG_GET(hidden), SG_GET(proj), SG_GET(layers), SG_GET(dropout), SG_GET(softmax),
+        SG_GET(lstm_impl);
+    SG_GET(batch), SG_GET(bptt), SG_GET(optimizer), SG_GET(lr), SG_GET(schedule), SG_GET(clip),
+        SG_GET(state);
+    SG_GET(steps), SG_GET(epochs), SG_GET(device), SG_GET(threads), SG_GET(seed),
+        SG_GET(checkpoint);
     SG_GET(checkpoint_every), SG_GET(eval_every), SG_GET(eval_max_tokens);
 #undef SG_GET
   } catch (const nlohmann::json::exception& e) {
@@ -92,9 +119,12 @@ std::vector<std::string> RunConfig::incompatibilities(const RunConfig& o) const 
     if (a != b) bad.push_back(name);
   };
   cmp("--emb", emb, o.emb), cmp("--hidden", hidden, o.hidden), cmp("--proj", proj, o.proj);
-  cmp("--layers", layers, o.layers), cmp("--softmax", softmax, o.softmax), cmp("--batch", batch, o.batch);
-  cmp("--bptt", bptt, o.bptt), cmp("--optimizer", optimizer, o.optimizer), cmp("--state", state, o.state);
-  cmp("--min-count", min_count, o.min_count), cmp("--seed", seed, o.seed), cmp("--dropout", dropout, o.dropout);
+  cmp("--layers", layers, o.layers), cmp("--softmax", softmax, o.softmax),
+      cmp("--batch", batch, o.batch);
+  cmp("--bptt", bptt, o.bptt), cmp("--optimizer", optimizer, o.optimizer),
+      cmp("--state", state, o.state);
+  cmp("--min-count", min_count, o.min_count), cmp("--seed", seed, o.seed),
+      cmp("--dropout", dropout, o.dropout);
   cmp("--lr", lr, o.lr), cmp("--schedule", schedule, o.schedule), cmp("--clip", clip, o.clip);
   cmp("--vocab", vocab_file, o.vocab_file);
   return bad;

@@ -1,12 +1,11 @@
-// RunConfig: every setting of a training run (model, data, optimizer, schedule, device, checkpoints), the one
-// place flags land. It round-trips through JSON so a checkpoint carries the full configuration and --resume can
-// refuse an incompatible one.
+// RunConfig: every setting of a training run (model, data, optimizer, schedule, device,
+// checkpoints), the one place flags land. It round-trips through JSON so a checkpoint carries the
+// full configuration and --resume can refuse an incompatible one.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace sg {
 
@@ -14,14 +13,15 @@ struct RunConfig {
   // Data.
   std::string data;        // LM1B-layout folder
   std::string vocab_file;  // optional: load instead of building from the training shards
-  std::string heldout;     // optional: explicit held-out shard file (default: the 00000 held-out shard)
+  std::string
+      heldout;  // optional: explicit held-out shard file (default: the 00000 held-out shard)
   int min_count = 3;
   // Model.
   std::string preset = "small";
   int emb = 128, hidden = 512, proj = 128, layers = 1;
   float dropout = 0.0f;
   std::string softmax = "sampled:1024";  // "full" or "sampled:S"
-  std::string lstm_impl = "native";     // "native" or "cudnn"
+  std::string lstm_impl = "native";      // "native" or "cudnn"
   int batch = 32, bptt = 20;
   // Optimizer.
   std::string optimizer = "adam";
@@ -30,29 +30,30 @@ struct RunConfig {
   float clip = 1.0f;
   std::string state = "dense";  // state policy: dense, cs-mv, cs-v, cs-mv:10x, per-parameter form
   // Length.
-  int64_t steps = 0;   // 0: derive from epochs
-  double epochs = 0;   // used when steps == 0
+  int64_t steps = 0;  // 0: derive from epochs
+  double epochs = 0;  // used when steps == 0
   // Device and reproducibility.
   std::string device = "cpu";
   int threads = 0;
   uint64_t seed = 1;
   // Output.
-  std::string checkpoint;  // folder; empty = none
+  std::string checkpoint;        // folder; empty = none
   int64_t checkpoint_every = 0;  // steps; 0 = only at the end
   bool resume = false;
-  std::string log;           // JSON-lines metrics file
-  std::string summary_json;  // end-of-run summary
-  int64_t eval_every = 0;    // steps; 0 = only at the end
+  std::string log;              // JSON-lines metrics file
+  std::string summary_json;     // end-of-run summary
+  int64_t eval_every = 0;       // steps; 0 = only at the end
   int64_t eval_max_tokens = 0;  // 0 = whole held-out shard
   int64_t progress_every = 10;
   int64_t warmup_steps = 3;  // steps excluded from the words/s measurement
 
-  int sampled_count() const;    // S of "sampled:S", 0 for "full"
-  void apply_preset();          // fills model/batch fields from `preset`
-  void validate() const;        // throws sg::Error with one line naming the flag
+  int sampled_count() const;  // S of "sampled:S", 0 for "full"
+  void apply_preset();        // fills model/batch fields from `preset`
+  void validate() const;      // throws sg::Error with one line naming the flag
   nlohmann::json to_json() const;
   static RunConfig from_json(const nlohmann::json& j);
-  // Fields that must match between a checkpoint and a --resume run (model shape, optimizer, state, seed...).
+  // Fields that must match between a checkpoint and a --resume run (model shape, optimizer, state,
+  // seed...).
   std::vector<std::string> incompatibilities(const RunConfig& other) const;
 };
 

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -35,7 +35,8 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
 
 template <typename T>
 StTensor make(const std::vector<T>& v, std::vector<int64_t> shape, const char* dtype) {
-  SG_CHECK(numel_of(shape) == static_cast<int64_t>(v.size()), "tensor data does not match its shape");
+  SG_CHECK(numel_of(shape) == static_cast<int64_t>(v.size()),
+           "tensor data does not match its shape");
   StTensor t;
   t.dtype = dtype;
   t.shape = std::move(shape);
@@ -54,8 +55,12 @@ std::vector<T> take(const StTensor& t, const char* dtype) {
 
 }  // namespace
 
-StTensor st_from_f32(const std::vector<float>& v, std::vector<int64_t> shape) { return make(v, shape, "F32"); }
-StTensor st_from_i32(const std::vector<int32_t>& v, std::vector<int64_t> shape) { return make(v, shape, "I32"); }
+StTensor st_from_f32(const std::vector<float>& v, std::vector<int64_t> shape) {
+  return make(v, shape, "F32");
+}
+StTensor st_from_i32(const std::vector<int32_t>& v, std::vector<int64_t> shape) {
+  return make(v, shape, "I32");
+}
 StTensor st_from_string(const std::string& s) {
   StTensor t;
   t.dtype = "U8";
@@ -77,8 +82,11 @@ void write_safetensors(const std::string& path, const StFile& file) {
   for (const auto& [name, t] : file.tensors) {
     SG_CHECK(name != "__metadata__", "cannot write checkpoint ", path, ": reserved tensor name");
     SG_CHECK(static_cast<size_t>(numel_of(t.shape)) * st_dtype_size(t.dtype) == t.bytes.size(),
-             "cannot write checkpoint ", path, ": tensor '", name, "' size does not match its shape");
-    header[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
+             "cannot write checkpoint ", path, ": tensor '", name,
+             "' size does not match its shape");
+    header[name] = {{"dtype", t.dtype},
+                    {"shape", t.shape},
+                    {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
   std::string text = header.dump();
@@ -126,13 +134,16 @@ StFile read_safetensors(const std::string& path) {
   in.seekg(0, std::ios::end);
   const uint64_t size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  auto corrupt = [&](const std::string& why) { SG_FAIL("checkpoint ", path, " is corrupt: ", why); };
+  auto corrupt = [&](const std::string& why) {
+    SG_FAIL("checkpoint ", path, " is corrupt: ", why);
+  };
   if (size < 8) corrupt("file is only " + std::to_string(size) + " bytes");
   uint8_t len[8];
   in.read(reinterpret_cast<char*>(len), 8);
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
-  if (n > size - 8 || n > (1ull << 31)) corrupt("header length " + std::to_string(n) + " exceeds the file");
+  if (n > size - 8 || n > (1ull << 31))
+    corrupt("header length " + std::to_string(n) + " exceeds the file");
   std::string text(n, '\0');
   in.read(text.data(), static_cast<std::streamsize>(n));
   nlohmann::json header;
@@ -175,11 +186,14 @@ StFile read_safetensors(const std::string& path) {
     }
     int64_t numel = 1;
     for (int64_t d : t.shape) {
-      if (d < 0 || (d > 0 && numel > (int64_t{1} << 40) / d)) corrupt("tensor '" + it.key() + "' has a bad shape");
+      if (d < 0 || (d > 0 && numel > (int64_t{1} << 40) / d))
+        corrupt("tensor '" + it.key() + "' has a bad shape");
       numel *= d;
     }
-    if (b > end || end > data_size) corrupt("tensor '" + it.key() + "' lies outside the file (truncated?)");
-    if (end - b != static_cast<uint64_t>(numel) * esize) corrupt("tensor '" + it.key() + "' size mismatch");
+    if (b > end || end > data_size)
+      corrupt("tensor '" + it.key() + "' lies outside the file (truncated?)");
+    if (end - b != static_cast<uint64_t>(numel) * esize)
+      corrupt("tensor '" + it.key() + "' size mismatch");
     t.bytes.resize(end - b);
     in.seekg(static_cast<std::streamoff>(8 + n + b));
     in.read(reinterpret_cast<char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));

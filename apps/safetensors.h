@@ -1,10 +1,12 @@
-// safetensors files (the Hugging Face format, readable from Python with `safetensors.numpy.load_file`):
+// safetensors files (the Hugging Face format, readable from Python with
+// `safetensors.numpy.load_file`):
 //   [u64 little-endian N][N bytes of JSON header, space-padded to a multiple of 8][tensor bytes]
 //   header: {"__metadata__": {"key": "string", ...},
-//            "<name>": {"dtype": "F32"|"I32"|"I64"|"U8", "shape": [...], "data_offsets": [begin, end]}, ...}
-// Offsets are relative to the start of the tensor bytes; tensors are stored in name order, back to back.
-// Writing is atomic: a temporary file in the same folder is fsync'ed and renamed over the target, so a crash
-// never leaves a partial checkpoint and never destroys the previous one.
+//            "<name>": {"dtype": "F32"|"I32"|"I64"|"U8", "shape": [...], "data_offsets": [begin,
+//            end]}, ...}
+// Offsets are relative to the start of the tensor bytes; tensors are stored in name order, back to
+// back. Writing is atomic: a temporary file in the same folder is fsync'ed and renamed over the
+// target, so a crash never leaves a partial checkpoint and never destroys the previous one.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -34,11 +36,12 @@ std::vector<float> st_to_f32(const StTensor& t);
 std::vector<int32_t> st_to_i32(const StTensor& t);
 std::string st_to_string(const StTensor& t);
 
-// Throws sg::Error ("cannot write checkpoint PATH: reason") on failure; the target is then untouched.
+// Throws sg::Error ("cannot write checkpoint PATH: reason") on failure; the target is then
+// untouched.
 void write_safetensors(const std::string& path, const StFile& file);
-// Throws sg::Error ("checkpoint PATH is corrupt: reason" / "cannot read checkpoint PATH: ...") on any problem:
-// truncated file, bad header length, invalid JSON, unknown dtype, offsets out of range or overlapping, sizes that
-// do not match the shape.
+// Throws sg::Error ("checkpoint PATH is corrupt: reason" / "cannot read checkpoint PATH: ...") on
+// any problem: truncated file, bad header length, invalid JSON, unknown dtype, offsets out of range
+// or overlapping, sizes that do not match the shape.
 StFile read_safetensors(const std::string& path);
 
 }  // namespace sg

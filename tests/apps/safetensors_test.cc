@@ -1,4 +1,5 @@
-// safetensors round trip, atomic replacement, and every corruption the reader must reject with a clear line.
+// safetensors round trip, atomic replacement, and every corruption the reader must reject with a
+// clear line.
 #include "apps/safetensors.h"
 
 #include <gtest/gtest.h>
@@ -74,8 +75,9 @@ TEST(Safetensors, RejectsCorruptFiles) {
     return p;
   };
   EXPECT_NE(expect_error(write("tiny", "abc")).find("is corrupt"), std::string::npos);
-  EXPECT_NE(expect_error(write("trunc", bytes.substr(0, bytes.size() - 3))).find("outside the file"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_error(write("trunc", bytes.substr(0, bytes.size() - 3))).find("outside the file"),
+      std::string::npos);
   std::string badlen = bytes;
   badlen[7] = '\x7f';
   EXPECT_NE(expect_error(write("badlen", badlen)).find("header length"), std::string::npos);
@@ -86,7 +88,8 @@ TEST(Safetensors, RejectsCorruptFiles) {
   std::string hdr = R"({"x":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}})";
   std::string f(8, '\0');
   f[0] = static_cast<char>(hdr.size());
-  EXPECT_NE(expect_error(write("dtype", f + hdr + "abcd")).find("unsupported dtype"), std::string::npos);
+  EXPECT_NE(expect_error(write("dtype", f + hdr + "abcd")).find("unsupported dtype"),
+            std::string::npos);
   hdr = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})";
   f[0] = static_cast<char>(hdr.size());
   EXPECT_NE(expect_error(write("size", f + hdr + "abcd")).find("size mismatch"), std::string::npos);

@@ -1,0 +1,149 @@
+// Checkpoint save / load (see checkpoint.h).
+#include "apps/checkpoint.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "engine/check.h"
+
+namespace sg {
+namespace {
+
+bool is_folder(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+StTensor download_tensor(Backend& be, const Tensor& t) {
+  StTensor s;
+  s.dtype = t.dtype == DType::F32 ? "F32" : "I32";
+  s.shape = t.shape.dims;
+  s.bytes.resize(t.nbytes());
+  if (t.nbytes()) be.copy_to_host(s.bytes.data(), t.data, t.nbytes());
+  return s;
+}
+
+void upload_tensor(Backend& be, const std::string& path, const std::string& name, const StTensor& s,
+                   const Tensor& t) {
+  const char* want = t.dtype == DType::F32 ? "F32" : "I32";
+  SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", path,
+           " does not match this model: '", name, "' is ", s.dtype, " ", Shape(s.shape).str(),
+           ", expected ", want, " ", t.shape.str());
+  if (t.nbytes()) be.copy_from_host(t.data, s.bytes.data(), t.nbytes());
+}
+
+std::string vocab_text(const Vocab& v) {
+  std::ostringstream os;
+  for (int32_t i = 0; i < v.size(); ++i) os << v.word(i) << ' ' << v.count(i) << '\n';
+  return os.str();
+}
+
+}  // namespace
+
+std::string checkpoint_file(const std::string& p) {
+  SG_CHECK(!p.empty(), "no checkpoint given");
+  return is_folder(p) ? p + "/checkpoint.safetensors" : p;
+}
+
+Checkpoint read_checkpoint(const std::string& file_or_folder) {
+  Checkpoint ck;
+  ck.path = checkpoint_file(file_or_folder);
+  ck.file = read_safetensors(ck.path);
+  auto& md = ck.file.metadata;
+  auto meta = [&](const char* key) -> const std::string& {
+    auto it = md.find(key);
+    SG_CHECK(it != md.end(), "checkpoint ", ck.path, " is not a sketchgrad checkpoint (no '", key,
+             "' entry)");
+    return it->second;
+  };
+  SG_CHECK(meta("format") == kCheckpointFormat, "checkpoint ", ck.path, " has format '",
+           meta("format"), "', expected ", kCheckpointFormat);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(meta("config"));
+  } catch (const nlohmann::json::exception&) {
+    SG_FAIL("checkpoint ", ck.path, " is corrupt: its configuration is not valid JSON");
+  }
+  ck.cfg = RunConfig::from_json(j);
+  try {
+    ck.step = std::stoll(meta("step"));
+    ck.words_seen = std::stoll(meta("words_seen"));
+  } catch (const std::logic_error&) {
+    SG_FAIL("checkpoint ", ck.path, " is corrupt: bad step counter");
+  }
+  SG_CHECK(ck.file.tensors.count("vocab"), "checkpoint ", ck.path, " has no vocabulary");
+  return ck;
+}
+
+Vocab checkpoint_vocab(const Checkpoint& ck) {
+  // Vocab loads from files: write the stored text to a private temporary file.
+  char tmpl[] = "/tmp/sketchgrad-vocab-XXXXXX";
+  int fd = mkstemp(tmpl);
+  SG_CHECK(fd >= 0, "cannot create a temporary file for the checkpoint's vocabulary");
+  std::string text = st_to_string(ck.file.tensors.at("vocab"));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  struct RemoveOnExit {
+    const char* path;
+    ~RemoveOnExit() { std::remove(path); }
+  } remove_tmp{tmpl};
+  SG_CHECK(ok, "cannot write a temporary file for the checkpoint's vocabulary");
+  return Vocab::load(tmpl);
+}
+
+void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, int64_t step,
+                     int64_t words_seen, const Vocab& vocab, const Executor& ex,
+                     const LmGraph& model, const Optimizer* opt) {
+  Backend& be = ex.backend();
+  be.synchronize();
+  StFile f;
+  f.metadata["format"] = kCheckpointFormat;
+  f.metadata["config"] = cfg.to_json().dump();
+  f.metadata["step"] = std::to_string(step);
+  f.metadata["words_seen"] = std::to_string(words_seen);
+  for (ValueId p : model.g.parameters())
+    f.tensors["param/" + model.g.value(p).name] = download_tensor(be, ex.tensor(p));
+  for (ValueId s : model.state)
+    f.tensors["state/" + model.g.value(s).name] = download_tensor(be, ex.tensor(s));
+  if (opt)
+    for (const auto& [name, t] : opt->state_tensors())
+      f.tensors["optim/" + name] = download_tensor(be, t);
+  f.tensors["vocab"] = st_from_string(vocab_text(vocab));
+  write_safetensors(checkpoint_file(file_or_folder), f);
+}
+
+void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, bool with_state) {
+  Backend& be = ex.backend();
+  auto load = [&](const std::string& key, ValueId v) {
+    auto it = ck.file.tensors.find(key);
+    SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no tensor '", key, "'");
+    upload_tensor(be, ck.path, key, it->second, ex.tensor(v));
+  };
+  for (ValueId p : model.g.parameters()) load("param/" + model.g.value(p).name, p);
+  if (with_state)
+    for (ValueId s : model.state) load("state/" + model.g.value(s).name, s);
+  be.synchronize();
+}
+
+void restore_optimizer(const Checkpoint& ck, Backend& be, const Optimizer& opt) {
+  size_t n = 0;
+  for (const auto& [name, t] : opt.state_tensors()) {
+    auto it = ck.file.tensors.find("optim/" + name);
+    SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no optimizer state '", name,
+             "' (was it written with another --optimizer or --state?)");
+    upload_tensor(be, ck.path, "optim/" + name, it->second, t);
+    ++n;
+  }
+  size_t stored = 0;
+  for (const auto& kv : ck.file.tensors) stored += kv.first.rfind("optim/", 0) == 0;
+  SG_CHECK(stored == n, "checkpoint ", ck.path, " holds ", stored,
+           " optimizer buffers but this optimizer has ", n);
+  be.synchronize();
+}
+
+}  // namespace sg

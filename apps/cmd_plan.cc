@@ -1,0 +1,222 @@
+// `sketchgrad plan`: the memory plan of a configuration without data and without allocating
+// anything. It builds the training graph and the optimizer exactly as `train` would, collects the
+// buffer requests (engine/executor.h collect_requests) and runs the planner on them:
+//   - a table by category and by layer (engine/planner.h format_plan);
+//   - --compare: dense state next to the sketched policy (--state, or cs-mv when --state is dense);
+//   - --budget SIZE: the largest batch whose plan fits (planned bytes grow monotonically with the
+//   batch);
+//   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
+// The evaluation graph (full softmax, forward only) that `train` also builds is planned and
+// reported beside it.
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <optional>
+#include <sstream>
+
+#include "apps/commands.h"
+#include "apps/model_setup.h"
+#include "data/corpus.h"
+#include "data/vocab.h"
+#include "engine/check.h"
+#include "engine/plan_svg.h"
+
+namespace sg {
+namespace {
+
+constexpr int64_t kPaperVocab = 793471;
+
+struct PlannedRun {
+  std::string state;
+  int64_t batch = 0;
+  GraphRequests train;
+  Plan train_plan;
+  int num_ops = 0;
+  Plan eval_plan;
+  int64_t eval_batch = 0;
+  std::string optimizer;
+  size_t total() const { return train_plan.total_bytes() + eval_plan.total_bytes(); }
+};
+
+PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int64_t batch) {
+  cfg.state = state;
+  cfg.batch = static_cast<int>(batch);
+  PlannedRun r;
+  r.state = state;
+  r.batch = batch;
+  LmGraph model = build_lm(train_model_config(cfg, vocab));
+  Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, 1)), model.g, model.grads);
+  ExecutorOptions eo;
+  eo.extra = opt.requests();
+  eo.grads_to_keep = opt.grads_to_keep();
+  r.train = collect_requests(model.g, eo);
+  r.train_plan = plan_memory(r.train.requests);
+  r.num_ops = static_cast<int>(model.g.nodes().size());
+  r.optimizer = opt.describe();
+  LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
+  ExecutorOptions eval_eo;
+  // The evaluation graph shares the training parameters: plan them as external (not counted twice).
+  for (ValueId p : eval_model.g.parameters())
+    eval_eo.external[eval_model.g.value(p).name] = Tensor{};
+  r.eval_plan = plan_memory(collect_requests(eval_model.g, eval_eo).requests);
+  r.eval_batch = eval_model.cfg.batch;
+  return r;
+}
+
+nlohmann::json plan_json(const PlannedRun& r) {
+  nlohmann::json cat = nlohmann::json::object(), layer = nlohmann::json::object();
+  for (const auto& [c, b] : r.train_plan.by_category) cat[category_name(c)] = b;
+  for (const auto& [l, b] : r.train_plan.by_layer) layer[l] = b;
+  return {{"state", r.state},
+          {"batch", r.batch},
+          {"persistent_bytes", r.train_plan.persistent_bytes},
+          {"step_bytes", r.train_plan.step_bytes},
+          {"step_peak_live_bytes", r.train_plan.step_peak_live},
+          {"train_total_bytes", r.train_plan.total_bytes()},
+          {"eval_total_bytes", r.eval_plan.total_bytes()},
+          {"eval_batch", r.eval_batch},
+          {"total_bytes", r.total()},
+          {"by_category", cat},
+          {"by_layer", layer}};
+}
+
+std::string mb(size_t b) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(1) << b / 1e6 << " MB";
+  return os.str();
+}
+
+std::string compare_table(const PlannedRun& a, const PlannedRun& b) {
+  std::ostringstream os;
+  auto row = [&](const std::string& name, size_t x, size_t y) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  %-22s %14s %14s %8s\n", name.c_str(), mb(x).c_str(),
+                  mb(y).c_str(),
+                  x ? (std::to_string(static_cast<int>(100.0 * y / x + 0.5)) + "%").c_str() : "-");
+    os << buf;
+  };
+  char head[200];
+  std::snprintf(head, sizeof head, "  %-22s %14s %14s %8s\n", "category", a.state.c_str(),
+                b.state.c_str(), "ratio");
+  os << head;
+  for (int c = 0; c < kNumCategories; ++c) {
+    Category cat = static_cast<Category>(c);
+    auto get = [&](const Plan& p) {
+      auto it = p.by_category.find(cat);
+      return it == p.by_category.end() ? size_t(0) : it->second;
+    };
+    size_t x = get(a.train_plan), y = get(b.train_plan);
+    if (x || y) row(category_name(cat), x, y);
+  }
+  size_t sa = 0, sb = 0;
+  for (auto cat : {Category::OptStateDense, Category::OptStateSketch, Category::OptStateCover}) {
+    auto ia = a.train_plan.by_category.find(cat), ib = b.train_plan.by_category.find(cat);
+    sa += ia == a.train_plan.by_category.end() ? 0 : ia->second;
+    sb += ib == b.train_plan.by_category.end() ? 0 : ib->second;
+  }
+  row("optimizer state (all)", sa, sb);
+  row("training total", a.train_plan.total_bytes(), b.train_plan.total_bytes());
+  row("+ evaluation graph", a.eval_plan.total_bytes(), b.eval_plan.total_bytes());
+  row("total", a.total(), b.total());
+  return os.str();
+}
+
+}  // namespace
+
+int cmd_plan(const PlanOptions& o) {
+  RunConfig cfg = o.cfg;
+  int64_t vocab = o.vocab_size;
+  SG_CHECK(vocab >= 0, "--vocab-size must be >= 0");
+  if (vocab == 0 && !cfg.data.empty()) {
+    CorpusLayout c = find_corpus(cfg.data);
+    vocab = (cfg.vocab_file.empty() ? Vocab::build(c.train_shards, cfg.min_count)
+                                    : Vocab::load(cfg.vocab_file))
+                .size();
+  } else if (vocab == 0 && !cfg.vocab_file.empty()) {
+    vocab = Vocab::load(cfg.vocab_file).size();
+  } else if (vocab == 0 && cfg.preset == "paper-lm1b") {
+    vocab = kPaperVocab;
+  }
+  SG_CHECK(vocab >= 4,
+           "plan needs a vocabulary size: --vocab-size N, --data DIR, --vocab FILE or "
+           "--preset paper-lm1b");
+
+  int64_t batch = cfg.batch;
+  std::string budget_note;
+  if (!o.budget.empty()) {
+    size_t budget = parse_bytes(o.budget);
+    auto fits = [&](int64_t b) { return plan_run(cfg, vocab, cfg.state, b).total() <= budget; };
+    if (!fits(1)) {
+      SG_FAIL("this configuration does not fit in ", o.budget, " even with batch 1 (it needs ",
+              format_bytes(plan_run(cfg, vocab, cfg.state, 1).total()), ")");
+    }
+    int64_t lo = 1, hi = 1;
+    while (hi < (1 << 20) && fits(hi * 2)) hi *= 2;
+    lo = hi;
+    hi = std::min<int64_t>(hi * 2, 1 << 20);
+    while (lo < hi) {  // largest b in [lo, hi] that fits
+      int64_t mid = lo + (hi - lo + 1) / 2;
+      if (fits(mid))
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    batch = lo;
+    budget_note = "largest batch that fits in " + o.budget + " (" + format_bytes(budget) +
+                  "): " + std::to_string(batch);
+  }
+
+  PlannedRun main_run = plan_run(cfg, vocab, cfg.state, batch);
+  std::optional<PlannedRun> other;
+  if (o.compare) {
+    const std::string alt = cfg.state == "dense" ? "cs-mv" : "dense";
+    other = plan_run(cfg, vocab, alt, batch);
+  }
+
+  if (!o.svg.empty()) {
+    std::string svg =
+        render_plan_svg(main_run.train_plan, main_run.train.requests, main_run.num_ops);
+    std::string tmp = o.svg + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << svg;
+      SG_CHECK(f.good(), "cannot write ", o.svg);
+    }
+    SG_CHECK(std::rename(tmp.c_str(), o.svg.c_str()) == 0, "cannot write ", o.svg);
+  }
+
+  if (o.json) {
+    nlohmann::json j = {{"vocab", vocab}, {"config", cfg.to_json()}, {"plan", plan_json(main_run)}};
+    j["config"]["batch"] = batch;
+    if (other) j["compare"] = plan_json(*other);
+    if (!o.budget.empty()) j["budget_batch"] = batch;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf(
+      "sketchgrad plan: vocab %lld, emb %d, LSTM %dx%d%s, softmax %s, batch %lldx%d, optimizer "
+      "%s\n",
+      static_cast<long long>(vocab), cfg.emb, cfg.layers, cfg.hidden,
+      cfg.proj ? ("->" + std::to_string(cfg.proj)).c_str() : "", cfg.softmax.c_str(),
+      static_cast<long long>(batch), cfg.bptt, cfg.optimizer.c_str());
+  if (!budget_note.empty()) std::printf("%s\n", budget_note.c_str());
+  std::printf("\noptimizer state per parameter (%s):\n%s\n", main_run.state.c_str(),
+              main_run.optimizer.c_str());
+  std::printf("\ntraining step (state %s):\n%s\n", main_run.state.c_str(),
+              format_plan(main_run.train_plan, main_run.train.requests).c_str());
+  std::printf("evaluation graph (full softmax, batch %lld, forward only, parameters shared): %s\n",
+              static_cast<long long>(main_run.eval_batch),
+              format_bytes(main_run.eval_plan.total_bytes()).c_str());
+  std::printf("total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
+              mb(main_run.total()).c_str());
+  if (other) {
+    std::printf("\ndense vs sketched (MB = 10^6 bytes):\n%s",
+                (main_run.state == "dense" ? compare_table(main_run, *other)
+                                           : compare_table(*other, main_run))
+                    .c_str());
+  }
+  if (!o.svg.empty()) std::printf("\narena picture written to %s\n", o.svg.c_str());
+  return 0;
+}
+
+}  // namespace sg

@@ -1,0 +1,324 @@
+// `sketchgrad train`: the training loop.
+//
+//   shards --TrainBatcher (prefetch thread)--> tokens/targets [T, B]
+//     --Executor::run (forward + backward over planned memory)--> gradients (dense; row-sparse for
+//     the embedding and sampled-softmax tables) --Optimizer::step (dense / sketched state)-->
+//     parameters
+//
+// Every `eval_every` steps (and at the end) the held-out perplexity is computed with the full
+// softmax on a second, forward-only graph that shares the parameters' memory. Checkpoints
+// (apps/checkpoint.h) are written atomically every `checkpoint_every` steps, at the end, and on
+// SIGINT/SIGTERM; --resume reloads one and replays the data stream so the continued run is bitwise
+// identical to an uninterrupted one.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "apps/checkpoint.h"
+#include "apps/commands.h"
+#include "apps/evaluate.h"
+#include "apps/model_setup.h"
+#include "apps/process_stats.h"
+#include "apps/train_log.h"
+#include "data/batcher.h"
+#include "data/corpus.h"
+#include "engine/check.h"
+
+namespace sg {
+namespace {
+
+// Set by SIGINT/SIGTERM; the loop finishes the current step, checkpoints and exits. A signal
+// handler can only reach a global.
+volatile std::sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+bool path_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+void make_folder(const std::string& dir) {
+  if (path_exists(dir)) return;
+  SG_CHECK(mkdir(dir.c_str(), 0755) == 0, "cannot create checkpoint folder ", dir);
+}
+
+nlohmann::json categories_json(const Plan& plan) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [c, b] : plan.by_category) j[category_name(c)] = b;
+  return j;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int cmd_train(const RunConfig& requested) {
+  RunConfig cfg = requested;
+  SG_CHECK(!cfg.data.empty(),
+           "train needs --data DIR (an LM1B-layout corpus folder, e.g. data/sotu)");
+  const CorpusLayout corpus = find_corpus(cfg.data);
+  require_training(corpus);
+  std::string heldout = cfg.heldout;
+  if (heldout.empty() && !corpus.heldout_shards.empty()) heldout = corpus.heldout_shards.front();
+  SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
+
+  // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
+  // run.
+  std::optional<Checkpoint> ck;
+  std::string ck_path;
+  if (!cfg.checkpoint.empty()) {
+    make_folder(cfg.checkpoint);
+    ck_path = checkpoint_file(cfg.checkpoint);
+    if (cfg.resume) {
+      SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
+      ck = read_checkpoint(ck_path);
+      auto bad = ck->cfg.incompatibilities(cfg);
+      if (!bad.empty()) {
+        std::string list;
+        for (auto& b : bad) list += (list.empty() ? "" : ", ") + b;
+        SG_FAIL("cannot resume ", ck_path, ": this run differs from the checkpoint in ", list);
+      }
+    } else {
+      SG_CHECK(
+          !path_exists(ck_path), "checkpoint ", ck_path,
+          " already exists; pass --resume to continue it or choose another --checkpoint folder");
+    }
+  }
+
+  auto be = Backend::create(cfg.device, cfg.threads);  // fails fast: no GPU, no CUDA build
+  TrainLog log(cfg.log);
+  auto t_setup = std::chrono::steady_clock::now();
+  const Vocab vocab =
+      ck ? checkpoint_vocab(*ck)
+         : (cfg.vocab_file.empty() ? Vocab::build(corpus.train_shards, cfg.min_count)
+                                   : Vocab::load(cfg.vocab_file));
+  TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
+  const int64_t words_per_step = static_cast<int64_t>(cfg.batch) * cfg.bptt;
+  int64_t total_steps = cfg.steps;
+  if (total_steps == 0) {
+    double epochs = cfg.epochs > 0 ? cfg.epochs : 1.0;
+    total_steps =
+        std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * batches.corpus_words() /
+                                                            static_cast<double>(words_per_step))));
+  }
+
+  // Graphs, plan, memory: the training graph with its optimizer state, and the evaluation graph
+  // sharing the parameters.
+  LmGraph model = build_lm(train_model_config(cfg, vocab.size()));
+  Optimizer opt(optimizer_config(cfg, total_steps), model.g, model.grads);
+  ExecutorOptions eo;
+  eo.extra = opt.requests();
+  eo.grads_to_keep = opt.grads_to_keep();
+  Executor ex(model.g, *be, eo);
+  opt.bind(ex, 0);
+
+  LmGraph eval_model = build_lm(eval_model_config(cfg, vocab.size()));
+  ExecutorOptions eval_eo;
+  for (ValueId p : model.g.parameters()) eval_eo.external[model.g.value(p).name] = ex.tensor(p);
+  Executor eval_ex(eval_model.g, *be, eval_eo);
+  const size_t planned = ex.plan().total_bytes() + eval_ex.plan().total_bytes();
+
+  int64_t step = 0, words_seen = 0;
+  if (ck) {
+    restore_model(*ck, ex, model, /*with_state=*/true);
+    restore_optimizer(*ck, *be, opt);
+    step = ck->step;
+    words_seen = ck->words_seen;
+    SG_CHECK(step <= total_steps, "cannot resume ", ck_path, ": it is at step ", step,
+             " but --steps is ", total_steps);
+    batches.skip(step);
+    log.line("resumed from " + ck_path + " at step " + std::to_string(step));
+  } else {
+    init_lm_parameters(ex, model, cfg.seed);
+    reset_lm_state(ex, model);
+  }
+  log.line("sketchgrad train: " + std::to_string(corpus.train_shards.size()) +
+           " training shard(s), vocabulary " + std::to_string(vocab.size()) + " words" +
+           (ck ? " (from checkpoint)" : ""));
+
+  log.line("model: emb " + std::to_string(cfg.emb) + ", LSTM " + std::to_string(cfg.layers) + "x" +
+           std::to_string(cfg.hidden) +
+           (cfg.proj ? "->" + std::to_string(cfg.proj) : std::string()) + ", softmax " +
+           cfg.softmax + ", batch " + std::to_string(cfg.batch) + "x" + std::to_string(cfg.bptt) +
+           "; optimizer " + cfg.optimizer + " with " + cfg.state + " state; " +
+           std::to_string(total_steps) + " steps; planned memory " + format_bytes(planned) +
+           " on " + be->description());
+  log.record({{"event", "start"},
+              {"config", cfg.to_json()},
+              {"vocab", vocab.size()},
+              {"total_steps", total_steps},
+              {"planned_bytes", planned},
+              {"plan_by_category", categories_json(ex.plan())}});
+
+  auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
+    if (heldout.empty()) return std::nullopt;
+    EvalBatcher eb(heldout, vocab, eval_model.cfg.batch, eval_model.cfg.bptt, cfg.eval_max_tokens);
+    EvalResult r = evaluate(eval_ex, eval_model, eb);
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "held-out at step %lld: perplexity %.2f over %lld tokens (%.1f s)",
+                  static_cast<long long>(at_step), r.perplexity(), static_cast<long long>(r.tokens),
+                  r.seconds);
+    log.line(buf);
+    log.record({{"event", "eval"},
+                {"step", at_step},
+                {"perplexity", r.perplexity()},
+                {"tokens", r.tokens},
+                {"seconds", r.seconds}});
+    return r;
+  };
+  auto save = [&](int64_t at_step) {
+    if (ck_path.empty()) return;
+    save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt);
+    log.record({{"event", "checkpoint"}, {"step", at_step}, {"path", ck_path}});
+  };
+
+  g_stop_signal = 0;
+  auto old_int = std::signal(SIGINT, on_stop_signal);
+  auto old_term = std::signal(SIGTERM, on_stop_signal);
+  struct RestoreSignals {
+    void (*i)(int), (*t)(int);
+    ~RestoreSignals() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
+  } restore_signals{old_int, old_term};
+
+  const double setup_s = seconds_since(t_setup);
+  const int64_t first_step = step;
+  auto t_start = std::chrono::steady_clock::now(), t_window = t_start, t_measure = t_start;
+  double window_loss = 0, last_loss = NAN, last_window_loss = NAN;
+  int64_t window_steps = 0, measured_steps = 0;
+  bool measuring = false;
+  Batch b;
+  while (step < total_steps) {
+    if (g_stop_signal) {
+      log.line("stopped by signal " + std::to_string(g_stop_signal) + " at step " +
+               std::to_string(step) +
+               (ck_path.empty() ? " (no --checkpoint: progress is lost)"
+                                : "; checkpoint written to " + ck_path));
+      save(step);
+      return 130;
+    }
+    b = batches.next();
+    ex.upload(model.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
+    ex.upload(model.targets, b.targets.data(), b.targets.size() * sizeof(int32_t));
+    ++step;
+    ex.run(step, cfg.seed, /*training=*/true);
+    opt.step(step);
+    float loss;
+    ex.download(model.loss, &loss, sizeof loss);
+    if (!std::isfinite(loss)) {
+      log.line("training diverged at step " + std::to_string(step) + " (loss " +
+               std::to_string(loss) +
+               "); try a smaller --lr or --clip; the last checkpoint is kept");
+      log.record({{"event", "diverged"}, {"step", step}});
+      return 1;
+    }
+    words_seen += b.predicted;
+    last_loss = loss;
+    window_loss += loss;
+    ++window_steps;
+    // words/s excludes the first warmup_steps of this process (allocation, caches, thread
+    // start-up).
+    if (!measuring && step - first_step >= cfg.warmup_steps) {
+      measuring = true;
+      t_measure = std::chrono::steady_clock::now();
+      measured_steps = 0;
+    } else if (measuring) {
+      ++measured_steps;
+    }
+    const bool last = step == total_steps;
+    if (step % cfg.progress_every == 0 || last) {
+      double dt = seconds_since(t_window);
+      ProgressInfo p;
+      p.step = step;
+      p.total_steps = total_steps;
+      p.loss = window_loss / window_steps;
+      p.words_per_s = window_steps * words_per_step / std::max(dt, 1e-9);
+      p.lr = opt.learning_rate(step);
+      p.epochs = batches.epochs_done();
+      p.planned_bytes = planned;
+      p.resident_bytes = peak_resident_bytes();
+      p.eta_s = (total_steps - step) * dt / window_steps;
+      p.sampled = cfg.sampled_count() > 0;
+      log.progress(p);
+      log.record({{"event", "train"},
+                  {"step", step},
+                  {"loss", p.loss},
+                  {"words_per_s", p.words_per_s},
+                  {"lr", p.lr},
+                  {"grad_norm", opt.last_grad_norm()},
+                  {"epochs", p.epochs},
+                  {"elapsed_s", seconds_since(t_start)}});
+      last_window_loss = p.loss;
+      window_loss = 0;
+      window_steps = 0;
+      t_window = std::chrono::steady_clock::now();
+    }
+    if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) run_eval(step);
+    if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0 && !last) save(step);
+  }
+  const double train_s = seconds_since(t_start);
+  const double measured_s = measuring ? seconds_since(t_measure) : 0;
+  const double words_per_s = measured_steps > 0
+                                 ? measured_steps * words_per_step / measured_s
+                                 : (step - first_step) * words_per_step / std::max(train_s, 1e-9);
+  be->synchronize();
+  save(step);
+  std::optional<EvalResult> final_eval = run_eval(step);
+
+  nlohmann::json summary = {
+      {"steps", step},
+      {"total_steps", total_steps},
+      {"words_per_step", words_per_step},
+      {"words_per_s", words_per_s},
+      {"measured_steps", measured_steps},
+      {"train_seconds", train_s},
+      {"setup_seconds", setup_s},
+      {"final_train_loss", std::isnan(last_window_loss) ? last_loss : last_window_loss},
+      {"train_loss_is_sampled", cfg.sampled_count() > 0},
+      {"vocab", vocab.size()},
+      {"planned_bytes", planned},
+      {"planned_train_bytes", ex.plan().total_bytes()},
+      {"planned_eval_bytes", eval_ex.plan().total_bytes()},
+      {"planned_peak_bytes", categories_json(ex.plan())},
+      {"measured_peak_bytes", be->bytes_high_water()},
+      {"peak_rss_bytes", peak_resident_bytes()},
+      {"optimizer", opt.describe()},
+      {"device", be->description()},
+      {"config", cfg.to_json()}};
+  if (final_eval) {
+    summary["heldout_perplexity"] = final_eval->perplexity();
+    summary["heldout_tokens"] = final_eval->tokens;
+  }
+  log.record({{"event", "end"}, {"summary", summary}});
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "done: %lld steps in %s, %.0f words/s%s",
+                static_cast<long long>(step), format_duration(train_s).c_str(), words_per_s,
+                final_eval
+                    ? (", held-out perplexity " + std::to_string(final_eval->perplexity())).c_str()
+                    : "");
+  log.line(buf);
+  if (!cfg.summary_json.empty()) {
+    std::string tmp = cfg.summary_json + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << summary.dump(2) << '\n';
+      SG_CHECK(f.good(), "cannot write summary ", cfg.summary_json);
+    }
+    SG_CHECK(std::rename(tmp.c_str(), cfg.summary_json.c_str()) == 0, "cannot write summary ",
+             cfg.summary_json);
+  }
+  return 0;
+}
+
+}  // namespace sg

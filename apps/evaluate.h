@@ -1,0 +1,29 @@
+// Held-out perplexity with the full softmax: perplexity = exp(sum of NLL over predicted tokens /
+// their count). The evaluation graph (LmConfig::training = false) gives per-position losses
+// row_loss [T*B]; the batch's weights (0 on the padded tail) select the real predictions, so every
+// predicted token counts exactly once (159,658 on the real LM1B test shard). The carried LSTM state
+// is reset before the first batch.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "data/batcher.h"
+#include "engine/executor.h"
+#include "layers/lm_model.h"
+
+namespace sg {
+
+struct EvalResult {
+  double nll_sum = 0;
+  int64_t tokens = 0;
+  double seconds = 0;
+  double mean_nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0.0; }
+  double perplexity() const;
+};
+
+// progress(tokens_done) is called after each batch when given.
+EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
+                    const std::function<void(int64_t)>& progress = nullptr);
+
+}  // namespace sg

@@ -1,0 +1,54 @@
+// RunConfig -> LmConfig / OptimizerConfig (see model_setup.h).
+#include "apps/model_setup.h"
+
+#include <algorithm>
+
+namespace sg {
+
+LmConfig train_model_config(const RunConfig& cfg, int64_t vocab) {
+  LmConfig m;
+  m.vocab = vocab;
+  m.emb = cfg.emb;
+  m.hidden = cfg.hidden;
+  m.proj = cfg.proj;
+  m.layers = cfg.layers;
+  m.dropout = cfg.dropout;
+  m.sampled = cfg.sampled_count();
+  m.batch = cfg.batch;
+  m.bptt = cfg.bptt;
+  m.lstm_impl = cfg.lstm_impl;
+  m.training = true;
+  return m;
+}
+
+LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch, int64_t bptt,
+                           size_t max_logits_bytes) {
+  LmConfig m = train_model_config(cfg, vocab);
+  m.training = false;
+  m.sampled = 0;
+  m.dropout = 0.f;
+  m.bptt = bptt > 0 ? bptt : cfg.bptt;
+  if (batch > 0) {
+    m.batch = batch;
+  } else {
+    // Full-softmax logits and their per-row temporaries: keep T*B*V*4 bytes under the cap.
+    int64_t fit = static_cast<int64_t>(max_logits_bytes /
+                                       (sizeof(float) * m.bptt * std::max<int64_t>(vocab, 1)));
+    m.batch = std::max<int64_t>(1, std::min<int64_t>(cfg.batch, fit));
+  }
+  return m;
+}
+
+OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps) {
+  OptimizerConfig o;
+  o.rule = cfg.optimizer;
+  o.lr = cfg.lr;
+  o.clip = cfg.clip;
+  o.schedule = cfg.schedule;
+  o.total_steps = total_steps;
+  o.state = cfg.state;
+  o.seed = cfg.seed;
+  return o;
+}
+
+}  // namespace sg

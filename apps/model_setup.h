@@ -1,0 +1,23 @@
+// From a RunConfig (what the user asked for) to the pieces the engine builds: the language model's
+// LmConfig for training and for evaluation, and the OptimizerConfig. Kept in one place so train,
+// eval, generate and plan build exactly the same model from the same flags.
+#pragma once
+#include <cstdint>
+
+#include "apps/run_config.h"
+#include "layers/lm_model.h"
+#include "optimizers/optimizer.h"
+
+namespace sg {
+
+// The training graph: B streams, T steps, the configured softmax, dropout on.
+LmConfig train_model_config(const RunConfig& cfg, int64_t vocab);
+// The evaluation graph: full softmax, no dropout, no backward. Its batch is chosen so that the
+// logits [T*B, V] stay under `max_logits_bytes` (held-out perplexity is always computed with the
+// full softmax).
+LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch = 0, int64_t bptt = 0,
+                           size_t max_logits_bytes = size_t(256) << 20);
+// Rule, hyper-parameters, schedule and state policy for `total_steps` steps.
+OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps);
+
+}  // namespace sg

@@ -1,0 +1,142 @@
+// Bad input through the real command line: each case must give one clear line on stderr and a
+// non-zero exit, never a crash, and must not leave a partial checkpoint or overwrite anything.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <vector>
+
+#include "cli_util.h"
+#include "engine/backend.h"
+
+namespace sg::testing {
+namespace {
+
+// A tiny valid corpus in the LM1B layout.
+std::string make_corpus(const std::string& tag) {
+  std::string d = temp_dir(tag);
+  std::string tr = d + "/training-monolingual.tokenized.shuffled",
+              ho = d + "/heldout-monolingual.tokenized.shuffled";
+  mkdir(tr.c_str(), 0755);
+  mkdir(ho.c_str(), 0755);
+  std::ofstream t(tr + "/news.en-00001-of-00100"), h(ho + "/news.en.heldout-00000-of-00050");
+  for (int i = 0; i < 200; ++i) t << "the cat sat on the mat .\nthe dog ate the bone .\n";
+  for (int i = 0; i < 10; ++i) h << "the cat ate the mat .\n";
+  return d;
+}
+
+std::vector<std::string> list_dir(const std::string& d) {
+  std::vector<std::string> names;
+  if (DIR* dir = opendir(d.c_str())) {
+    while (dirent* e = readdir(dir))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(dir);
+  }
+  return names;
+}
+
+void expect_one_line_error(const CliResult& r, const std::string& needle) {
+  EXPECT_NE(r.code, 0) << r.err;
+  EXPECT_LT(r.code, 128) << "killed by a signal: " << r.err;
+  EXPECT_EQ(r.err_lines(), 1) << r.err;
+  EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
+}
+
+const char* kTiny = "train --preset tiny --steps 3 --threads 1 --progress-every 1";
+
+TEST(CliErrors, UnknownFlag) {
+  CliResult r = run_cli("train --no-such-flag 3");
+  expect_one_line_error(r, "no-such-flag");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(CliErrors, OutOfRangeValues) {
+  std::string d = make_corpus("range");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --batch 0"), "--batch");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --dropout 1.5"),
+                        "--dropout");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:x"),
+                        "--softmax");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --optimizer adamax"),
+                        "adamax");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --state cs-mv:0x"),
+                        "cs-mv:0x");
+}
+
+TEST(CliErrors, MissingAndEmptyDataFolder) {
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data /nonexistent/corpus"),
+                        "/nonexistent/corpus");
+  std::string empty = temp_dir("empty");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + empty), empty);
+  expect_one_line_error(run_cli("train --preset tiny --steps 1"), "--data");
+}
+
+TEST(CliErrors, NonUtf8Shard) {
+  std::string d = make_corpus("utf8");
+  std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")
+      << "fine line\nbad \xff\xfe bytes\n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), "UTF-8");
+}
+
+TEST(CliErrors, BadVocabularyLine) {
+  std::string d = make_corpus("vocab");
+  std::ofstream(d + "/vocab.txt") << "the 10\ncat notanumber\n";
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --data " + d + " --vocab " + d + "/vocab.txt"), "vocab.txt");
+}
+
+TEST(CliErrors, BudgetThatCannotFit) {
+  expect_one_line_error(run_cli("plan --preset paper-lm1b --budget 10MB"), "does not fit");
+  expect_one_line_error(run_cli("plan --preset paper-lm1b --budget lots"), "lots");
+}
+
+TEST(CliErrors, CorruptAndTruncatedCheckpoint) {
+  std::string d = make_corpus("ck");
+  std::string ck = d + "/ck";
+  CliResult ok = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  std::string file = ck + "/checkpoint.safetensors";
+  std::string bytes = read_text(file);
+  ASSERT_GT(bytes.size(), 100u);
+  std::ofstream(d + "/trunc.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  expect_one_line_error(run_cli("eval --checkpoint " + d + "/trunc.safetensors --data " + d),
+                        "trunc.safetensors");
+  std::string garbage = bytes;
+  for (size_t i = 8; i < 40; ++i) garbage[i] = '#';
+  std::ofstream(d + "/garbage.safetensors", std::ios::binary) << garbage;
+  expect_one_line_error(run_cli("eval --checkpoint " + d + "/garbage.safetensors --data " + d),
+                        "garbage");
+}
+
+TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
+  std::string d = make_corpus("exist");
+  std::string ck = d + "/ck";
+  ASSERT_EQ(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck).code, 0);
+  std::string before = read_text(ck + "/checkpoint.safetensors");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck),
+                        "--resume");
+  EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
+}
+
+TEST(CliErrors, ResumeWithIncompatibleConfiguration) {
+  std::string d = make_corpus("resume");
+  std::string ck = d + "/ck";
+  ASSERT_EQ(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck).code, 0);
+  std::string before = read_text(ck + "/checkpoint.safetensors");
+  CliResult r = run_cli("train --preset tiny --steps 6 --threads 1 --data " + d + " --checkpoint " +
+                        ck + " --resume --hidden 48");
+  expect_one_line_error(r, "--hidden");
+  EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
+  EXPECT_EQ(list_dir(ck),
+            std::vector<std::string>{"checkpoint.safetensors"});  // no partial file left
+}
+
+TEST(CliErrors, CudaWithoutGpu) {
+  if (Backend::cuda_available()) GTEST_SKIP() << "a GPU is present";
+  std::string d = make_corpus("cuda");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --device cuda"), "cuda");
+}
+
+}  // namespace
+}  // namespace sg::testing

@@ -1,0 +1,56 @@
+// Runs the sketchgrad binary as a user would (tests/apps): exit code plus captured stdout and
+// stderr.
+#pragma once
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace sg::testing {
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+  int err_lines() const {
+    int n = 0;
+    for (char c : err) n += c == '\n';
+    return n;
+  }
+};
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+inline std::string temp_dir(const std::string& tag) {
+  std::string tmpl = "/tmp/sg-" + tag + "-XXXXXX";
+  char* d = mkdtemp(tmpl.data());
+  return d ? std::string(d) : std::string("/tmp");
+}
+
+// args are passed through the shell: quote paths with spaces yourself.
+inline CliResult run_cli(const std::string& args, const std::string& workdir = "") {
+  std::string dir = workdir.empty() ? temp_dir("cli") : workdir;
+  std::string cmd = std::string("cd ") + SG_SOURCE_DIR + " && OMP_NUM_THREADS=2 " + SG_BIN_DIR +
+                    "/sketchgrad " + args + " >" + dir + "/stdout 2>" + dir + "/stderr";
+  int status = std::system(cmd.c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_text(dir + "/stdout");
+  r.err = read_text(dir + "/stderr");
+  return r;
+}
+
+inline bool file_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace sg::testing
