@@ -15,6 +15,7 @@
 #include "engine/executor.h"
 #include "engine/ops/ops.h"
 #include "layers/lstm.h"
+#include "layers/lstm_cudnn.h"
 #include "layers/sampled_softmax.h"
 #include "layers/softmax.h"
 
@@ -44,10 +45,10 @@ std::vector<ValueId> grads_of(const std::map<ValueId, Grad>& grads) {
 }
 
 void bm_lstm(benchmark::State& state, std::string dev, int64_t T, int64_t B, int64_t I, int64_t H,
-             int64_t P) {
+             int64_t P, std::string impl) {
   Graph g;
   ValueId x = g.parameter("x", {T * B, I});
-  LstmLayer l = lstm_layer(g, "lstm0", x, T, B, H, P);
+  LstmLayer l = lstm_layer(g, "lstm0", x, T, B, H, P, impl);
   auto grads = g.backward(mean(g, l.y));
   ExecutorOptions eo;
   eo.grads_to_keep = grads_of(grads);
@@ -124,11 +125,14 @@ int main(int argc, char** argv) {
   }
   for (auto& [dev, shapes] : lstm_cases)
     for (auto s : shapes)
-      benchmark::RegisterBenchmark(
-          ("lstm/" + dev + "/T,B,I,H,P=" + dims({s.T, s.B, s.I, s.H, s.P})).c_str(),
-          [=](benchmark::State& st) { bm_lstm(st, dev, s.T, s.B, s.I, s.H, s.P); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+      for (std::string impl : {"native", "cudnn"}) {
+        if (impl == "cudnn" && dev != "cuda") continue;
+        benchmark::RegisterBenchmark(
+            ("lstm_" + impl + "/" + dev + "/T,B,I,H,P=" + dims({s.T, s.B, s.I, s.H, s.P})).c_str(),
+            [=](benchmark::State& st) { bm_lstm(st, dev, s.T, s.B, s.I, s.H, s.P, impl); })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
   for (auto& [dev, shapes] : sm_cases)
     for (auto s : shapes)
       benchmark::RegisterBenchmark(

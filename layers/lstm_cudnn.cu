@@ -69,8 +69,8 @@ struct CudnnLstm {
     SG_CUDNN(cudnnCreateRNNDescriptor(&rnn));
     SG_CUDNN(cudnnSetRNNDescriptor_v8(
         rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_SINGLE_INP_BIAS, CUDNN_UNIDIRECTIONAL,
-        CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH, int(d.I),
-        int(d.H), int(d.R()), 1, nullptr, CUDNN_RNN_PADDED_IO_DISABLED));
+        CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, int(d.I), int(d.H),
+        int(d.R()), 1, nullptr, CUDNN_RNN_PADDED_IO_DISABLED));
     SG_CUDNN(cudnnCreateRNNDataDescriptor(&xd));
     SG_CUDNN(cudnnCreateRNNDataDescriptor(&yd));
     SG_CUDNN(cudnnSetRNNDataDescriptor(xd, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED,
