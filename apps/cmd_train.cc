@@ -199,6 +199,8 @@ int cmd_train(const RunConfig& requested) {
   int64_t window_steps = 0, measured_steps = 0;
   bool measuring = false;
   Batch b;
+  double data_s = 0, optimizer_s = 0;
+  if (cfg.profile) ex.set_profiling(true);
   while (step < total_steps) {
     if (g_stop_signal) {
       log.line("stopped by signal " + std::to_string(g_stop_signal) + " at step " +
@@ -208,12 +210,17 @@ int cmd_train(const RunConfig& requested) {
       save(step);
       return 130;
     }
+    auto t_data = std::chrono::steady_clock::now();
     b = batches.next();
+    data_s += seconds_since(t_data);
     ex.upload(model.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
     ex.upload(model.targets, b.targets.data(), b.targets.size() * sizeof(int32_t));
     ++step;
     ex.run(step, cfg.seed, /*training=*/true);
+    auto t_opt = std::chrono::steady_clock::now();
     opt.step(step);
+    if (cfg.profile) be->synchronize();
+    optimizer_s += seconds_since(t_opt);
     float loss;
     ex.download(model.loss, &loss, sizeof loss);
     if (!std::isfinite(loss)) {
@@ -273,6 +280,22 @@ int cmd_train(const RunConfig& requested) {
                                  ? measured_steps * words_per_step / measured_s
                                  : (step - first_step) * words_per_step / std::max(train_s, 1e-9);
   be->synchronize();
+  if (cfg.profile) {
+    double ops_s = 0;
+    for (const auto& p : ex.profile()) ops_s += p.seconds;
+    char buf[200];
+    std::snprintf(
+        buf, sizeof buf,
+        "profile over %lld steps (%.2f s): ops %.2f s, optimizer %.2f s, data wait %.2f s",
+        static_cast<long long>(step - first_step), train_s, ops_s, optimizer_s, data_s);
+    log.line(buf);
+    for (const auto& p : ex.profile()) {
+      std::snprintf(buf, sizeof buf, "  %-40s %8lld calls %9.3f s %6.1f%%", p.op.c_str(),
+                    static_cast<long long>(p.calls), p.seconds,
+                    100.0 * p.seconds / std::max(train_s, 1e-9));
+      log.line(buf);
+    }
+  }
   save(step);
   std::optional<EvalResult> final_eval = run_eval(step);
 

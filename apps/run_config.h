@@ -46,6 +46,7 @@ struct RunConfig {
   int64_t eval_max_tokens = 0;  // 0 = whole held-out shard
   int64_t progress_every = 10;
   int64_t warmup_steps = 3;  // steps excluded from the words/s measurement
+  bool profile = false;      // print time per op type, optimizer and data at the end
 
   int sampled_count() const;  // S of "sampled:S", 0 for "full"
   void apply_preset();        // fills model/batch fields from `preset`

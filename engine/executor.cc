@@ -4,6 +4,8 @@
 #include "engine/executor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 namespace sg {
 
@@ -129,8 +131,40 @@ void Executor::run(int64_t step, uint64_t seed, bool training, bool forward_only
     ctx.step = step;
     ctx.seed = seed;
     ctx.training = training;
+    if (!profiling_) {
+      ctx.node.op->run(ctx);
+      continue;
+    }
+    auto t0 = std::chrono::steady_clock::now();
     ctx.node.op->run(ctx);
+    be_.synchronize();
+    op_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++op_calls_[i];
   }
+}
+
+void Executor::set_profiling(bool on) {
+  profiling_ = on;
+  op_seconds_.assign(contexts_.size(), 0.0);
+  op_calls_.assign(contexts_.size(), 0);
+}
+
+std::vector<OpProfile> Executor::profile() const {
+  std::map<std::string, OpProfile> by_key;
+  for (size_t i = 0; i < op_calls_.size(); ++i) {
+    if (!op_calls_[i]) continue;
+    const Node& n = g_.nodes()[i];
+    std::string key = n.op->type() + (n.backward ? " (backward)" : "");
+    OpProfile& p = by_key[key];
+    p.op = key;
+    p.calls += op_calls_[i];
+    p.seconds += op_seconds_[i];
+  }
+  std::vector<OpProfile> out;
+  for (auto& kv : by_key) out.push_back(kv.second);
+  std::sort(out.begin(), out.end(),
+            [](const OpProfile& a, const OpProfile& b) { return a.seconds > b.seconds; });
+  return out;
 }
 
 Tensor Executor::tensor(ValueId v) const {

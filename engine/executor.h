@@ -44,6 +44,13 @@ struct GraphRequests {
 };
 GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts);
 
+// Time spent per op type (forward and backward separately) while profiling is on.
+struct OpProfile {
+  std::string op;
+  int64_t calls = 0;
+  double seconds = 0;
+};
+
 class Executor {
  public:
   Executor(const Graph& g, Backend& be, ExecutorOptions opts = {});
@@ -61,6 +68,10 @@ class Executor {
   Tensor extra_tensor(size_t i, Shape shape, DType dtype = DType::F32) const;
 
   const Plan& plan() const { return plan_; }
+  // Per-op wall time (synchronizing the device after each op; slows the run a little). Resets the
+  // counters.
+  void set_profiling(bool on);
+  std::vector<OpProfile> profile() const;
   const std::vector<BufferRequest>& requests() const { return requests_; }
   Backend& backend() const { return be_; }
   const Graph& graph() const { return g_; }
@@ -81,6 +92,9 @@ class Executor {
   std::vector<Tensor> bound_;           // value -> tensor
   std::vector<void*> extra_ptrs_;       // options.extra[i] -> memory
   std::vector<OpContext> contexts_;     // one per node, built once
+  bool profiling_ = false;
+  std::vector<double> op_seconds_;
+  std::vector<int64_t> op_calls_;
   void* persistent_ = nullptr;
   void* step_ = nullptr;
 };
