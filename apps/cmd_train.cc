@@ -94,6 +94,8 @@ int cmd_train(const RunConfig& requested) {
   }
 
   auto be = Backend::create(cfg.device, cfg.threads);  // fails fast: no GPU, no CUDA build
+  size_t dev_free0 = 0, dev_total = 0;  // device memory once the context exists, before any arena
+  be->memory_info(&dev_free0, &dev_total);
   TrainLog log(cfg.log);
   auto t_setup = std::chrono::steady_clock::now();
   const Vocab vocab =
@@ -319,6 +321,16 @@ int cmd_train(const RunConfig& requested) {
       {"optimizer", opt.describe()},
       {"device", be->description()},
       {"config", cfg.to_json()}};
+  if (dev_total > 0) {
+    size_t dev_free1 = 0, total1 = 0;
+    be->memory_info(&dev_free1, &total1);
+    summary["device_total_bytes"] = dev_total;
+    summary["device_in_use_at_start_bytes"] =
+        dev_total - dev_free0;                               // CUDA context (+ other processes)
+    summary["device_in_use_bytes"] = dev_total - dev_free1;  // whole device at the end
+    summary["device_allocated_by_run_bytes"] =
+        dev_free0 - dev_free1;  // arenas + library workspaces
+  }
   if (final_eval) {
     summary["heldout_perplexity"] = final_eval->perplexity();
     summary["heldout_tokens"] = final_eval->tokens;
