@@ -276,6 +276,11 @@ void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
     const double bc2 = 1.0 - std::pow(static_cast<double>(cfg_.beta2), static_cast<double>(t));
     r.step_size = static_cast<float>(lr * std::sqrt(bc2) / bc1);
     if (p.rule == RuleKind::AdamW) r.wd_factor = 1.f - lr * cfg_.weight_decay;
+    const double b1 = cfg_.beta1, b2 = cfg_.beta2;
+    const bool sketched = p.m.view.is_sketch() || p.v.view.is_sketch();
+    if (sketched && b1 * b1 < b2 && !p.m.spec.unbounded && !p.v.spec.unbounded)
+      r.m_bound =
+          static_cast<float>(std::sqrt((1 - b1) * (1 - b1) / ((1 - b2) * (1 - b1 * b1 / b2))));
   } else if (p.rule == RuleKind::RmsProp) {
     r.v_decay = cfg_.beta2;
     r.v_scale = 1.f - cfg_.beta2;

@@ -75,6 +75,8 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
       s.update = SketchUpdate::Paper;
     } else if (o == "identity") {
       s.identity_hash = true;
+    } else if (o == "unbounded") {
+      s.unbounded = true;
     } else if (o.rfind("clean=", 0) == 0) {
       SG_CHECK(s.kind == StoreKind::CountMin, "state policy: cleaning applies to Count-Min only ('",
                text, "')");
@@ -90,7 +92,7 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
       s.clean_every = static_cast<int64_t>(every);
     } else {
       SG_FAIL("state policy: unknown option '", o, "' in '", text,
-              "' (Nx, dN, lazy, paper, clean=A/C, identity)");
+              "' (Nx, dN, lazy, paper, clean=A/C, identity, unbounded)");
     }
   }
   return s;

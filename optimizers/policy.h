@@ -15,6 +15,7 @@
 //            | "lazy" | "paper"  update semantics (default lazy: see sketch/store.h)
 //            | "clean=" A "/" C  Count-Min cleaning, multiply by A every C steps (C = 0: never)
 //            | "identity"     tests only: bucket = row mod width (injective when width >= rows)
+//            | "unbounded"    ablation: no |m| <= k sqrt(v) clamp of sketched Adam (rule.h m_bound)
 // "Large" (presets) = rank >= 2 and (row-sparse gradient or >= 65,536 rows), i.e. the embedding and
 // the softmax of a language model; everything else (small matrices, vectors) stays dense. Moments a
 // rule does not have are ignored by presets and rejected by the per-parameter form. Examples:

@@ -52,6 +52,12 @@ struct RuleParams {
   float wd_factor = 1.f;               // adamw: 1 - lr * wd; others 1
   float m_decay = 0.f, m_scale = 0.f;  // m = m_decay * m + m_scale * g
   float v_decay = 0.f, v_scale = 0.f;  // v = v_decay * v + v_scale * g*g
+  // adam/adamw with a sketched m or v: clamp |m| <= m_bound * sqrt(v) (0 = off). For exact moments
+  // Cauchy-Schwarz gives |m| <= k * sqrt(v) with k^2 = (1-b1)^2 / ((1-b2) (1-b1^2/b2)) (k = 7.27
+  // for 0.9/0.999), so the clamp never changes a lossless sketch; it stops a Count-Sketch estimate
+  // of m polluted by a heavy row from being divided by the tiny Count-Min v of a rare row (updates
+  // of 1e3 x lr that made cs-mv diverge on a 793k-word vocabulary).
+  float m_bound = 0.f;
 };
 
 }  // namespace sg

@@ -54,8 +54,12 @@ SG_HD float apply_element(const RuleParams& r, float w, float g, const StoreView
     }
     case RuleKind::Adam:
     case RuleKind::AdamW: {
-      const float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
+      float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
       const float vv = moment_value(v, mr.v, row, c, r.v_decay, r.v_scale, g * g);
+      if (r.m_bound > 0.f) {
+        const float lim = r.m_bound * sqrtf(vv);
+        mv = fminf(fmaxf(mv, -lim), lim);
+      }
       return w * r.wd_factor - r.step_size * mv / (sqrtf(vv) + r.eps);
     }
     default:  // sgd, and the lazy fallback of the sparsified rules on row-sparse gradients

@@ -44,6 +44,7 @@ struct StoreSpec {
   double compression = 5.0;  // "5x": total sketch size = 1/5 of the matrix
   int depth = 3;
   bool identity_hash = false;  // tests: bucket = row mod width
+  bool unbounded = false;      // ablation: no |m| <= k sqrt(v) clamp for sketched Adam (rule.h)
   SketchUpdate update = SketchUpdate::Lazy;
   float clean_alpha = 0.25f;  // Count-Min cleaning (authors' code: 0.25 every 1000 steps)
   int64_t clean_every =
