@@ -54,6 +54,12 @@ nlohmann::json categories_json(const Plan& plan) {
   return j;
 }
 
+std::string format_perplexity(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", p);
+  return buf;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -166,7 +172,7 @@ int cmd_train(const RunConfig& requested) {
     EvalResult r = evaluate(eval_ex, eval_model, eb);
     char buf[200];
     std::snprintf(buf, sizeof buf,
-                  "held-out at step %lld: perplexity %.2f over %lld tokens (%.1f s)",
+                  "held-out at step %lld: perplexity %.6g over %lld tokens (%.1f s)",
                   static_cast<long long>(at_step), r.perplexity(), static_cast<long long>(r.tokens),
                   r.seconds);
     log.line(buf);
@@ -337,11 +343,11 @@ int cmd_train(const RunConfig& requested) {
   }
   log.record({{"event", "end"}, {"summary", summary}});
   char buf[256];
-  std::snprintf(buf, sizeof buf, "done: %lld steps in %s, %.0f words/s%s",
-                static_cast<long long>(step), format_duration(train_s).c_str(), words_per_s,
-                final_eval
-                    ? (", held-out perplexity " + std::to_string(final_eval->perplexity())).c_str()
-                    : "");
+  std::snprintf(
+      buf, sizeof buf, "done: %lld steps in %s, %.0f words/s%s", static_cast<long long>(step),
+      format_duration(train_s).c_str(), words_per_s,
+      final_eval ? (", held-out perplexity " + format_perplexity(final_eval->perplexity())).c_str()
+                 : "");
   log.line(buf);
   if (!cfg.summary_json.empty()) {
     std::string tmp = cfg.summary_json + ".tmp";

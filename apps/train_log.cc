@@ -36,7 +36,7 @@ TrainLog::~TrainLog() {
 void TrainLog::progress(const ProgressInfo& p) {
   char buf[320];
   std::snprintf(buf, sizeof buf,
-                "step %lld/%lld  loss %.4f  %s %.1f  %.0f words/s  lr %.3g  epoch %.3f  mem %s "
+                "step %lld/%lld  loss %.4f  %s %.6g  %.0f words/s  lr %.3g  epoch %.3f  mem %s "
                 "(rss %s)  ETA %s",
                 static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
                 p.sampled ? "ppl(sampled)" : "ppl", std::exp(std::min(p.loss, 50.0)), p.words_per_s,
