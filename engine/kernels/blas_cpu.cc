@@ -1,25 +1,81 @@
-// CPU matrix products through OpenBLAS (see blas_kernels.inc). Batched gemm is a loop of
-// cblas_sgemm calls, each of which uses OpenBLAS's own threads.
+// CPU matrix products through OpenBLAS (see blas_kernels.inc).
+//
+// Threading: OpenBLAS's own pthreads are switched off (openblas_set_num_threads(1), once) and a
+// product is shared out over be.threads() OpenMP threads instead, each running a sequential
+// cblas_sgemm on its block of C (columns when n >= m, else rows; block edges on multiples of 16).
+// One thread pool for everything means no oversubscription between OpenMP threads (element-wise
+// kernels) and BLAS threads whatever OMP_WAIT_POLICY is, --threads also bounds the GEMMs, and a
+// gemm called inside an OpenMP parallel region (the fused LSTM loop) simply runs sequentially on
+// the calling thread. Each element of C is one sequential dot product over k, so the result does
+// not depend on the block split.
 #include <cblas.h>
+#include <omp.h>
 
 #include "engine/kernels/blas_kernels.h"
 
 namespace sg::cpu {
 
+namespace {
+
+constexpr double kParallelFlops = 1 << 20;  // below this one thread is faster than a fork
+
+void blas_single_threaded() {
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+}
+
+void seq_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+              int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
+              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+// [begin, end) of part p of n items split in `parts`, edges on multiples of 16 where possible.
+void split(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
+  const int64_t blocks = (n + 15) / 16;
+  const int64_t b0 = blocks * p / parts, b1 = blocks * (p + 1) / parts;
+  *begin = b0 * 16 < n ? b0 * 16 : n;
+  *end = b1 * 16 < n ? b1 * 16 : n;
+}
+
+}  // namespace
+
 void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
           int64_t ldc) {
   if (m <= 0 || n <= 0) return;
-  if (k <=
-      0) {  // BLAS leaves C untouched scaling-wise only when beta == 1; handle k == 0 explicitly.
+  if (k <= 0) {  // BLAS would only scale C; do it here (beta == 0 must clear NaNs too).
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
-              c, static_cast<int>(ldc));
+  blas_single_threaded();
+  const int nt = be.threads() > 0 ? be.threads() : omp_get_num_procs();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * k;
+  if (nt <= 1 || omp_in_parallel() || flops < kParallelFlops || (m < 32 && n < 32)) {
+    seq_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const bool by_cols = n >= m;
+#pragma omp parallel num_threads(nt)
+  {
+    const int p = omp_get_thread_num(), parts = omp_get_num_threads();
+    int64_t s, e;
+    split(by_cols ? n : m, parts, p, &s, &e);
+    if (e > s) {
+      if (by_cols) {
+        seq_gemm(trans_a, trans_b, m, e - s, k, alpha, a, lda, trans_b ? b + s * ldb : b + s, ldb,
+                 beta, c + s, ldc);
+      } else {
+        seq_gemm(trans_a, trans_b, e - s, n, k, alpha, trans_a ? a + s : a + s * lda, lda, b, ldb,
+                 beta, c + s * ldc, ldc);
+      }
+    }
+  }
 }
 
 void gemm_strided_batched(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
