@@ -17,10 +17,24 @@ size_t next_pow2(int64_t n) {
 }
 }  // namespace
 
+// max(CPU, CUDA) so a plan does not depend on the build or on a GPU being present.
+//   CPU:  next_pow2(m) u64 keys | deltas                       (m = depth * n)
+//   CUDA: m u64 keys | m u64 keys (CUB DoubleBuffer) | deltas | CUB radix sort temporary storage,
+//         bounded without a GPU (CUB's size query needs one) by 4096 + 32768 * ceil(m / 2^27) +
+//         1024 * ceil(m / 1024): Onesweep needs per 2^28-key portion 8 passes x 256 digits x 8 B
+//         of bins + counters, 1 KiB of lookback per tile (tiles >= 5376 keys in CUB 3.0; 1024
+//         assumed) and < 256 B of alignment per buffer. sketch_cuda.cu checks CUB's real query.
+//   deltas (Paper only): n * dim f32. Every part is rounded up to 256 bytes.
 size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUpdate mode) {
-  size_t b = align256(next_pow2(static_cast<int64_t>(depth) * n) * sizeof(uint64_t));
-  if (mode == SketchUpdate::Paper) b += align256(static_cast<size_t>(n * dim) * sizeof(float));
-  return b;
+  const int64_t m = static_cast<int64_t>(depth) * n;
+  const size_t delta =
+      mode == SketchUpdate::Paper ? align256(static_cast<size_t>(n * dim) * sizeof(float)) : 0;
+  const size_t cpu = align256(next_pow2(m) * sizeof(uint64_t)) + delta;
+  const size_t um = static_cast<size_t>(m > 0 ? m : 0);
+  const size_t sort_temp =
+      4096 + 32768 * ((um + (size_t(1) << 27) - 1) >> 27) + 1024 * ((um + 1023) / 1024);
+  const size_t cuda = 2 * align256(um * sizeof(uint64_t)) + delta + sort_temp;
+  return std::max(cpu, cuda);
 }
 
 namespace cpu {

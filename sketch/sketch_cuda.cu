@@ -1,23 +1,35 @@
 // CUDA Count-Sketch / Count-Min kernels (see sketch_kernels.h), all on the backend's stream, no
-// allocation. sketch_update:
+// allocation. sketch_update (m = depth * n keys, 4 + ceil(key bits / 8) launches for the sort):
 //   1. (Paper) delta[p, :] from the current estimates, one thread per element;
-//   2. keys[j * n + p] = (j * width + bucket_j(id_p)) << 32 | p for p < count, ~0 otherwise (sorted
-//   last),
-//      padded with ~0 up to next_pow2(depth * n);
-//   3. bitonic sort of the keys;
+//   2. keys[j * n + p] = (j * width + bucket_j(id_p)) << pbits | p for active, in-range rows, else
+//      the invalid key (depth * width) << pbits, which sorts after every valid key; pbits = bits
+//      of n - 1, the bucket field has bit_width(depth * width) bits (room for the invalid value);
+//   3. CUB device radix sort (DoubleBuffer, keys only) over bits [0, pbits + bucket bits); valid
+//      keys are unique, so the order is exactly (bucket, position) as before;
 //   4. one block per sorted position; only the head of a run of equal buckets works: its threads
-//   split
-//      the columns and each sums the run's rows in ascending position order, then writes the bucket
-//      once.
+//      split the columns and each sums the run's rows in ascending position order, then writes
+//      the bucket once.
+// Workspace (256-byte aligned base, from sketch_update_workspace_bytes): keys A [m] u64 | keys B
+// [m] u64 | (Paper) delta [n, dim] f32 | CUB temporary storage (the rest), each 256-aligned.
+#include <cub/device/device_radix_sort.cuh>
+
 #include "engine/cuda/cuda_backend.h"
 #include "sketch/sketch_kernels.h"
 
 namespace sg::cuda {
 
 namespace {
-constexpr uint64_t kInvalid = ~0ull;
-
 size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+
+// Number of bits needed to write v (0 for v = 0).
+int bit_width(uint64_t v) {
+  int b = 0;
+  while (v) {
+    ++b;
+    v >>= 1;
+  }
+  return b;
+}
 
 __device__ int64_t active(const int32_t* count, int64_t n) { return count ? count[0] : n; }
 
@@ -37,51 +49,41 @@ __global__ void delta_kernel(StoreView s, const int32_t* ids, const int32_t* cou
 }
 
 __global__ void keys_kernel(StoreView s, const int32_t* ids, const int32_t* count, int64_t n,
-                            int64_t p2, uint64_t* keys) {
+                            int pbits, uint64_t invalid, uint64_t* keys) {
   const int64_t u = active(count, n), m = int64_t(s.hash.depth) * n;
-  for (int64_t q = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; q < p2;
+  for (int64_t q = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; q < m;
        q += int64_t(gridDim.x) * blockDim.x) {
-    uint64_t k = kInvalid;
-    if (q < m) {
-      const int j = static_cast<int>(q / n);
-      const int64_t p = q % n;
-      const int64_t i = p < u ? (ids ? ids[p] : p) : -1;
-      if (i >= 0 && i < s.rows) {
-        const uint64_t b = uint64_t(j) * s.hash.width + s.hash.bucket(j, uint32_t(i));
-        k = (b << 32) | uint64_t(p);
-      }
+    const int j = static_cast<int>(q / n);
+    const int64_t p = q % n;
+    const int64_t i = p < u ? (ids ? ids[p] : p) : -1;
+    uint64_t k = invalid;
+    if (i >= 0 && i < s.rows) {
+      const uint64_t b = uint64_t(j) * s.hash.width + s.hash.bucket(j, uint32_t(i));
+      k = (b << pbits) | uint64_t(p);
     }
     keys[q] = k;
   }
 }
 
-__global__ void bitonic_kernel(uint64_t* keys, int64_t p2, int64_t k, int64_t j) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < p2;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t l = i ^ j;
-    if (l <= i) continue;
-    const uint64_t a = keys[i], b = keys[l];
-    if (((i & k) == 0) ? (a > b) : (a < b)) {
-      keys[i] = b;
-      keys[l] = a;
-    }
-  }
-}
-
+// keys: the m sorted keys; a key is valid iff < invalid; bucket = key >> pbits, p = key & pmask.
 __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const uint64_t* keys,
-                              const float* src, bool square, float decay, float scale, bool paper) {
+                              int pbits, uint64_t invalid, const float* src, bool square,
+                              float decay, float scale, bool paper) {
   const int64_t q = blockIdx.x;
-  if (q >= m || keys[q] == kInvalid) return;
-  const uint64_t key = keys[q] >> 32;
-  if (q > 0 && (keys[q - 1] >> 32) == key) return;
+  if (q >= m || keys[q] >= invalid) return;
+  const uint64_t key = keys[q] >> pbits;
+  if (q > 0 && (keys[q - 1] >> pbits) == key) return;
+  const uint64_t pmask = (uint64_t(1) << pbits) - 1;
   const int64_t d = s.dim, width = s.hash.width;
   const int j = static_cast<int>(key / width);
   const bool signed_sketch = s.kind == StoreKind::CountSketch;
   float* bucket = s.data + int64_t(key) * d;
   for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
     float acc = 0.0f;
-    for (int64_t r = q; r < m && keys[r] != kInvalid && (keys[r] >> 32) == key; ++r) {
-      const int64_t p = int64_t(keys[r] & 0xffffffffu);
+    // Invalid keys carry bucket depth * width, never equal to a valid key's bucket: a run ends
+    // at the first invalid key.
+    for (int64_t r = q; r < m && (keys[r] >> pbits) == key; ++r) {
+      const int64_t p = int64_t(keys[r] & pmask);
       const float sg = signed_sketch ? s.hash.sign(j, uint32_t(ids ? ids[p] : p)) : 1.0f;
       const float sv = src[p * d + c];
       const float xv = (!paper && square) ? sv * sv : sv;
@@ -122,23 +124,47 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
            sketch_update_workspace_bytes(depth, n, s.dim, mode));
   if (n <= 0) return;
   cudaStream_t st = as_cuda(be).stream();
-  const int64_t m = int64_t(depth) * n;
-  int64_t p2 = 1;
-  while (p2 < m) p2 *= 2;
-  auto* keys = static_cast<uint64_t*>(workspace);
-  float* delta =
-      reinterpret_cast<float*>(static_cast<char*>(workspace) + align256(p2 * sizeof(uint64_t)));
+  const int64_t m = int64_t(depth) * n, d = s.dim;
+  SG_CHECK(m <= INT32_MAX, "sketch_update: ", m, " keys (depth * n) exceed the 32-bit sort size");
+  const uint64_t dw =
+      uint64_t(depth) * s.hash.width;  // buckets in all planes; also the invalid one
+  const int pbits = bit_width(uint64_t(n - 1)), end_bit = pbits + bit_width(dw);
+  SG_CHECK(end_bit <= 64, "sketch_update: keys need ", end_bit, " bits (n ", n, ", depth * width ",
+           dw, ")");
+  const uint64_t invalid = dw << pbits;
+
+  char* w = static_cast<char*>(workspace);
+  const size_t keys_bytes = align256(size_t(m) * sizeof(uint64_t));
+  auto* keys_a = reinterpret_cast<uint64_t*>(w);
+  auto* keys_b = reinterpret_cast<uint64_t*>(w + keys_bytes);
   const bool paper = mode == SketchUpdate::Paper;
+  float* delta = reinterpret_cast<float*>(w + 2 * keys_bytes);
+  const size_t temp_off =
+      2 * keys_bytes + (paper ? align256(size_t(n) * size_t(d) * sizeof(float)) : 0);
+  SG_CHECK(workspace_bytes >= temp_off, "sketch_update: workspace of ", workspace_bytes,
+           " bytes, the keys and deltas need ", temp_off);
+  void* temp = w + temp_off;
+  size_t temp_bytes = workspace_bytes - temp_off;
+  {  // host-only size query (no launch); the planner's bound must cover it
+    cub::DoubleBuffer<uint64_t> probe(keys_a, keys_b);
+    size_t need = 0;
+    SG_CUDA(
+        cub::DeviceRadixSort::SortKeys(nullptr, need, probe, static_cast<int>(m), 0, end_bit, st));
+    SG_CHECK(need <= temp_bytes, "sketch_update: CUB radix sort of ", m, " keys needs ", need,
+             " temporary bytes, the workspace leaves ", temp_bytes,
+             " (sketch_update_workspace_bytes' bound is too small for this CUB)");
+  }
+
   if (paper)
-    delta_kernel<<<grid_for(n * s.dim), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale,
-                                                      delta);
-  keys_kernel<<<grid_for(p2), 256, 0, st>>>(s, ids, count, n, p2, keys);
-  for (int64_t k = 2; k <= p2; k *= 2)
-    for (int64_t j = k / 2; j > 0; j /= 2)
-      bitonic_kernel<<<grid_for(p2), 256, 0, st>>>(keys, p2, k, j);
-  const int threads = s.dim >= 256 ? 256 : (s.dim >= 64 ? 64 : 32);
-  bucket_kernel<<<static_cast<unsigned>(m), threads, 0, st>>>(s, ids, m, keys, paper ? delta : x,
-                                                              square, decay, scale, paper);
+    delta_kernel<<<grid_for(n * d), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale, delta);
+  keys_kernel<<<grid_for(m), 256, 0, st>>>(s, ids, count, n, pbits, invalid, keys_a);
+  cub::DoubleBuffer<uint64_t> kb(keys_a, keys_b);
+  SG_CUDA(
+      cub::DeviceRadixSort::SortKeys(temp, temp_bytes, kb, static_cast<int>(m), 0, end_bit, st));
+  const uint64_t* sorted = kb.Current();  // the selector is set on the host by SortKeys
+  const int threads = d >= 256 ? 256 : (d >= 64 ? 64 : 32);
+  bucket_kernel<<<static_cast<unsigned>(m), threads, 0, st>>>(
+      s, ids, m, sorted, pbits, invalid, paper ? delta : x, square, decay, scale, paper);
   SG_CUDA(cudaGetLastError());
 }
 
