@@ -8,6 +8,7 @@
 #include "engine/dispatch.h"
 #include "engine/kernels/blas_kernels.h"
 #include "engine/kernels/elementwise_kernels.h"
+#include "layers/lstm_cpu.h"
 #include "layers/lstm_cudnn.h"
 #include "layers/lstm_kernels.h"
 #include "layers/lstm_op.h"
@@ -47,6 +48,19 @@ class LstmOp final : public Op {
     SG_DISPATCH(be, copy, c0, call, B * H);
     // Input part of every step at once: gates = x W_x.
     SG_DISPATCH(be, gemm, false, false, T * B, G4, I, 1.0f, x, I, W, G4, 0.0f, gates, G4);
+    if (!be.is_cuda()) {  // CPU: the whole recurrence in one parallel region (lstm_cpu.h)
+      cpu::lstm_recurrence_forward(be, T, B, H, P, Wh, bias, Pm, h0c, gates, call, y, m);
+    } else {
+      run_steps(be, gates, bias, Wh, Pm, h0c, call, y, m);
+    }
+    if (write_h_) SG_DISPATCH(be, copy, y + (T - 1) * B * R, h0, B * R);
+    if (write_c_) SG_DISPATCH(be, copy, call + T * B * H, c0, B * H);
+  }
+
+  // The recurrence as a sequence of per-step kernels (any backend).
+  void run_steps(Backend& be, float* gates, const float* bias, const float* Wh, const float* Pm,
+                 const float* h0c, float* call, float* y, float* m) const {
+    const int64_t T = d_.T, B = d_.B, H = d_.H, P = d_.P, R = d_.R(), G4 = d_.G();
     for (int64_t t = 0; t < T; ++t) {
       const float* hprev = t == 0 ? h0c : y + (t - 1) * B * R;
       float* gt = gates + t * B * G4;
@@ -57,8 +71,6 @@ class LstmOp final : public Op {
       if (P > 0)
         SG_DISPATCH(be, gemm, false, false, B, P, H, 1.0f, m, H, Pm, P, 0.0f, y + t * B * R, P);
     }
-    if (write_h_) SG_DISPATCH(be, copy, y + (T - 1) * B * R, h0, B * R);
-    if (write_c_) SG_DISPATCH(be, copy, call + T * B * H, c0, B * H);
   }
 
   void backward(Graph& g, const Node& node, const std::vector<Grad>& og,

@@ -15,6 +15,7 @@
 #include "engine/kernels/blas_kernels.h"
 #include "engine/kernels/elementwise_kernels.h"
 #include "engine/kernels/reduce_kernels.h"
+#include "layers/lstm_cpu.h"
 #include "layers/lstm_kernels.h"
 #include "layers/lstm_op.h"
 
@@ -64,7 +65,19 @@ class LstmBackwardOp final : public Op {
     Backend& be = c.be;
 
     SG_DISPATCH(be, copy, dy, dH, T * B * R);
-    SG_DISPATCH(be, fill, dc, B * H, 0.0f);
+    if (!be.is_cuda()) {  // CPU: the whole reverse loop in one parallel region (lstm_cpu.h)
+      cpu::lstm_recurrence_backward(be, T, B, H, P, Wh, Pm, gates, call, dH, dc, dG, dm, M);
+    } else {
+      SG_DISPATCH(be, fill, dc, B * H, 0.0f);
+      run_steps(be, Wh, Pm, gates, call, dH, dc, dG, dm, M);
+    }
+    weight_grads(be, x, W, y, h0c, dG, dH, M, dW, db, dP, dx, dh0, dc, dc0);
+  }
+
+  // The reverse loop as a sequence of per-step kernels (any backend).
+  void run_steps(Backend& be, const float* Wh, const float* Pm, const float* gates,
+                 const float* call, float* dH, float* dc, float* dG, float* dm, float* M) const {
+    const int64_t T = d_.T, B = d_.B, H = d_.H, P = d_.P, R = d_.R(), G4 = d_.G();
     for (int64_t t = T - 1; t >= 0; --t) {
       float* dHt = dH + t * B * R;
       if (t + 1 < T)
@@ -79,6 +92,14 @@ class LstmBackwardOp final : public Op {
                   call + (t + 1) * B * H, dmt, dc, dG + t * B * G4, P > 0 ? M + t * B * H : nullptr,
                   B, H);
     }
+  }
+
+  // Whole-sequence GEMMs after the loop: dW, db, dP, dx, dh0, dc0.
+  void weight_grads(Backend& be, const float* x, const float* W, const float* y, const float* h0c,
+                    const float* dG, const float* dH, const float* M, float* dW, float* db,
+                    float* dP, float* dx, float* dh0, const float* dc, float* dc0) const {
+    const int64_t T = d_.T, B = d_.B, I = d_.I, P = d_.P, R = d_.R(), G4 = d_.G(), H = d_.H;
+    const float* Wh = W + I * G4;
     // dW_x = x^T dG;  dW_h = h0^T dG_0 + y[0 : T-1]^T dG[1 : T].
     SG_DISPATCH(be, gemm, true, false, I, G4, T * B, 1.0f, x, I, dG, G4, 0.0f, dW, G4);
     float* dWh = dW + I * G4;
