@@ -9,9 +9,10 @@
 
 namespace sg::lstm_math {
 
-// e^x for x <= 0 (clamped at -87 so 2^n stays a normal float).
+// e^x for x <= 0; exactly 0 below -87 (where 2^n would leave the normal floats).
 inline float exp_nonpos(float x) {
-  x = x < -87.0f ? -87.0f : x;
+  const bool underflow = x < -87.0f;
+  x = underflow ? -87.0f : x;
   const float fn = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
   const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -24,7 +25,7 @@ inline float exp_nonpos(float x) {
   const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return underflow ? 0.0f : p * scale;
 }
 
 inline float sigmoid(float x) {

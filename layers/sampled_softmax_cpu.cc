@@ -4,13 +4,45 @@
 #include <cmath>
 
 #include "layers/log_uniform.h"
+#include "layers/lstm_math.h"
 #include "layers/sampled_softmax_kernels.h"
 
 namespace sg::cpu {
 
 namespace {
 constexpr float kMasked = -1e30f;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SG_SSM_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define SG_SSM_CLONES
+#endif
+
+// One row: z[1 + j] += bias[s_j] - logq_j (masked on a hit of the target t), then z <- softmax(z);
+// returns logsumexp(z) - z[0]. Vectorised (fast exp, float lanes).
+SG_SSM_CLONES float softmax_row(float* z, const float* bias, const int32_t* samp,
+                                const float* samp_logq, int64_t s, int32_t t) {
+  float mx = z[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < s; ++j) {
+    const float v = samp[j] == t ? kMasked : z[1 + j] + bias[samp[j]] - samp_logq[j];
+    z[1 + j] = v;
+    mx = v > mx ? v : mx;
+  }
+  const float z0 = z[0];
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j <= s; ++j) {
+    const float e = lstm_math::exp_nonpos(z[j] - mx);
+    z[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j <= s; ++j) z[j] *= inv;
+  return std::log(sum) + mx - z0;
 }
+}  // namespace
 
 void sampled_softmax_forward(Backend& be, const float* h, const float* w_true, const float* bias,
                              const int32_t* ids, const float* samp_logq, int64_t tries,
@@ -24,22 +56,7 @@ void sampled_softmax_forward(Backend& be, const float* h, const float* w_true, c
     float dot = 0.0f;
     for (int64_t k = 0; k < d; ++k) dot += h[r * d + k] * w_true[r * d + k];
     z[0] = dot + bias[t] - log_expected_count(t, vocab, tries);
-    float mx = z[0];
-    for (int64_t j = 0; j < s; ++j) {
-      const float v = samp[j] == t ? kMasked : z[1 + j] + bias[samp[j]] - samp_logq[j];
-      z[1 + j] = v;
-      mx = v > mx ? v : mx;
-    }
-    const float z0 = z[0];
-    double sum = 0.0;
-    for (int64_t j = 0; j <= s; ++j) {
-      const float e = std::exp(z[j] - mx);
-      z[j] = e;
-      sum += e;
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t j = 0; j <= s; ++j) z[j] *= inv;
-    row_loss[r] = static_cast<float>(std::log(sum)) + mx - z0;
+    row_loss[r] = softmax_row(z, bias, samp, samp_logq, s, t);
   }
 }
 
