@@ -88,10 +88,6 @@ struct ModelFlags {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Idle OpenMP threads must sleep, not spin: spinning threads take the cores from OpenBLAS's own
-  // threads between the element-wise kernels and the GEMMs (measured ~10x slower LSTM steps on 2
-  // cores). Must be set before the OpenMP runtime starts; a value set by the user wins.
-  setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
   CLI::App app{"sketchgrad: LSTM language models with sketched optimizer state, planned memory"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "all subcommands' flags");
