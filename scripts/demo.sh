@@ -29,19 +29,28 @@ echo "== memory plan of this configuration, dense vs sketched =="
 echo
 echo "== results after $STEPS steps (held-out: data/sotu heldout shard, full softmax) =="
 python3 - "$OUT" <<'PY'
-import json, sys
+import json, re, sys
 out = sys.argv[1]
 rows = {s: json.load(open(f"{out}/{s}.summary.json")) for s in ("dense", "cs-mv")}
-def state_bytes(s):
-    c = rows[s]["planned_peak_bytes"]
-    return sum(v for k, v in c.items() if k.startswith("optimizer"))
-print(f"{'':28}{'dense':>14}{'cs-mv':>14}")
-print(f"{'held-out perplexity':28}{rows['dense']['heldout_perplexity']:>14.2f}{rows['cs-mv']['heldout_perplexity']:>14.2f}")
-print(f"{'words/s':28}{rows['dense']['words_per_s']:>14.0f}{rows['cs-mv']['words_per_s']:>14.0f}")
-print(f"{'optimizer state (MB)':28}{state_bytes('dense')/1e6:>14.2f}{state_bytes('cs-mv')/1e6:>14.2f}")
-print(f"{'planned memory (MB)':28}{rows['dense']['planned_bytes']/1e6:>14.2f}{rows['cs-mv']['planned_bytes']/1e6:>14.2f}")
-d, s = rows['dense']['heldout_perplexity'], rows['cs-mv']['heldout_perplexity']
-print(f"cs-mv / dense perplexity: {s / d:.3f}   optimizer state: {state_bytes('cs-mv') / state_bytes('dense'):.2f}x")
+UNIT = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+def table_state(s):
+    """Optimizer state bytes of the embedding and softmax matrices, from the optimizer's description."""
+    total = 0
+    for line in rows[s]["optimizer"].splitlines():
+        if line.startswith(("embedding/W", "softmax/W")):
+            total += sum(float(v) * UNIT[u] for v, u in re.findall(r"([0-9.]+) (B|KiB|MiB|GiB)", line))
+    return total
+def all_state(s):
+    return sum(v for k, v in rows[s]["planned_peak_bytes"].items() if k.startswith("opt_state"))
+d, s = rows["dense"], rows["cs-mv"]
+print(f"{'':34}{'dense':>12}{'cs-mv':>12}{'ratio':>8}")
+def row(name, a, b, fmt):
+    print(f"{name:34}{fmt.format(a):>12}{fmt.format(b):>12}{b / a:>8.3f}")
+row("held-out perplexity", d["heldout_perplexity"], s["heldout_perplexity"], "{:.2f}")
+row("words/s", d["words_per_s"], s["words_per_s"], "{:.0f}")
+row("emb+softmax optimizer state (MB)", table_state("dense") / 1e6, table_state("cs-mv") / 1e6, "{:.2f}")
+row("all optimizer state (MB)", all_state("dense") / 1e6, all_state("cs-mv") / 1e6, "{:.2f}")
+row("planned memory (MB)", d["planned_bytes"] / 1e6, s["planned_bytes"] / 1e6, "{:.2f}")
 PY
 
 echo
