@@ -113,9 +113,14 @@ void init_lm_parameters(Executor& ex, const LmGraph& m, uint64_t seed) {
       fill_uniform(sm_r);
     } else if (val.name == "softmax/b") {
       // zeros
-    } else if (ends_with(val.name, "/b")) {  // lstm{l}/b: forget-gate block = 1
-      const int64_t H = n / 4;
-      for (int64_t j = H; j < 2 * H; ++j) host[j] = 1.0f;
+    } else if (ends_with(val.name, "/b")) {
+      // lstm{l}/b stands for PyTorch's b_ih + b_hh: the sum of two uniform(-1/sqrt(H), 1/sqrt(H))
+      // draws per gate, no forget-gate offset. A forget bias of 1 (TensorFlow's LSTMCell) made
+      // near-integrator cells whose state ran away on fresh held-out streams: sampled:1024 on
+      // data/sotu, 300 steps, held-out perplexity 254.6 vs 181 with this init (PyTorch 183.7).
+      for (int64_t i = 0; i < n; ++i)
+        host[i] = (2.0f * rng_uniform(seed, stream, static_cast<uint64_t>(i)) - 1.0f) * lstm_r +
+                  (2.0f * rng_uniform(seed, stream, static_cast<uint64_t>(n + i)) - 1.0f) * lstm_r;
     } else {  // lstm{l}/W, lstm{l}/P
       fill_uniform(lstm_r);
     }

@@ -7,7 +7,8 @@
 //   i|f|g|o;
 //                                        init uniform(-1/sqrt(H), 1/sqrt(H)) (PyTorch's LSTM
 //                                        default)
-//   "lstm{l}/b"   [4H]                   0, except the forget-gate block = 1.0
+//   "lstm{l}/b"   [4H]                   sum of two uniform(-1/sqrt(H), 1/sqrt(H)) draws
+//                                        (PyTorch's b_ih + b_hh; no forget-gate offset)
 //   "lstm{l}/P"   [H, proj]              when proj > 0; uniform(-1/sqrt(H), 1/sqrt(H))
 //   "softmax/W"   [V, D_out]             uniform(-1/sqrt(D_out), 1/sqrt(D_out));  D_out = proj > 0
 //   ? proj : H "softmax/b"   [V]                    0
