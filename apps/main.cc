@@ -41,6 +41,8 @@ struct ModelFlags {
     add(app, "--schedule", &sg::RunConfig::schedule,
         "constant | linear | warmup:N | warmup:N+linear");
     add(app, "--clip", &sg::RunConfig::clip, "clip gradients to this global norm (0 = off)");
+    add(app, "--clip-per-param", &sg::RunConfig::clip_per_param,
+        "also clip each parameter's gradient to this norm (0 = off)");
     add(app, "--state", &sg::RunConfig::state,
         "optimizer state policy: dense | cs-mv | cs-v | cs-mv:10x | ...");
     add(app, "--data", &sg::RunConfig::data, "LM1B-layout corpus folder");

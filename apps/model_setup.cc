@@ -44,6 +44,7 @@ OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps) {
   o.rule = cfg.optimizer;
   o.lr = cfg.lr;
   o.clip = cfg.clip;
+  o.clip_per_param = cfg.clip_per_param;
   o.schedule = cfg.schedule;
   o.total_steps = total_steps;
   o.state = cfg.state;

@@ -52,6 +52,7 @@ void RunConfig::validate() const {
   SG_CHECK(bptt >= 1 && bptt <= 10000, "--bptt must be in [1, 10000], got ", bptt);
   SG_CHECK(lr > 0.0f && lr < 100.0f, "--lr must be in (0, 100), got ", lr);
   SG_CHECK(clip >= 0.0f, "--clip must be >= 0 (0 = no clipping), got ", clip);
+  SG_CHECK(clip_per_param >= 0.0f, "--clip-per-param must be >= 0 (0 = off), got ", clip_per_param);
   SG_CHECK(steps >= 0, "--steps must be >= 0, got ", steps);
   SG_CHECK(epochs >= 0, "--epochs must be >= 0, got ", epochs);
   SG_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
@@ -81,6 +82,7 @@ nlohmann::json RunConfig::to_json() const {
           {"lr", lr},
           {"schedule", schedule},
           {"clip", clip},
+          {"clip_per_param", clip_per_param},
           {"state", state},
           {"steps", steps},
           {"epochs", epochs},
@@ -106,6 +108,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     SG_GET(steps), SG_GET(epochs), SG_GET(device), SG_GET(threads), SG_GET(seed),
         SG_GET(checkpoint);
     SG_GET(checkpoint_every), SG_GET(eval_every), SG_GET(eval_max_tokens);
+    c.clip_per_param = j.value("clip_per_param", 0.0f);  // absent in checkpoints before it existed
 #undef SG_GET
   } catch (const nlohmann::json::exception& e) {
     SG_FAIL("configuration is malformed: ", e.what());
@@ -126,6 +129,7 @@ std::vector<std::string> RunConfig::incompatibilities(const RunConfig& o) const 
   cmp("--min-count", min_count, o.min_count), cmp("--seed", seed, o.seed),
       cmp("--dropout", dropout, o.dropout);
   cmp("--lr", lr, o.lr), cmp("--schedule", schedule, o.schedule), cmp("--clip", clip, o.clip);
+  cmp("--clip-per-param", clip_per_param, o.clip_per_param);
   cmp("--vocab", vocab_file, o.vocab_file);
   return bad;
 }

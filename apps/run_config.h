@@ -28,6 +28,7 @@ struct RunConfig {
   float lr = 4e-3f;
   std::string schedule = "constant";  // constant | linear | warmup:N | warmup:N+linear
   float clip = 1.0f;
+  float clip_per_param = 0.0f;  // per-group (per-parameter) norm clipping; 0 = off
   std::string state = "dense";  // state policy: dense, cs-mv, cs-v, cs-mv:10x, per-parameter form
   // Length.
   int64_t steps = 0;  // 0: derive from epochs

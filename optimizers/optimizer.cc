@@ -27,6 +27,8 @@ void check_config(const OptimizerConfig& c) {
            c.momentum);
   SG_CHECK(finite(c.weight_decay) && c.weight_decay >= 0, "optimizer: weight_decay must be >= 0");
   SG_CHECK(finite(c.clip) && c.clip >= 0, "optimizer: clip must be >= 0 (0 = off), got ", c.clip);
+  SG_CHECK(finite(c.clip_per_param) && c.clip_per_param >= 0,
+           "optimizer: clip_per_param must be >= 0 (0 = off), got ", c.clip_per_param);
   SG_CHECK(c.sparsify > 0 && c.sparsify <= 1, "optimizer: sparsify must be in (0, 1], got ",
            c.sparsify);
 }
@@ -109,10 +111,13 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& g,
                   kOptimizerPhase,       kOptimizerPhase};
   workspace_req_ = static_cast<int>(requests_.size());
   requests_.push_back(w);
-  BufferRequest nr{
-      "optimizer/grad_norm", "optimizer", (params_.size() * kNormPartials + 2) * sizeof(float),
-      Category::Workspace,   Arena::Step, kOptimizerPhase,
-      kOptimizerPhase};
+  BufferRequest nr{"optimizer/grad_norm",
+                   "optimizer",
+                   (params_.size() * (kNormPartials + 2) + 2) * sizeof(float),
+                   Category::Workspace,
+                   Arena::Step,
+                   kOptimizerPhase,
+                   kOptimizerPhase};
   norm_req_ = static_cast<int>(requests_.size());
   requests_.push_back(nr);
 }
@@ -231,6 +236,17 @@ void Optimizer::step(int64_t t) {
   }
   float* norm_out = norm_ + np * kNormPartials;
   SG_DISPATCH(be, grad_clip_scale, norm_, np * kNormPartials, cfg_.clip, norm_out);
+  // Per-group clipping (one group per parameter, as the LM1B recipes clip the LSTM and the softmax
+  // separately): each gradient is first scaled to at most clip_per_param by its own norm. Both
+  // clips use the norms of the raw gradients, so their order does not matter.
+  if (cfg_.clip_per_param > 0)
+    for (int64_t i = 0; i < np; ++i) {
+      Param& p = params_[i];
+      float* own = norm_out + 2 + 2 * i;
+      SG_DISPATCH(be, grad_clip_scale, norm_ + i * kNormPartials, kNormPartials,
+                  cfg_.clip_per_param, own);
+      SG_DISPATCH(be, prepare_grad, p.g, p.ids, p.count, p.n, p.dim, own + 1, 0.f, p.w);
+    }
   const float lr = learning_rate(t);
   for (Param& p : params_) step_param(p, t, lr, cfg_.clip > 0 ? norm_out + 1 : nullptr);
 }

@@ -13,17 +13,18 @@
 // need of any parameter) and "optimizer/grad_norm" (per-parameter partial sums of squares, then the
 // norm and the clip factor).
 //
-// step(t): global norm over every gradient (dense and row-sparse), clip factor clip / max(norm,
-// clip), the scheduled learning rate, then per parameter: the gradient is prepared IN PLACE (scaled
-// by the clip factor, plus weight_decay * w for every rule but adamw; gradients are consumed by the
-// step), sketched moments are updated (sketch_update), and the rule kernel updates the weights (and
-// dense moments). Row-sparse gradients are lazy: only the active rows are read or written (like
-// SparseAdam/LazyAdam); Adam's bias correction uses the global step t. Count-Min stores of EMA
-// second moments are cleaned (x alpha) every C steps (default alpha 0.25, C 1000, the authors'
-// code). topk-sgd / randk-sgd keep k = max(1, round(sparsify * numel)) entries (random-k: each with
-// probability sparsify) of dense gradients; row-sparse gradients under those rules take a plain
-// lazy SGD step. sm3 on a vector is Adagrad. Nothing is allocated and nothing is read back to the
-// host during step().
+// step(t): with clip_per_param, each gradient is first scaled by clip_per_param / max(its norm,
+// clip_per_param); then the global norm over every gradient (dense and row-sparse, raw norms), clip
+// factor clip / max(norm, clip), the scheduled learning rate, then per parameter: the gradient is
+// prepared IN PLACE (scaled by the clip factor, plus weight_decay * w for every rule but adamw;
+// gradients are consumed by the step), sketched moments are updated (sketch_update), and the rule
+// kernel updates the weights (and dense moments). Row-sparse gradients are lazy: only the active
+// rows are read or written (like SparseAdam/LazyAdam); Adam's bias correction uses the global step
+// t. Count-Min stores of EMA second moments are cleaned (x alpha) every C steps (default alpha
+// 0.25, C 1000, the authors' code). topk-sgd / randk-sgd keep k = max(1, round(sparsify * numel))
+// entries (random-k: each with probability sparsify) of dense gradients; row-sparse gradients under
+// those rules take a plain lazy SGD step. sm3 on a vector is Adagrad. Nothing is allocated and
+// nothing is read back to the host during step().
 #pragma once
 #include <cstdint>
 #include <map>
@@ -46,6 +47,7 @@ struct OptimizerConfig {
                               // | topk-sgd | randk-sgd  (also topk-sgd-nofeedback, an ablation)
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0.9f, weight_decay = 0.f;
   float clip = 0.f;                   // global-norm clipping; 0 = off
+  float clip_per_param = 0.f;         // per-group clipping: each parameter's own norm; 0 = off
   std::string schedule = "constant";  // constant | linear | warmup:N | warmup:N+linear
   int64_t total_steps = 0;
   std::string state =
