@@ -1,4 +1,5 @@
-// CUDA backend: device selection with clear errors, one stream, cuBLAS handle (strict FP32 math by default).
+// CUDA backend: device selection with clear errors, one stream, cuBLAS handle (strict FP32 math by
+// default).
 #include <memory>
 
 #include "engine/cuda/cuda_backend.h"
@@ -10,7 +11,8 @@ bool cuda_device_present() {
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
-CudaBackend::CudaBackend(int ordinal, int threads) : Backend(Device::CUDA, threads), ordinal_(ordinal) {
+CudaBackend::CudaBackend(int ordinal, int threads)
+    : Backend(Device::CUDA, threads), ordinal_(ordinal) {
   int n = 0;
   cudaError_t err = cudaGetDeviceCount(&n);
   SG_CHECK(err == cudaSuccess && n > 0, "--device cuda: no CUDA GPU is available (",
@@ -18,13 +20,14 @@ CudaBackend::CudaBackend(int ordinal, int threads) : Backend(Device::CUDA, threa
   SG_CHECK(ordinal < n, "--device cuda:", ordinal, ": only ", n, " GPU(s) present");
   SG_CUDA(cudaSetDevice(ordinal));
   SG_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  SG_CUBLAS(cublasCreate(&cublas_));
-  SG_CUBLAS(cublasSetStream(cublas_, stream_));
-  SG_CUBLAS(cublasSetMathMode(cublas_, CUBLAS_PEDANTIC_MATH));
+  blas_ = CublasApi::load();
+  SG_CUBLAS(blas_.create(&cublas_));
+  SG_CUBLAS(blas_.set_stream(cublas_, stream_));
+  SG_CUBLAS(blas_.set_math_mode(cublas_, CUBLAS_PEDANTIC_MATH));
 }
 
 CudaBackend::~CudaBackend() {
-  if (cublas_) cublasDestroy(cublas_);
+  if (cublas_) blas_.destroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -53,7 +56,8 @@ void CudaBackend::memory_info(size_t* free_bytes, size_t* total_bytes) const {
 void* CudaBackend::raw_allocate(size_t bytes) {
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, bytes ? bytes : 256);
-  SG_CHECK(err == cudaSuccess, "out of GPU memory allocating ", bytes, " bytes (", cudaGetErrorString(err), ")");
+  SG_CHECK(err == cudaSuccess, "out of GPU memory allocating ", bytes, " bytes (",
+           cudaGetErrorString(err), ")");
   return p;
 }
 void CudaBackend::raw_deallocate(void* p) { cudaFree(p); }

@@ -1,20 +1,23 @@
-// The CUDA backend's concrete type, visible to .cu kernel files: a device ordinal, one stream, one cuBLAS handle.
-// Errors from the CUDA runtime and cuBLAS are turned into sg::Error with file:line by SG_CUDA / SG_CUBLAS.
+// The CUDA backend's concrete type, visible to .cu kernel files: a device ordinal, one stream, one
+// cuBLAS handle (cuBLAS itself is loaded when the backend is created, see cublas_api.h). Errors
+// from the CUDA runtime and cuBLAS are turned into sg::Error with file:line by SG_CUDA / SG_CUBLAS.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include "engine/backend.h"
+#include "engine/cuda/cublas_api.h"
 
-#define SG_CUDA(expr)                                                                   \
-  do {                                                                                  \
-    cudaError_t sg_err_ = (expr);                                                       \
+#define SG_CUDA(expr)                                                                             \
+  do {                                                                                            \
+    cudaError_t sg_err_ = (expr);                                                                 \
     SG_CHECK(sg_err_ == cudaSuccess, "CUDA error: ", cudaGetErrorString(sg_err_), " in ", #expr); \
   } while (0)
-#define SG_CUBLAS(expr)                                                                 \
-  do {                                                                                  \
-    cublasStatus_t sg_st_ = (expr);                                                     \
-    SG_CHECK(sg_st_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error ", static_cast<int>(sg_st_), " in ", #expr); \
+#define SG_CUBLAS(expr)                                                                          \
+  do {                                                                                           \
+    cublasStatus_t sg_st_ = (expr);                                                              \
+    SG_CHECK(sg_st_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error ", static_cast<int>(sg_st_), " in ", \
+             #expr);                                                                             \
   } while (0)
 
 namespace sg {
@@ -33,6 +36,7 @@ class CudaBackend final : public Backend {
 
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t cublas() const { return cublas_; }
+  const CublasApi& blas() const { return blas_; }
   int ordinal() const { return ordinal_; }
 
  protected:
@@ -42,6 +46,7 @@ class CudaBackend final : public Backend {
  private:
   int ordinal_;
   cudaStream_t stream_ = nullptr;
+  CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
 };
 

@@ -10,10 +10,11 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
           int64_t ldc) {
   if (m <= 0 || n <= 0) return;
-  SG_CUBLAS(cublasSgemm(as_cuda(be).cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                        trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
-                        static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb),
-                        a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc)));
+  const CudaBackend& cb = as_cuda(be);
+  SG_CUBLAS(cb.blas().sgemm(
+      cb.cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+      static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc)));
 }
 
 void gemm_strided_batched(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -21,11 +22,12 @@ void gemm_strided_batched(Backend& be, bool trans_a, bool trans_b, int64_t m, in
                           const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,
                           int64_t ldc, int64_t stride_c, int64_t batch) {
   if (m <= 0 || n <= 0 || batch <= 0) return;
-  SG_CUBLAS(cublasSgemmStridedBatched(
-      as_cuda(be).cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-      trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-      static_cast<int>(k), &alpha, b, static_cast<int>(ldb), stride_b, a, static_cast<int>(lda),
-      stride_a, &beta, c, static_cast<int>(ldc), stride_c, static_cast<int>(batch)));
+  const CudaBackend& cb = as_cuda(be);
+  SG_CUBLAS(cb.blas().sgemm_strided_batched(
+      cb.cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+      static_cast<int>(ldb), stride_b, a, static_cast<int>(lda), stride_a, &beta, c,
+      static_cast<int>(ldc), stride_c, static_cast<int>(batch)));
 }
 
 }  // namespace sg::cuda
