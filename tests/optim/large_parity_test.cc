@@ -85,7 +85,10 @@ TEST_P(LargeParity, CpuMatchesCudaAtLmSizes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sketches, LargeParity,
-                         ::testing::Values("cs-mv", "emb/W=m:cs:5x:paper,v:cm:5x:paper"));
+                         ::testing::Values("cs-mv", "emb/W=m:cs:5x:paper,v:cm:5x:paper"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           return param_test_name(i.param, i.index);
+                         });
 
 }  // namespace
 }  // namespace sg::testing_optim

@@ -5,6 +5,7 @@
 //   loss = sum(gather(E, ids) * C) + sum(P * C2),  E [R, D] (row-sparse grad), P [R2, D] (dense
 //   grad)
 #pragma once
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -94,6 +95,15 @@ inline bool bitwise_equal(const std::vector<float>& a, const std::vector<float>&
   for (size_t i = 0; i < a.size(); ++i)
     if (std::memcmp(&a[i], &b[i], 4) != 0) return false;
   return true;
+}
+
+// A readable gtest parameter name: every character outside [A-Za-z0-9] becomes '_', then "_<index>"
+// keeps names unique ("emb/W=m:cs:5x" -> "emb_W_m_cs_5x_1").
+inline std::string param_test_name(const std::string& text, size_t index) {
+  std::string s = text;
+  for (char& ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return s + "_" + std::to_string(index);
 }
 
 }  // namespace sg::testing_optim

@@ -46,7 +46,10 @@ TEST_P(SketchEqualsDense, Bitwise) {
 
 INSTANTIATE_TEST_SUITE_P(Rules, SketchEqualsDense,
                          ::testing::Values("momentum", "nesterov", "adagrad", "rmsprop", "adam",
-                                           "adamw"));
+                                           "adamw"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return testing_optim::param_test_name(i.param, i.index);
+                         });
 
 TEST(Optimizer, PaperSemanticsCloseToDenseWhenLossless) {
   OptimizerConfig cfg;

@@ -23,6 +23,9 @@ struct Case {
   const char* rule;
   const char* state;
 };
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "--optimizer " << c.rule << " --state " << c.state;
+}
 
 class OptimParity : public ::testing::TestWithParam<Case> {};
 
@@ -59,7 +62,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"momentum", "emb/W=m:cs:2x:d5"}, Case{"nesterov", "dense"},
                       Case{"adagrad", "emb/W=v:cm:4x:d4"}, Case{"rmsprop", "cs-v"},
                       Case{"adamw", "dense"}, Case{"sgd", "dense"}, Case{"sm3", "dense"},
-                      Case{"topk-sgd", "dense"}, Case{"randk-sgd", "dense"}));
+                      Case{"topk-sgd", "dense"}, Case{"randk-sgd", "dense"}),
+    [](const ::testing::TestParamInfo<Case>& i) {
+      return testing_optim::param_test_name(std::string(i.param.rule) + "_" + i.param.state,
+                                            i.index);
+    });
 
 }  // namespace
 }  // namespace sg
