@@ -35,6 +35,7 @@ struct PlannedRun {
   Plan eval_plan;
   int64_t eval_batch = 0;
   std::string optimizer;
+  std::vector<std::string> notes;  // overloaded sketches (Optimizer::sketch_load_notes)
   size_t total() const { return train_plan.total_bytes() + eval_plan.total_bytes(); }
 };
 
@@ -53,6 +54,7 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.train_plan = plan_memory(r.train.requests);
   r.num_ops = static_cast<int>(model.g.nodes().size());
   r.optimizer = opt.describe();
+  r.notes = opt.sketch_load_notes();
   LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
   ExecutorOptions eval_eo;
   // The evaluation graph shares the training parameters: plan them as external (not counted twice).
@@ -77,7 +79,8 @@ nlohmann::json plan_json(const PlannedRun& r) {
           {"eval_batch", r.eval_batch},
           {"total_bytes", r.total()},
           {"by_category", cat},
-          {"by_layer", layer}};
+          {"by_layer", layer},
+          {"notes", r.notes}};
 }
 
 std::string mb(size_t b) {
@@ -215,6 +218,9 @@ int cmd_plan(const PlanOptions& o) {
                                            : compare_table(*other, main_run))
                     .c_str());
   }
+  const PlannedRun& sketched = (other && main_run.state == "dense") ? *other : main_run;
+  if (!sketched.notes.empty()) std::printf("\n");
+  for (const std::string& n : sketched.notes) std::printf("%s\n", n.c_str());
   if (!o.svg.empty()) std::printf("\narena picture written to %s\n", o.svg.c_str());
   return 0;
 }

@@ -159,6 +159,7 @@ int cmd_train(const RunConfig& requested) {
            "; optimizer " + cfg.optimizer + " with " + cfg.state + " state; " +
            std::to_string(total_steps) + " steps; planned memory " + format_bytes(planned) +
            " on " + be->description());
+  for (const std::string& note : opt.sketch_load_notes()) log.line(note);
   log.record({{"event", "start"},
               {"config", cfg.to_json()},
               {"vocab", vocab.size()},

@@ -339,6 +339,26 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
   return out;
 }
 
+std::vector<std::string> Optimizer::sketch_load_notes() const {
+  std::vector<std::string> out;
+  for (const Param& p : params_) {
+    uint32_t width = 0;
+    for (const Slot* s : {&p.m, &p.v})
+      if (s->req >= 0 && s->view.is_sketch() && (width == 0 || s->view.hash.width < width))
+        width = s->view.hash.width;
+    if (width == 0 || p.n <= static_cast<int64_t>(width)) continue;
+    std::ostringstream os;
+    os.precision(2);
+    os << "note: " << p.name << ": a step can touch up to " << p.n << " of its " << p.rows
+       << " rows, more than the " << width << " buckets per hash row of its sketch (load "
+       << std::fixed << static_cast<double>(p.n) / width
+       << "; the paper's LM1B model: 0.39-0.54), so sketched estimates will be noisy and cost "
+          "perplexity; less compression (e.g. cs-mv:2x) or a larger vocabulary lowers the load";
+    out.push_back(os.str());
+  }
+  return out;
+}
+
 std::string Optimizer::describe() const {
   std::ostringstream os;
   for (const Param& p : params_) {

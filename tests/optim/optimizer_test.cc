@@ -315,3 +315,26 @@ TEST(Optimizer, StepBeforeBindAndBadStep) {
 
 }  // namespace
 }  // namespace sg
+
+namespace sg {
+namespace {
+
+TEST(Optimizer, NotesSketchesThatAStepOverloads) {
+  testing_optim::Tiny t;  // emb/W: 40 rows, row-sparse gradient of up to 24 rows per step
+  OptimizerConfig cfg;
+  cfg.state = "emb/W=m:cs:5x,v:cm:5x";  // width round(40 / 15) = 3 < 24
+  const auto notes = Optimizer(cfg, t.g, t.grads).sketch_load_notes();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("emb/W"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("up to 24 of its 40 rows"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("3 buckets"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("load 8.00"), std::string::npos) << notes[0];
+
+  cfg.state = "emb/W=m:cs:1x:d1,v:cm:1x:d1";  // width 40 >= 24: not overloaded
+  EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
+  cfg.state = "dense";
+  EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
+}
+
+}  // namespace
+}  // namespace sg
