@@ -60,12 +60,15 @@ def machine_info():
     return info
 
 
-def child_env(a):
-    """The environment both trainers get. OMP_WAIT_POLICY: libgomp's default spin-waiting, next to OpenBLAS's own
-    pthreads, made Debian's PyTorch 5x slower with 2 threads than with 1 on the 2-vCPU machine; passive avoids it."""
+def child_env(policy):
+    """The environment of one trainer. OMP_WAIT_POLICY: libgomp's default spin-waiting, next to OpenBLAS's own
+    pthreads, made Debian's PyTorch 5x slower with 2 threads than with 1 on the 2-vCPU machine (passive avoids it);
+    passive makes sketchgrad ~25 % slower (its threads sleep between the step's parallel regions). By default each
+    trainer runs with the policy that is best for it: PyTorch passive, sketchgrad libgomp's default."""
     env = dict(os.environ)
-    if a.omp_wait_policy != "default":
-        env["OMP_WAIT_POLICY"] = a.omp_wait_policy.upper()
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy != "default":
+        env["OMP_WAIT_POLICY"] = policy.upper()
     return env
 
 
@@ -169,11 +172,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=1, help="alternate sketchgrad/PyTorch runs; median words/s")
     ap.add_argument("--schedule", default="constant", choices=["constant", "linear"])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active", "default"],
-                    help="OMP_WAIT_POLICY for both trainers (default passive; see bench/README.md)")
+    ap.add_argument("--omp-wait-policy", default="best", choices=["best", "passive", "active", "default"],
+                    help="OMP_WAIT_POLICY for both trainers; best (default): passive for PyTorch, libgomp's "
+                         "default for sketchgrad, each trainer's faster setting (see child_env)")
     ap.add_argument("--tf32", default="off", choices=["on", "off"], help="PyTorch TF32 on CUDA (pinned)")
-    ap.add_argument("--torch-adam", default="auto", choices=["auto", "dense", "lazy"],
-                    help="auto: lazy (SparseAdam on embedding/softmax) for sampled softmax, dense for full")
+    ap.add_argument("--torch-adam", default="lazy", choices=["auto", "dense", "lazy"],
+                    help="lazy (default): SparseAdam on the tables whose gradients are row-sparse in "
+                         "sketchgrad too (embedding; sampled softmax weights), the same semantics; "
+                         "dense: torch.optim.Adam everywhere; auto: lazy for sampled softmax only")
     ap.add_argument("--sketchgrad", default=os.path.join(ROOT, "build", "bin", "sketchgrad"))
     ap.add_argument("--python", default=sys.executable, help="interpreter with torch for torch_lm.py")
     ap.add_argument("--skip-sketchgrad", action="store_true")
@@ -212,13 +218,15 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.work_dir, exist_ok=True)
-    env = child_env(a)
+    sg_env = child_env("default" if a.omp_wait_policy == "best" else a.omp_wait_policy)
+    torch_env = child_env("passive" if a.omp_wait_policy == "best" else a.omp_wait_policy)
+    keep = ("OMP_", "GOMP_", "OPENBLAS_", "MKL_", "CUDA_VISIBLE")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     variants = list(VARIANTS) if a.variant == "all" else [a.variant]
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
               "args": vars(a), "runs": {},
-              "environment": {k: v for k, v in env.items() if k.startswith(("OMP_", "GOMP_", "OPENBLAS_", "MKL_",
-                                                                             "CUDA_VISIBLE"))}}
+              "environment": {"sketchgrad": {k: v for k, v in sg_env.items() if k.startswith(keep)},
+                              "pytorch": {k: v for k, v in torch_env.items() if k.startswith(keep)}}}
     torch_cache = {}  # softmax -> torch result (cs-mv reuses the sampled PyTorch run: PyTorch has no sketches)
     for variant in variants:
         kind, state = VARIANTS[variant]
@@ -233,7 +241,7 @@ def main():
                 sj = os.path.join(a.work_dir, f"sketchgrad-{tag}.summary.json")
                 log = os.path.join(a.work_dir, f"sketchgrad-{tag}.log")
                 cmd = [a.sketchgrad, "train"] + flags + ["--state", state, "--summary-json", sj]
-                rc, wall, rss = run_child(cmd, log, env)
+                rc, wall, rss = run_child(cmd, log, sg_env)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
                        "summary": load_json(sj), "log_tail": tail(log)}
                 res["sketchgrad_runs"].append(run)
@@ -249,7 +257,7 @@ def main():
                     cmd += ["--lazy-adam"]
                 if a.device.startswith("cuda"):
                     cmd += ["--tf32", a.tf32]
-                rc, wall, rss = run_child(cmd, log, env)
+                rc, wall, rss = run_child(cmd, log, torch_env)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
                        "summary": load_json(pj), "log_tail": tail(log)}
                 res["pytorch_runs"].append(run)
