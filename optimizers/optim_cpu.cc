@@ -64,6 +64,41 @@ void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* 
     }
   }
 }
+
+// Adam with m in a depth-3 Count-Sketch and v in a depth-3 Count-Min sketch (the cs-mv preset),
+// both already updated by sketch_update: per active row, the three signed m bucket rows and the
+// three v bucket rows are contiguous [d] vectors, so median / min / clamp / step vectorise over
+// the columns. Same expressions as sketch_row_value + apply_element<Adam> (median of three and min
+// as the same compare-selects), so the result is bitwise that of the generic path.
+void adam_cs3_cm3_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
+                       int64_t d, const StoreView& m, const StoreView& v) {
+  const float wd = r.wd_factor, step = r.step_size, eps = r.eps, bound = r.m_bound;
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    const int64_t row = row_of(ids, p);
+    const SketchRow ms = sketch_row(m, row), vs = sketch_row(v, row);
+    const float* __restrict__ m0 = m.data + ms.off[0];
+    const float* __restrict__ m1 = m.data + ms.off[1];
+    const float* __restrict__ m2 = m.data + ms.off[2];
+    const float* __restrict__ v0 = v.data + vs.off[0];
+    const float* __restrict__ v1 = v.data + vs.off[1];
+    const float* __restrict__ v2 = v.data + vs.off[2];
+    const float s0 = ms.sign[0], s1 = ms.sign[1], s2 = ms.sign[2];
+    float* __restrict__ wr = w + row * d;
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) {
+      const float a = s0 * m0[c], b = s1 * m1[c], e = s2 * m2[c];
+      const float lo = a < b ? a : b, hi = a < b ? b : a;
+      const float mid = hi < e ? hi : e;
+      float mv = lo > mid ? lo : mid;
+      float vv = v0[c];
+      vv = v1[c] < vv ? v1[c] : vv;
+      vv = v2[c] < vv ? v2[c] : vv;
+      if (bound > 0.f) mv = clamp_m(mv, bound * sqrtf(vv));
+      wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
+    }
+  }
+}
 }  // namespace
 
 void grad_sum_squares(Backend& be, const float* g, const int32_t* count, int64_t n, int64_t d,
@@ -107,6 +142,11 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
   if (r.rule == RuleKind::Adam || r.rule == RuleKind::AdamW) {
     if (m.kind == StoreKind::Dense && v.kind == StoreKind::Dense && r.m_bound == 0.f) {
       adam_dense_rows(be, r, w, ids, u, d, g, m.data, v.data);
+      return;
+    }
+    if (m.kind == StoreKind::CountSketch && m.hash.depth == 3 && v.kind == StoreKind::CountMin &&
+        v.hash.depth == 3) {
+      adam_cs3_cm3_rows(be, r, w, ids, u, d, m, v);
       return;
     }
   }

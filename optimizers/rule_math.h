@@ -22,6 +22,10 @@ SG_HD float moment_value(const StoreView& s, const SketchRow& sr, int64_t row, i
   return sketch_row_value(s, sr, c);
 }
 
+// |m| <= lim as compare-selects (the same expression in every kernel, vectorisable; a NaN passes
+// through instead of being clamped, so a diverged run shows it).
+SG_HD float clamp_m(float m, float lim) { return m < -lim ? -lim : (m > lim ? lim : m); }
+
 // Per-row sketch slots of m and v (nothing computed for dense or absent stores).
 struct MomentRows {
   SketchRow m, v;
@@ -56,10 +60,7 @@ SG_HD float apply_element(const RuleParams& r, float w, float g, const StoreView
     case RuleKind::AdamW: {
       float mv = moment_value(m, mr.m, row, c, r.m_decay, r.m_scale, g);
       const float vv = moment_value(v, mr.v, row, c, r.v_decay, r.v_scale, g * g);
-      if (r.m_bound > 0.f) {
-        const float lim = r.m_bound * sqrtf(vv);
-        mv = fminf(fmaxf(mv, -lim), lim);
-      }
+      if (r.m_bound > 0.f) mv = clamp_m(mv, r.m_bound * sqrtf(vv));
       return w * r.wd_factor - r.step_size * mv / (sqrtf(vv) + r.eps);
     }
     default:  // sgd, and the lazy fallback of the sparsified rules on row-sparse gradients

@@ -1,6 +1,6 @@
 // CPU Count-Sketch / Count-Min kernels (see sketch_kernels.h). OpenMP over buckets (update) and
-// rows (query); the sort of (bucket, position) keys is sequential std::sort on unique keys, so the
-// result does not depend on the thread count.
+// rows (query); the sort of (bucket, position) keys is a sequential radix sort, so the result does
+// not depend on the thread count.
 #include <algorithm>
 #include <cstring>
 
@@ -10,15 +10,10 @@ namespace sg {
 
 namespace {
 size_t align256(size_t b) { return (b + 255) / 256 * 256; }
-size_t next_pow2(int64_t n) {
-  size_t p = 1;
-  while (static_cast<int64_t>(p) < n) p *= 2;
-  return p;
-}
 }  // namespace
 
 // max(CPU, CUDA) so a plan does not depend on the build or on a GPU being present.
-//   CPU:  next_pow2(m) u64 keys | deltas                       (m = depth * n)
+//   CPU:  m u64 keys | m u64 keys (radix sort buffer) | deltas  (m = depth * n)
 //   CUDA: m u64 keys | m u64 keys (CUB DoubleBuffer) | deltas | CUB radix sort temporary storage,
 //         bounded without a GPU (CUB's size query needs one) by 4096 + 32768 * ceil(m / 2^27) +
 //         1024 * ceil(m / 1024): Onesweep needs per 2^28-key portion 8 passes x 256 digits x 8 B
@@ -29,7 +24,7 @@ size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUp
   const int64_t m = static_cast<int64_t>(depth) * n;
   const size_t delta =
       mode == SketchUpdate::Paper ? align256(static_cast<size_t>(n * dim) * sizeof(float)) : 0;
-  const size_t cpu = align256(next_pow2(m) * sizeof(uint64_t)) + delta;
+  const size_t cpu = 2 * align256(static_cast<size_t>(m > 0 ? m : 0) * sizeof(uint64_t)) + delta;
   const size_t um = static_cast<size_t>(m > 0 ? m : 0);
   const size_t sort_temp =
       4096 + 32768 * ((um + (size_t(1) << 27) - 1) >> 27) + 1024 * ((um + 1023) / 1024);
@@ -41,6 +36,27 @@ namespace cpu {
 
 namespace {
 constexpr int64_t kChunk = 64;  // columns combined at once per bucket
+
+// Sorts the (bucket << 32 | p) keys ascending. They are generated plane by plane with p ascending,
+// so all keys of one bucket already appear in ascending p: a stable LSD radix sort on the bucket
+// bits alone (11-bit digits, as many passes as buckets < 2^bits needs) gives exactly std::sort's
+// order in O(m) per pass. `tmp` holds m keys.
+void sort_bucket_keys(uint64_t* keys, uint64_t* tmp, int64_t m, uint64_t buckets) {
+  constexpr int kBits = 11;
+  constexpr int64_t kRadix = int64_t{1} << kBits;
+  int bits = 1;
+  while (bits < 32 && (uint64_t{1} << bits) < buckets) ++bits;
+  uint64_t* src = keys;
+  uint64_t* dst = tmp;
+  for (int shift = 32; shift < 32 + bits; shift += kBits) {
+    int64_t count[kRadix + 1] = {};
+    for (int64_t q = 0; q < m; ++q) ++count[((src[q] >> shift) & (kRadix - 1)) + 1];
+    for (int64_t r = 0; r < kRadix; ++r) count[r + 1] += count[r];
+    for (int64_t q = 0; q < m; ++q) dst[count[(src[q] >> shift) & (kRadix - 1)]++] = src[q];
+    std::swap(src, dst);
+  }
+  if (src != keys) std::memcpy(keys, src, static_cast<size_t>(m) * sizeof(uint64_t));
+}
 
 int64_t active_rows(const int32_t* count, int64_t n, const char* what) {
   if (!count) return n;
@@ -73,10 +89,10 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   const int64_t u = active_rows(count, n, "sketch_update");
   check_ids(s, ids, u, "sketch_update");
   const bool signed_sketch = s.kind == StoreKind::CountSketch;
+  const size_t key_bytes = align256(static_cast<size_t>(depth) * n * sizeof(uint64_t));
   auto* keys = static_cast<uint64_t*>(workspace);
-  float* delta = reinterpret_cast<float*>(
-      static_cast<char*>(workspace) +
-      align256(next_pow2(static_cast<int64_t>(depth) * n) * sizeof(uint64_t)));
+  auto* keys_tmp = reinterpret_cast<uint64_t*>(static_cast<char*>(workspace) + key_bytes);
+  float* delta = reinterpret_cast<float*>(static_cast<char*>(workspace) + 2 * key_bytes);
   auto row_id = [&](int64_t p) { return static_cast<uint32_t>(ids ? ids[p] : p); };
 
   if (mode == SketchUpdate::Paper) {  // all estimates are read before any bucket changes
@@ -96,7 +112,7 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
     for (int64_t p = 0; p < u; ++p)
       keys[j * u + p] = (static_cast<uint64_t>(j * width + s.hash.bucket(j, row_id(p))) << 32) |
                         static_cast<uint64_t>(p);
-  std::sort(keys, keys + m);
+  sort_bucket_keys(keys, keys_tmp, m, static_cast<uint64_t>(depth) * width);
 
 #pragma omp parallel for num_threads(be.threads()) schedule(dynamic, 256) if (m * d >= (1 << 14))
   for (int64_t q = 0; q < m; ++q) {

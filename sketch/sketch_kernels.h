@@ -6,13 +6,14 @@
 //                any
 //                       write), then S[j,b,:] += sum_{p in bucket} sgn_j(id_p) * delta_p.
 // Every touched bucket is written once per step, so rows colliding in a step combine
-// deterministically: (j * width + bucket, p) keys are sorted (CPU std::sort, CUDA CUB radix
-// sort), and the head of each run of equal buckets sums its rows in ascending p, starting from the
-// first row (no +0 start, so the single-row case is exactly decay * S + scale * sgn * x). Signs are
-// 1 for Count-Min. Workspace: max of the CPU layout (next_pow2(depth * n) u64 keys, plus n * dim
-// floats of deltas for Paper) and the CUDA one (2 * depth * n u64 keys, deltas, a bound on CUB's
-// sort storage), parts 256-byte aligned; see sketch_update_workspace_bytes in sketch_cpu.cc. CPU
-// throws on ids out of [0, rows) and on count out of [0, n]; CUDA skips such rows.
+// deterministically: (j * width + bucket, p) keys are sorted (CPU LSD radix sort on the bucket
+// bits, CUDA CUB radix sort), and the head of each run of equal buckets sums its rows in ascending
+// p, starting from the first row (no +0 start, so the single-row case is exactly decay * S + scale
+// * sgn * x). Signs are 1 for Count-Min. Workspace: max of the CPU layout (2 * depth * n u64 keys,
+// plus n * dim floats of deltas for Paper) and the CUDA one (2 * depth * n u64 keys, deltas, a
+// bound on CUB's sort storage), parts 256-byte aligned; see sketch_update_workspace_bytes in
+// sketch_cpu.cc. CPU throws on ids out of [0, rows) and on count out of [0, n]; CUDA skips such
+// rows.
 #pragma once
 #include <cstddef>
 #include <cstdint>

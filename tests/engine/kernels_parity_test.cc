@@ -37,6 +37,7 @@ struct ParityCase {
   std::function<Outputs(Backend&)> run;
   double tol = 1e-5;  // relative to max(1, |cpu value|); 0 = bitwise
 };
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name << " (tol " << c.tol << ")"; }
 
 std::vector<ParityCase> cases() {
   std::vector<ParityCase> cs;
