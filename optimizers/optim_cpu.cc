@@ -29,39 +29,37 @@ void check_ids(const int32_t* ids, int64_t u, int64_t rows, const char* what) {
 // hoisted out of the column loop, so the loop vectorises. Same expressions in the same order, so
 // the result is bitwise that of the generic path (tests/optim compare them through lossless
 // sketches).
-void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
-                     int64_t d, const float* g, float* m, float* v) {
+// One contiguous run of n elements (inlined into the vectorised loops below).
+inline void adam_dense_run(const RuleParams& r, float* __restrict__ w, float* __restrict__ m,
+                           float* __restrict__ v, const float* __restrict__ g, int64_t n) {
   const float md = r.m_decay, ms = r.m_scale, vd = r.v_decay, vs = r.v_scale;
   const float wd = r.wd_factor, step = r.step_size, eps = r.eps;
-  if (!ids) {  // a dense gradient: the parameter is one contiguous [u * d] block
-    const int64_t n = u * d;
-#pragma omp parallel for simd num_threads(be.threads()) schedule(static) if (n >= (1 << 14))
-    for (int64_t i = 0; i < n; ++i) {
-      const float gc = g[i];
-      const float mv = md * m[i] + ms * gc;
-      const float vv = vd * v[i] + vs * (gc * gc);
-      m[i] = mv;
-      v[i] = vv;
-      w[i] = w[i] * wd - step * mv / (sqrtf(vv) + eps);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float gc = g[i];
+    const float mv = md * m[i] + ms * gc;
+    const float vv = vd * v[i] + vs * (gc * gc);
+    m[i] = mv;
+    v[i] = vv;
+    w[i] = w[i] * wd - step * mv / (sqrtf(vv) + eps);
+  }
+}
+
+void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
+                     int64_t d, const float* g, float* m, float* v) {
+  if (!ids) {  // a dense gradient: the parameter is one contiguous [u * d] block, cut in chunks
+    const int64_t n = u * d, chunk = 4096, chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (n >= (1 << 14))
+    for (int64_t k = 0; k < chunks; ++k) {
+      const int64_t lo = k * chunk;
+      adam_dense_run(r, w + lo, m + lo, v + lo, g + lo, std::min(chunk, n - lo));
     }
     return;
   }
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
   for (int64_t p = 0; p < u; ++p) {
     const int64_t row = row_of(ids, p);
-    float* __restrict__ wr = w + row * d;
-    float* __restrict__ mr = m + row * d;
-    float* __restrict__ vr = v + row * d;
-    const float* __restrict__ gr = g + p * d;
-#pragma omp simd
-    for (int64_t c = 0; c < d; ++c) {
-      const float gc = gr[c];
-      const float mv = md * mr[c] + ms * gc;
-      const float vv = vd * vr[c] + vs * (gc * gc);
-      mr[c] = mv;
-      vr[c] = vv;
-      wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
-    }
+    adam_dense_run(r, w + row * d, m + row * d, v + row * d, g + p * d, d);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "engine/kernels/fast_exp.h"
 #include "engine/kernels/reduce_kernels.h"
 #include "engine/kernels/softmax_xent_kernels.h"
 
@@ -19,25 +20,6 @@ namespace {
 #else
 #define SG_XENT_CLONES
 #endif
-
-// e^x for x <= 0 (softmax arguments); exactly 0 below -87.
-inline float exp_neg(float x) {
-  const bool underflow = x < -87.0f;
-  x = underflow ? -87.0f : x;
-  const float fn = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
-  const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return underflow ? 0.0f : p * scale;
-}
 
 SG_XENT_CLONES float row_max(const float* x, int64_t c) {
   float mx = x[0];
@@ -52,13 +34,13 @@ SG_XENT_CLONES float row_exp_sum(const float* x, int64_t c, float m, float* e) {
   if (e) {
 #pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < c; ++j) {
-      const float v = exp_neg(x[j] - m);
+      const float v = fastmath::exp_nonpos(x[j] - m);
       e[j] = v;
       s += v;
     }
   } else {
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < c; ++j) s += exp_neg(x[j] - m);
+    for (int64_t j = 0; j < c; ++j) s += fastmath::exp_nonpos(x[j] - m);
   }
   return s;
 }
