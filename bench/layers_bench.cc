@@ -33,17 +33,6 @@ void fill_params(Executor& ex, const Graph& g, float r) {
   }
 }
 
-std::vector<ValueId> grads_of(const std::map<ValueId, Grad>& grads) {
-  std::vector<ValueId> keep;
-  for (auto& [p, gr] : grads) {
-    if (gr.is_sparse())
-      keep.insert(keep.end(), {gr.sparse.ids, gr.sparse.rows, gr.sparse.count});
-    else
-      keep.push_back(gr.dense);
-  }
-  return keep;
-}
-
 void bm_lstm(benchmark::State& state, std::string dev, int64_t T, int64_t B, int64_t I, int64_t H,
              int64_t P, std::string impl) {
   Graph g;
@@ -51,7 +40,7 @@ void bm_lstm(benchmark::State& state, std::string dev, int64_t T, int64_t B, int
   LstmLayer l = lstm_layer(g, "lstm0", x, T, B, H, P, impl);
   auto grads = g.backward(mean(g, l.y));
   ExecutorOptions eo;
-  eo.grads_to_keep = grads_of(grads);
+  eo.grads_to_keep = grad_values(grads);
   auto be = Backend::create(dev, 0);
   Executor ex(g, *be, eo);
   fill_params(ex, g, 0.05f);
@@ -78,7 +67,7 @@ void bm_softmax(benchmark::State& state, std::string dev, int64_t N, int64_t D, 
       S > 0 ? sampled_softmax_loss(g, h, W, b, t, S).loss : full_softmax_loss(g, h, W, b, t).loss;
   auto grads = g.backward(loss);
   ExecutorOptions eo;
-  eo.grads_to_keep = grads_of(grads);
+  eo.grads_to_keep = grad_values(grads);
   auto be = Backend::create(dev, 0);
   Executor ex(g, *be, eo);
   fill_params(ex, g, 0.05f);

@@ -164,15 +164,8 @@ void Optimizer::add_state(Param& p, Slot& s, const std::string& moment, const st
 
 std::vector<ValueId> Optimizer::grads_to_keep() const {
   std::vector<ValueId> out;
-  for (const Param& p : params_) {
-    if (p.sparse) {
-      out.push_back(p.grad.sparse.ids);
-      out.push_back(p.grad.sparse.rows);
-      out.push_back(p.grad.sparse.count);
-    } else {
-      out.push_back(p.grad.dense);
-    }
-  }
+  for (const Param& p : params_)
+    for (ValueId v : p.grad.values()) out.push_back(v);
   return out;
 }
 

@@ -77,14 +77,7 @@ inline GradCheckResult grad_check(const std::vector<GradCheckParam>& params,
   auto grads = g.backward(loss);
 
   ExecutorOptions eo;
-  for (auto& [p, gr] : grads) {
-    if (gr.is_sparse()) {
-      eo.grads_to_keep.insert(eo.grads_to_keep.end(),
-                              {gr.sparse.ids, gr.sparse.rows, gr.sparse.count});
-    } else {
-      eo.grads_to_keep.push_back(gr.dense);
-    }
-  }
+  eo.grads_to_keep = grad_values(grads);
   auto be = Backend::create("cpu", opt.threads);
   Executor ex(g, *be, eo);
 

@@ -35,13 +35,7 @@ void write_state(Executor& ex, const LmGraph& m, const std::vector<std::vector<f
 void model_grad_check(LmConfig cfg) {
   LmGraph m = build_lm(cfg);
   ExecutorOptions eo;
-  for (auto& [p, gr] : m.grads) {
-    if (gr.is_sparse())
-      eo.grads_to_keep.insert(eo.grads_to_keep.end(),
-                              {gr.sparse.ids, gr.sparse.rows, gr.sparse.count});
-    else
-      eo.grads_to_keep.push_back(gr.dense);
-  }
+  eo.grads_to_keep = grad_values(m.grads);
   auto be = Backend::create("cpu", 2);
   Executor ex(m.g, *be, eo);
   init_lm_parameters(ex, m, 5);

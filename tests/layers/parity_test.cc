@@ -25,13 +25,7 @@ struct RunResult {
 RunResult run_model(const LmConfig& cfg, const std::string& device, int steps) {
   LmGraph m = build_lm(cfg);
   ExecutorOptions eo;
-  for (auto& [p, gr] : m.grads) {
-    if (gr.is_sparse())
-      eo.grads_to_keep.insert(eo.grads_to_keep.end(),
-                              {gr.sparse.ids, gr.sparse.rows, gr.sparse.count});
-    else
-      eo.grads_to_keep.push_back(gr.dense);
-  }
+  eo.grads_to_keep = grad_values(m.grads);
   auto be = Backend::create(device, 2);
   Executor ex(m.g, *be, eo);
   init_lm_parameters(ex, m, 21);

@@ -39,13 +39,7 @@ struct Fixture {
     ss = sampled_softmax_loss(g, h, W, b, t, S);
     grads = g.backward(ss.loss);
     ExecutorOptions eo;
-    for (auto& [p, gr] : grads) {
-      if (gr.is_sparse())
-        eo.grads_to_keep.insert(eo.grads_to_keep.end(),
-                                {gr.sparse.ids, gr.sparse.rows, gr.sparse.count});
-      else
-        eo.grads_to_keep.push_back(gr.dense);
-    }
+    eo.grads_to_keep = grad_values(grads);
     for (ValueId k : {ss.row_loss, ss.probs, ss.ids, ss.sampled_logq, ss.tries}) g.keep(k);
     be = Backend::create("cpu", 2);
     ex = std::make_unique<Executor>(g, *be, eo);
