@@ -3,12 +3,12 @@
 //   P(k) = (log(k+2) - log(k+1)) / log(V+1)          k in [0, V)
 //   draw: k = floor(exp(u * log(V+1))) - 1, u uniform in [0, 1) (engine/rng.h, 53-bit double)
 //   expected count after `tries` draws (unique sampling): Q(k) = 1 - (1 - P(k))^tries
-// The SG_HD functions are shared by the host sampler and the CPU/CUDA kernels, so both compute the
-// same values.
+// The SG_HD functions are shared by the CPU and CUDA kernels (log_uniform_kernels.inc and the
+// sampled softmax), so both compute the same values.
 #pragma once
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "engine/rng.h"
 
@@ -33,20 +33,10 @@ SG_HD int64_t log_uniform_draw(uint64_t seed, uint64_t stream, uint64_t index, i
   return k;
 }
 
-// Unique sampling by rejection: draws until `count` distinct ids are seen. Host-side; the only
-// memory is the per-id mark array allocated by the constructor, so sample_unique() allocates
-// nothing.
-class LogUniformSampler {
- public:
-  explicit LogUniformSampler(int64_t vocab);
-  // Writes `count` (<= vocab) distinct ids in draw order and returns the number of draws (tries).
-  int64_t sample_unique(int64_t count, uint64_t seed, uint64_t stream, int32_t* ids);
-  int64_t vocab() const { return vocab_; }
-
- private:
-  int64_t vocab_;
-  std::vector<uint32_t> mark_;  // mark_[k] == generation_: k was drawn in the current call
-  uint32_t generation_ = 0;
-};
+// Workspace of sample_log_uniform_unique (layers/log_uniform_kernels.inc): one int32 per id (the
+// CUDA kernel's first-draw index; the CPU kernel uses it as a seen flag).
+inline size_t log_uniform_unique_workspace_bytes(int64_t vocab) {
+  return static_cast<size_t>(vocab) * sizeof(int32_t);
+}
 
 }  // namespace sg

@@ -1,8 +1,9 @@
 // Sampled softmax op and its gradient op (see sampled_softmax.h).
 // Forward op: inputs h, W, b, targets; outputs loss, row_loss, probs, ids, sampled_logq, tries;
-//   workspace: the gathered softmax rows W[ids] [N + S, D].
-//   run(): host sampling into preallocated host buffers -> upload; gather W rows; GEMM h W_s^T into
-//   logits[:, 1:]; fused correction + softmax + loss kernel; mean.
+//   workspace: W[ids] [N + S, D] and the sampler's marks [V] (i32).
+//   run(): unique log-uniform sampling on the device (layers/log_uniform_kernels.inc: no host
+//   round trip); gather W rows; GEMM h W_s^T into logits[:, 1:]; fused correction + softmax + loss
+//   kernel; mean.
 // Gradient op: inputs probs, h, W, ids, dloss; outputs dh [N, D], dW rows [N + S, D], db rows [N +
 // S, 1];
 //   workspace: W[ids] again [N + S, D] and dlogits [N, 1 + S].
@@ -11,7 +12,6 @@
 //   then two engine scatter_add_rows ops turn them into row-sparse gradients.
 #include "layers/sampled_softmax.h"
 
-#include <mutex>
 #include <vector>
 
 #include "engine/dispatch.h"
@@ -21,6 +21,7 @@
 #include "engine/ops/ops.h"
 #include "engine/rng.h"
 #include "layers/log_uniform.h"
+#include "layers/log_uniform_kernels.h"
 #include "layers/sampled_softmax_kernels.h"
 
 namespace sg {
@@ -63,10 +64,11 @@ class SampledSoftmaxGradOp final : public Op {
 class SampledSoftmaxOp final : public Op {
  public:
   SampledSoftmaxOp(int64_t n, int64_t s, int64_t d, int64_t v, uint64_t salt)
-      : n_(n), s_(s), d_(d), v_(v), salt_(salt), sampler_(v), ids_(s), logq_(s) {}
+      : n_(n), s_(s), d_(d), v_(v), salt_(salt) {}
   std::string type() const override { return "sampled_softmax"; }
+  // Workspace: W[ids] [N + S, D], then the sampler's per-id marks.
   size_t workspace_bytes(const Graph&, const Node&) const override {
-    return floats_bytes((n_ + s_) * d_);
+    return sampler_offset() + log_uniform_unique_workspace_bytes(v_);
   }
 
   void run(OpContext& c) const override {
@@ -83,23 +85,15 @@ class SampledSoftmaxOp final : public Op {
     int32_t* tries_out = c.out(5).i32();
     float* wg = static_cast<float*>(c.workspace);
 
-    int32_t tries32 = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);  // host buffers are shared by executors of this graph
-      const uint64_t stream = rng_u64(salt_, static_cast<uint64_t>(c.step), 0x73616d706c6564ULL);
-      const int64_t tries = sampler_.sample_unique(s, c.seed, stream, ids_.data());
-      SG_CHECK(tries < (int64_t{1} << 31), "sampled softmax: ", tries, " draws overflow");
-      for (int64_t j = 0; j < s; ++j) logq_[j] = log_expected_count(ids_[j], v_, tries);
-      tries32 = static_cast<int32_t>(tries);
-      c.be.copy_from_host(ids + n, ids_.data(), static_cast<size_t>(s) * sizeof(int32_t));
-      c.be.copy_from_host(samp_logq, logq_.data(), static_cast<size_t>(s) * sizeof(float));
-      c.be.copy_from_host(tries_out, &tries32, sizeof(int32_t));
-    }
+    const uint64_t stream = rng_u64(salt_, static_cast<uint64_t>(c.step), 0x73616d706c6564ULL);
+    SG_DISPATCH(c.be, sample_log_uniform_unique, s, v_, c.seed, stream, ids + n, samp_logq,
+                tries_out, static_cast<char*>(c.workspace) + sampler_offset(),
+                log_uniform_unique_workspace_bytes(v_));
     c.be.copy(ids, targets, static_cast<size_t>(n) * sizeof(int32_t));
     SG_DISPATCH(c.be, gather_rows, W, v_, d, ids, n + s, wg);
     SG_DISPATCH(c.be, gemm, false, true, n, s, d, 1.0f, h, d, wg + n * d, d, 0.0f, logits + 1,
                 s + 1);
-    SG_DISPATCH(c.be, sampled_softmax_forward, h, wg, b, ids, samp_logq, tries32, v_, n, s, d,
+    SG_DISPATCH(c.be, sampled_softmax_forward, h, wg, b, ids, samp_logq, tries_out, v_, n, s, d,
                 logits, row_loss);
     SG_DISPATCH(c.be, sum_all, row_loss, n, 1.0f / static_cast<float>(n), loss);
   }
@@ -137,10 +131,7 @@ class SampledSoftmaxOp final : public Op {
  private:
   int64_t n_, s_, d_, v_;
   uint64_t salt_;
-  mutable std::mutex mu_;
-  mutable LogUniformSampler sampler_;
-  mutable std::vector<int32_t> ids_;
-  mutable std::vector<float> logq_;
+  size_t sampler_offset() const { return floats_bytes((n_ + s_) * d_); }
 };
 
 }  // namespace

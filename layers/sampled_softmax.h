@@ -1,11 +1,10 @@
 // Sampled softmax cross-entropy (the LM1B recipe as TensorFlow's sampled_softmax_loss defines it),
 // one op:
 //   h [N, D] (any shape with last dim D), W [V, D], b [V], targets i32 (numel N, ids in [0, V))
-//   1. S distinct negatives per step, shared by all N rows: drawn on the host by rejection from the
-//   log-uniform
-//      distribution (layers/log_uniform.h), stream derived from (OpContext::seed, OpContext::step,
-//      salt), so the samples are reproducible and identical on every device. tries = number of
-//      draws.
+//   1. S distinct negatives per step, shared by all N rows: drawn on the device by rejection from
+//      the log-uniform distribution (layers/log_uniform_kernels.inc), stream derived from
+//      (OpContext::seed, OpContext::step, salt), so the samples are reproducible and identical on
+//      every device, and the step needs no host round trip. tries = number of draws.
 //   2. logits [N, 1 + S]: column 0 the true class, column 1 + j the sample s_j:
 //      z = h . W[k] + b[k] - log Q(k), Q(k) = 1 - (1 - P(k))^tries; a sample equal to the row's
 //      target (accidental hit) gets -1e30 (probability 0).

@@ -45,17 +45,18 @@ SG_SSM_CLONES float softmax_row(float* z, const float* bias, const int32_t* samp
 }  // namespace
 
 void sampled_softmax_forward(Backend& be, const float* h, const float* w_true, const float* bias,
-                             const int32_t* ids, const float* samp_logq, int64_t tries,
+                             const int32_t* ids, const float* samp_logq, const int32_t* tries,
                              int64_t vocab, int64_t n, int64_t s, int64_t d, float* logits,
                              float* row_loss) {
   const int32_t* samp = ids + n;
+  const int64_t draws = tries[0];
 #pragma omp parallel for num_threads(be.threads()) schedule(static)
   for (int64_t r = 0; r < n; ++r) {
     const int32_t t = ids[r];
     float* z = logits + r * (s + 1);
     float dot = 0.0f;
     for (int64_t k = 0; k < d; ++k) dot += h[r * d + k] * w_true[r * d + k];
-    z[0] = dot + bias[t] - log_expected_count(t, vocab, tries);
+    z[0] = dot + bias[t] - log_expected_count(t, vocab, draws);
     row_loss[r] = softmax_row(z, bias, samp, samp_logq, s, t);
   }
 }

@@ -27,7 +27,7 @@ __device__ float block_reduce(float v, float* sh) {
 }
 
 __global__ void forward_kernel(const float* h, const float* w_true, const float* bias,
-                               const int32_t* ids, const float* samp_logq, int64_t tries,
+                               const int32_t* ids, const float* samp_logq, const int32_t* tries,
                                int64_t vocab, int64_t n, int64_t s, int64_t d, float* logits,
                                float* row_loss) {
   __shared__ float sh[kThreads];
@@ -39,7 +39,7 @@ __global__ void forward_kernel(const float* h, const float* w_true, const float*
   float part = 0.0f;
   for (int64_t k = t; k < d; k += kThreads) part += h[r * d + k] * w_true[r * d + k];
   const float dot = block_reduce<false>(part, sh);
-  const float z0 = dot + bias[target] - log_expected_count(target, vocab, tries);
+  const float z0 = dot + bias[target] - log_expected_count(target, vocab, tries[0]);
   float mx = z0;
   for (int64_t j = t; j < s; j += kThreads) {
     const float v = samp[j] == target ? kMasked : z[1 + j] + bias[samp[j]] - samp_logq[j];
@@ -99,7 +99,7 @@ __global__ void bias_colsum_kernel(const float* dl, int64_t n, int64_t s, float*
 }  // namespace
 
 void sampled_softmax_forward(Backend& be, const float* h, const float* w_true, const float* bias,
-                             const int32_t* ids, const float* samp_logq, int64_t tries,
+                             const int32_t* ids, const float* samp_logq, const int32_t* tries,
                              int64_t vocab, int64_t n, int64_t s, int64_t d, float* logits,
                              float* row_loss) {
   if (n <= 0) return;

@@ -1,7 +1,7 @@
 // CPU vs CUDA parity of the layers: the LSTM layer (forward, backward, carried state) and the whole
 // language model with the sampled and the full softmax (loss, every gradient, densified when
 // row-sparse). Skipped without a GPU. Both devices get the same parameters (init_lm_parameters is
-// device-independent) and the same samples (host sampler seeded from (seed, step)).
+// device-independent) and the same samples (the device sampler is seeded from (seed, step)).
 #include <gtest/gtest.h>
 
 #include <cmath>

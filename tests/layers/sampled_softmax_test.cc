@@ -11,9 +11,11 @@
 #include <random>
 #include <set>
 
+#include "engine/dispatch.h"
 #include "engine/executor.h"
 #include "engine/ops/ops.h"
 #include "layers/log_uniform.h"
+#include "layers/log_uniform_kernels.h"
 #include "tests/engine/gradcheck.h"
 
 namespace sg {
@@ -179,12 +181,38 @@ TEST(SampledSoftmax, ReproducibleForSeedAndStep) {
   EXPECT_EQ(a.ids(), first);
 }
 
+// Runs sample_log_uniform_unique on `device`: ids, logq, tries back on the host.
+struct Samples {
+  std::vector<int32_t> ids;
+  std::vector<float> logq;
+  int32_t tries = 0;
+};
+Samples draw_unique(const std::string& device, int64_t S, int64_t V, uint64_t seed,
+                    uint64_t stream) {
+  auto be = Backend::create(device, 2);
+  const size_t ws = log_uniform_unique_workspace_bytes(V);
+  const size_t bytes = S * 8 + 64 + ws;
+  void* buf = be->allocate(bytes);
+  auto* ids = static_cast<int32_t*>(buf);
+  auto* logq = reinterpret_cast<float*>(ids + S);
+  auto* tries = reinterpret_cast<int32_t*>(logq + S);
+  void* work = reinterpret_cast<char*>(buf) + S * 8 + 64;
+  be->fill_zero(work, ws);  // the kernel must not rely on it: it is overwritten first
+  SG_DISPATCH(*be, sample_log_uniform_unique, S, V, seed, stream, ids, logq, tries, work, ws);
+  Samples r;
+  r.ids.resize(S);
+  r.logq.resize(S);
+  be->copy_to_host(r.ids.data(), ids, S * 4);
+  be->copy_to_host(r.logq.data(), logq, S * 4);
+  be->copy_to_host(&r.tries, tries, 4);
+  be->deallocate(buf, bytes);
+  return r;
+}
+
 TEST(SampledSoftmax, SamplesFollowTheIndependentRejectionRule) {
   // Re-derive the samples from engine/rng.h directly (not through log_uniform.h).
   const int64_t V = 500, S = 40;
-  LogUniformSampler sampler(V);
-  std::vector<int32_t> ids(S);
-  const int64_t tries = sampler.sample_unique(S, 77, 1234, ids.data());
+  const Samples got = draw_unique("cpu", S, V, 77, 1234);
   std::vector<int32_t> expect;
   std::set<int32_t> seen;
   int64_t k = 0;
@@ -194,8 +222,27 @@ TEST(SampledSoftmax, SamplesFollowTheIndependentRejectionRule) {
     id = std::min<int64_t>(std::max<int64_t>(id, 0), V - 1);
     if (seen.insert(id).second) expect.push_back(static_cast<int32_t>(id));
   }
-  EXPECT_EQ(ids, expect);
-  EXPECT_EQ(tries, k);
+  EXPECT_EQ(got.ids, expect);
+  EXPECT_EQ(got.tries, k);
+  for (int64_t p = 0; p < S; ++p) {
+    const long double q = std::log1p(1.0L / (expect[p] + 1.0L)) / std::log(V + 1.0L);
+    const double logq = static_cast<double>(std::log(1.0L - std::pow(1.0L - q, (long double)k)));
+    EXPECT_NEAR(got.logq[p], logq, 1e-5 * std::max(1.0, std::fabs(logq))) << "sample " << p;
+  }
+}
+
+TEST(SampledSoftmax, SamplerCpuVsCuda) {
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no GPU";
+  // Small and LM1B-sized vocabularies; (100, 99) needs many chunks of draws for the last id.
+  for (auto [V, S] : std::vector<std::pair<int64_t, int64_t>>{
+           {500, 40}, {8453, 1024}, {100, 99}, {100, 100}, {793471, 8192}}) {
+    for (uint64_t step = 1; step <= 3; ++step) {
+      const Samples c = draw_unique("cpu", S, V, 77, step), g = draw_unique("cuda", S, V, 77, step);
+      EXPECT_EQ(c.tries, g.tries) << "V " << V << " S " << S;
+      EXPECT_EQ(c.ids, g.ids) << "V " << V << " S " << S;
+      for (int64_t p = 0; p < S; ++p) ASSERT_NEAR(c.logq[p], g.logq[p], 1e-5f) << p;
+    }
+  }
 }
 
 TEST(SampledSoftmax, SamplerFrequenciesMatchLogUniform) {
@@ -216,12 +263,18 @@ TEST(SampledSoftmax, SamplerFrequenciesMatchLogUniform) {
 }
 
 TEST(SampledSoftmax, UniqueSamplerTakesAllIdsWhenAsked) {
-  LogUniformSampler s(8);
-  std::vector<int32_t> ids(8);
-  const int64_t tries = s.sample_unique(8, 1, 2, ids.data());
-  EXPECT_GE(tries, 8);
-  EXPECT_EQ(std::set<int32_t>(ids.begin(), ids.end()).size(), 8u);
-  EXPECT_THROW(s.sample_unique(9, 1, 2, ids.data()), Error);
+  const Samples all = draw_unique("cpu", 8, 8, 1, 2);
+  EXPECT_GE(all.tries, 8);
+  EXPECT_EQ(std::set<int32_t>(all.ids.begin(), all.ids.end()).size(), 8u);
+  EXPECT_THROW(draw_unique("cpu", 9, 8, 1, 2), Error);
+  EXPECT_THROW(draw_unique("cpu", 0, 8, 1, 2), Error);
+  auto be = Backend::create("cpu", 1);
+  std::vector<int32_t> ids(4), tries(1), work(8);
+  std::vector<float> logq(4);
+  EXPECT_THROW(cpu::sample_log_uniform_unique(*be, 4, 8, 1, 2, ids.data(), logq.data(),
+                                              tries.data(), work.data(), 7),
+               Error)
+      << "a workspace smaller than one mark per id";
 }
 
 TEST(SampledSoftmax, GradCheck) {
