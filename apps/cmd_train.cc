@@ -100,6 +100,7 @@ int cmd_train(const RunConfig& requested) {
   }
 
   auto be = Backend::create(cfg.device, cfg.threads);  // fails fast: no GPU, no CUDA build
+  be->set_tf32(cfg.tf32);
   size_t dev_free0 = 0, dev_total = 0;  // device memory once the context exists, before any arena
   be->memory_info(&dev_free0, &dev_total);
   TrainLog log(cfg.log);

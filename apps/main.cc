@@ -70,6 +70,10 @@ struct ModelFlags {
     add(app, "--progress-every", &sg::RunConfig::progress_every, "steps between progress lines");
     add(app, "--warmup-steps", &sg::RunConfig::warmup_steps,
         "steps excluded from the words/s measurement");
+    CLI::Option* tf32 = app->add_flag(
+        "--tf32", parsed.tf32,
+        "CUDA: TF32 tensor cores for matrix products and the cuDNN LSTM (default strict FP32)");
+    overrides.emplace_back(tf32, [this](sg::RunConfig& c) { c.tf32 = parsed.tf32; });
     app->add_flag("--resume", parsed.resume, "continue from the checkpoint in --checkpoint");
     app->add_flag("--profile", parsed.profile,
                   "print the time spent per op type, optimizer and data at the end");

@@ -17,6 +17,7 @@ LmConfig train_model_config(const RunConfig& cfg, int64_t vocab) {
   m.batch = cfg.batch;
   m.bptt = cfg.bptt;
   m.lstm_impl = cfg.lstm_impl;
+  m.cudnn_tf32 = cfg.tf32;
   m.training = true;
   return m;
 }
@@ -25,6 +26,10 @@ LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch, i
                            size_t max_logits_bytes) {
   LmConfig m = train_model_config(cfg, vocab);
   m.training = false;
+  // The parameters are the same for both LSTM paths, so a checkpoint trained with --lstm cudnn
+  // evaluates on any device through the native path, in strict FP32.
+  m.lstm_impl = "native";
+  m.cudnn_tf32 = false;
   m.sampled = 0;
   m.dropout = 0.f;
   m.bptt = bptt > 0 ? bptt : cfg.bptt;

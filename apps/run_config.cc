@@ -48,6 +48,7 @@ void RunConfig::validate() const {
            lstm_impl, "'");
   SG_CHECK(lstm_impl == "native" || device.rfind("cuda", 0) == 0,
            "--lstm cudnn needs --device cuda");
+  SG_CHECK(!tf32 || device.rfind("cuda", 0) == 0, "--tf32 needs --device cuda");
   SG_CHECK(batch >= 1 && batch <= 1 << 20, "--batch must be in [1, 1048576], got ", batch);
   SG_CHECK(bptt >= 1 && bptt <= 10000, "--bptt must be in [1, 10000], got ", bptt);
   SG_CHECK(lr > 0.0f && lr < 100.0f, "--lr must be in (0, 100), got ", lr);
@@ -87,6 +88,7 @@ nlohmann::json RunConfig::to_json() const {
           {"steps", steps},
           {"epochs", epochs},
           {"device", device},
+          {"tf32", tf32},
           {"threads", threads},
           {"seed", seed},
           {"checkpoint", checkpoint},
@@ -109,6 +111,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
         SG_GET(checkpoint);
     SG_GET(checkpoint_every), SG_GET(eval_every), SG_GET(eval_max_tokens);
     c.clip_per_param = j.value("clip_per_param", 0.0f);  // absent in checkpoints before it existed
+    c.tf32 = j.value("tf32", false);
 #undef SG_GET
   } catch (const nlohmann::json::exception& e) {
     SG_FAIL("configuration is malformed: ", e.what());

@@ -35,6 +35,7 @@ struct RunConfig {
   double epochs = 0;  // used when steps == 0
   // Device and reproducibility.
   std::string device = "cpu";
+  bool tf32 = false;  // CUDA: TF32 tensor cores for cuBLAS products and the cuDNN LSTM
   int threads = 0;
   uint64_t seed = 1;
   // Output.

@@ -175,7 +175,7 @@ def main():
     ap.add_argument("--omp-wait-policy", default="best", choices=["best", "passive", "active", "default"],
                     help="OMP_WAIT_POLICY for both trainers; best (default): passive for PyTorch, libgomp's "
                          "default for sketchgrad, each trainer's faster setting (see child_env)")
-    ap.add_argument("--tf32", default="off", choices=["on", "off"], help="PyTorch TF32 on CUDA (pinned)")
+    ap.add_argument("--tf32", default="off", choices=["on", "off"], help="TF32 on CUDA for both trainers (sketchgrad --tf32; PyTorch allow_tf32 for matmul and cuDNN)")
     ap.add_argument("--torch-adam", default="lazy", choices=["auto", "dense", "lazy"],
                     help="lazy (default): SparseAdam on the tables whose gradients are row-sparse in "
                          "sketchgrad too (embedding; sampled softmax weights), the same semantics; "
@@ -241,6 +241,8 @@ def main():
                 sj = os.path.join(a.work_dir, f"sketchgrad-{tag}.summary.json")
                 log = os.path.join(a.work_dir, f"sketchgrad-{tag}.log")
                 cmd = [a.sketchgrad, "train"] + flags + ["--state", state, "--summary-json", sj]
+                if a.device.startswith("cuda") and a.tf32 == "on":
+                    cmd += ["--tf32"]
                 rc, wall, rss = run_child(cmd, log, sg_env)
                 run = {"command": cmd, "exit_code": rc, "wall_s": wall, "peak_rss_bytes_measured": rss,
                        "summary": load_json(sj), "log_tail": tail(log)}

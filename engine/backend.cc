@@ -12,7 +12,8 @@ bool cuda_device_present();
 #endif
 
 void fail_no_cuda_build(const char* kernel) {
-  SG_FAIL("kernel ", kernel, " needs CUDA, but sketchgrad was built without it (configure with -DSKETCHGRAD_CUDA=ON)");
+  SG_FAIL("kernel ", kernel,
+          " needs CUDA, but sketchgrad was built without it (configure with -DSKETCHGRAD_CUDA=ON)");
 }
 
 bool Backend::cuda_available() {
@@ -40,10 +41,16 @@ std::unique_ptr<Backend> Backend::create(const std::string& name, int threads) {
 #ifdef SG_WITH_CUDA
     return make_cuda_backend(ordinal, threads);
 #else
-    SG_FAIL("device '", name, "' requested, but sketchgrad was built without CUDA (configure with -DSKETCHGRAD_CUDA=ON)");
+    SG_FAIL(
+        "device '", name,
+        "' requested, but sketchgrad was built without CUDA (configure with -DSKETCHGRAD_CUDA=ON)");
 #endif
   }
   SG_FAIL("unknown device '", name, "': expected cpu, cuda or cuda:N");
+}
+
+void Backend::set_tf32(bool on) {
+  SG_CHECK(!on, "TF32 needs the cuda backend (this is ", description(), ")");
 }
 
 void* Backend::allocate(size_t bytes) {

@@ -1,7 +1,8 @@
-// Backend: the execution context of one device (cpu or cuda). It owns the device handles (CUDA stream, cuBLAS
-// handle), the thread count, and the only raw allocation path, which the executor uses to allocate each planner
-// arena once. Kernels are free functions with identical signatures in sg::cpu (foo_cpu.cc) and sg::cuda
-// (foo_cuda.cu), both taking a Backend& first; SG_DISPATCH (engine/dispatch.h) picks one by device.
+// Backend: the execution context of one device (cpu or cuda). It owns the device handles (CUDA
+// stream, cuBLAS handle), the thread count, and the only raw allocation path, which the executor
+// uses to allocate each planner arena once. Kernels are free functions with identical signatures in
+// sg::cpu (foo_cpu.cc) and sg::cuda (foo_cuda.cu), both taking a Backend& first; SG_DISPATCH
+// (engine/dispatch.h) picks one by device.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -16,7 +17,8 @@ class Backend {
   virtual ~Backend() = default;
 
   // "cpu" or "cuda" (also "cuda:N"). threads <= 0 means all cores (CPU element-wise work, OpenMP).
-  // Throws sg::Error with one clear line for an unknown name, a build without CUDA, or no GPU present.
+  // Throws sg::Error with one clear line for an unknown name, a build without CUDA, or no GPU
+  // present.
   static std::unique_ptr<Backend> create(const std::string& name, int threads = 0);
   // True when this build has the CUDA backend and a GPU is visible.
   static bool cuda_available();
@@ -26,8 +28,8 @@ class Backend {
   int threads() const { return threads_; }
   virtual std::string description() const = 0;
 
-  // Raw device memory. Only the executor (arenas) and tests call these; every call is counted so a test can
-  // prove that a training step allocates nothing.
+  // Raw device memory. Only the executor (arenas) and tests call these; every call is counted so a
+  // test can prove that a training step allocates nothing.
   void* allocate(size_t bytes);
   void deallocate(void* p, size_t bytes);
   size_t allocation_count() const { return allocation_count_; }
@@ -39,6 +41,10 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // device to device
   virtual void fill_zero(void* dst, size_t bytes) = 0;
   virtual void synchronize() = 0;
+  // TF32 tensor cores for fp32 matrix products (cuBLAS). Off by default: strict FP32, so CPU and
+  // CUDA agree. Only the CUDA backend accepts on = true; elsewhere it throws one line.
+  virtual void set_tf32(bool on);
+  virtual bool tf32() const { return false; }
   // Device memory (free, total) in bytes; on the CPU both are 0.
   virtual void memory_info(size_t* free_bytes, size_t* total_bytes) const = 0;
 

@@ -147,7 +147,7 @@ ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, V
 }
 
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
-                     int64_t hidden, int64_t proj, const std::string& impl) {
+                     int64_t hidden, int64_t proj, const std::string& impl, bool tf32) {
   SG_CHECK(impl == "native" || impl == "cudnn", "lstm layer '", name, "': unknown implementation '",
            impl, "' (native or cudnn)");
   SG_CHECK(hidden > 0 && proj >= 0 && batch > 0, "lstm layer '", name,
@@ -162,7 +162,7 @@ LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps
   if (proj > 0) l.P = g.parameter("P", Shape{hidden, proj});
   l.h = g.state("h", Shape{batch, R});
   l.c = g.state("c", Shape{batch, hidden});
-  l.y = impl == "cudnn" ? lstm_cudnn(g, x, l.W, l.b, l.P, l.h, l.c, steps)
+  l.y = impl == "cudnn" ? lstm_cudnn(g, x, l.W, l.b, l.P, l.h, l.c, steps, tf32)
                         : lstm(g, x, l.W, l.b, l.P, l.h, l.c, steps);
   return l;
 }

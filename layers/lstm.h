@@ -41,9 +41,11 @@ struct LstmLayer {
   ValueId h = kNoValue, c = kNoValue;  // State values
   ValueId y = kNoValue;                // output [T*B, R]
 };
-// impl: "native" (lstm() above) or "cudnn" (lstm_cudnn() in layers/lstm_cudnn.h).
+// impl: "native" (lstm() above) or "cudnn" (lstm_cudnn() in layers/lstm_cudnn.h); tf32 applies to
+// the cuDNN path only (the native path's products follow the backend's TF32 setting).
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
-                     int64_t hidden, int64_t proj, const std::string& impl = "native");
+                     int64_t hidden, int64_t proj, const std::string& impl = "native",
+                     bool tf32 = false);
 
 // Forward FLOPs of one LSTM layer over T steps (2 per multiply-add of every GEMM).
 int64_t lstm_forward_flops(int64_t steps, int64_t batch, int64_t input, int64_t hidden,

@@ -60,7 +60,7 @@ struct CudnnLstm {
   // Float offsets of each linear layer's matrix and bias in the weight space (-1: none).
   int64_t m_off[9], b_off[9];
 
-  explicit CudnnLstm(const LstmDims& dims)
+  CudnnLstm(const LstmDims& dims, bool tf32)
       : d(dims), seq(static_cast<size_t>(dims.B), int(dims.T)) {
     int ndev = 0;
     SG_CHECK(cudaGetDeviceCount(&ndev) == cudaSuccess && ndev > 0,
@@ -69,8 +69,9 @@ struct CudnnLstm {
     SG_CUDNN(cudnnCreateRNNDescriptor(&rnn));
     SG_CUDNN(cudnnSetRNNDescriptor_v8(
         rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_SINGLE_INP_BIAS, CUDNN_UNIDIRECTIONAL,
-        CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, int(d.I), int(d.H),
-        int(d.R()), 1, nullptr, CUDNN_RNN_PADDED_IO_DISABLED));
+        CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
+        tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, int(d.I), int(d.H), int(d.R()), 1, nullptr,
+        CUDNN_RNN_PADDED_IO_DISABLED));
     SG_CUDNN(cudnnCreateRNNDataDescriptor(&xd));
     SG_CUDNN(cudnnCreateRNNDataDescriptor(&yd));
     SG_CUDNN(cudnnSetRNNDataDescriptor(xd, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED,
@@ -290,9 +291,9 @@ class CudnnLstmOp final : public Op {
 }  // namespace
 
 ValueId lstm_cudnn(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
-                   int64_t steps) {
+                   int64_t steps, bool tf32) {
   const LstmDims d = lstm_detail::lstm_check_shapes(g, x, W, b, P, h0, c0, steps);
-  auto c = std::make_shared<CudnnLstm>(d);
+  auto c = std::make_shared<CudnnLstm>(d, tf32);
   std::vector<ValueId> ins{x, W, b, h0, c0};
   if (P != kNoValue) ins.push_back(P);
   const int64_t reserve_floats = static_cast<int64_t>((c->reserve_bytes + 3) / 4);

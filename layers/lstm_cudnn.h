@@ -14,7 +14,9 @@
 
 namespace sg {
 
+// tf32: let cuDNN use TF32 tensor cores (CUDNN_DEFAULT_MATH); false keeps strict FP32
+// (CUDNN_FMA_MATH), the default, for parity with the native path.
 ValueId lstm_cudnn(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
-                   int64_t steps);
+                   int64_t steps, bool tf32 = false);
 
 }  // namespace sg

@@ -3,7 +3,7 @@
 
 #ifndef SG_WITH_CUDA
 namespace sg {
-ValueId lstm_cudnn(Graph&, ValueId, ValueId, ValueId, ValueId, ValueId, ValueId, int64_t) {
+ValueId lstm_cudnn(Graph&, ValueId, ValueId, ValueId, ValueId, ValueId, ValueId, int64_t, bool) {
   SG_FAIL("lstm_impl 'cudnn' needs a build with CUDA and cuDNN; use 'native'");
 }
 }  // namespace sg

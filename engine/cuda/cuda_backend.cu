@@ -26,6 +26,11 @@ CudaBackend::CudaBackend(int ordinal, int threads)
   SG_CUBLAS(blas_.set_math_mode(cublas_, CUBLAS_PEDANTIC_MATH));
 }
 
+void CudaBackend::set_tf32(bool on) {
+  SG_CUBLAS(blas_.set_math_mode(cublas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  tf32_ = on;
+}
+
 CudaBackend::~CudaBackend() {
   if (cublas_) blas_.destroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);

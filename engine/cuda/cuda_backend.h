@@ -33,6 +33,8 @@ class CudaBackend final : public Backend {
   void fill_zero(void* dst, size_t n) override;
   void synchronize() override;
   void memory_info(size_t* free_bytes, size_t* total_bytes) const override;
+  void set_tf32(bool on) override;
+  bool tf32() const override { return tf32_; }
 
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t cublas() const { return cublas_; }
@@ -48,6 +50,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
+  bool tf32_ = false;
 };
 
 inline CudaBackend& as_cuda(Backend& be) { return static_cast<CudaBackend&>(be); }

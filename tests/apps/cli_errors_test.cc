@@ -62,6 +62,8 @@ TEST(CliErrors, OutOfRangeValues) {
                         "adamax");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --state cs-mv:0x"),
                         "cs-mv:0x");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --tf32"),
+                        "--tf32 needs --device cuda");
 }
 
 TEST(CliErrors, MissingAndEmptyDataFolder) {
