@@ -22,6 +22,7 @@
 #include "engine/executor.h"
 #include "engine/graph.h"
 #include "engine/ops/ops.h"
+#include "tests/engine/grad_to_host.h"
 
 namespace sg::testing {
 
@@ -122,21 +123,8 @@ inline GradCheckResult grad_check(const std::vector<GradCheckParam>& params,
     auto it = grads.find(pids[i]);
     if (it != grads.end()) {
       const Grad& gr = it->second;
-      if (gr.is_sparse()) {
-        res.saw_sparse = true;
-        const Shape rs = g.value(gr.sparse.rows).shape;
-        std::vector<int32_t> ids(static_cast<size_t>(rs[0])), count(1);
-        ex.download(gr.sparse.ids, ids.data(), ids.size() * sizeof(int32_t));
-        ex.download(gr.sparse.count, count.data(), sizeof(int32_t));
-        std::vector<float> rows = ex.read_f32(gr.sparse.rows);
-        const int64_t d = rs[1];
-        for (int32_t s = 0; s < count[0]; ++s) {
-          EXPECT_TRUE(s == 0 || ids[s] > ids[s - 1]) << "sparse ids not strictly ascending";
-          for (int64_t c = 0; c < d; ++c) analytic[ids[s] * d + c] += rows[s * d + c];
-        }
-      } else {
-        analytic = ex.read_f32(gr.dense);
-      }
+      res.saw_sparse = res.saw_sparse || gr.is_sparse();
+      analytic = grad_to_host(ex, g, gr, n);
     }
     res.analytic[params[i].name] = std::move(analytic);
   }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "engine/executor.h"
+#include "tests/engine/grad_to_host.h"
 
 namespace sg {
 namespace {
@@ -69,21 +70,7 @@ void model_grad_check(LmConfig cfg) {
   ex.run(2, 9, true);
   std::map<ValueId, std::vector<float>> analytic;
   for (auto& [p, gr] : m.grads) {
-    const Shape& ps = m.g.value(p).shape;
-    const int64_t d = ps.rank() == 2 ? ps[1] : 1;
-    std::vector<float> a(static_cast<size_t>(ps.numel()), 0.0f);
-    if (gr.is_sparse()) {
-      const int64_t n = m.g.value(gr.sparse.rows).shape[0];
-      std::vector<int32_t> ids(static_cast<size_t>(n)), count(1);
-      ex.download(gr.sparse.ids, ids.data(), ids.size() * 4);
-      ex.download(gr.sparse.count, count.data(), 4);
-      const auto rows = ex.read_f32(gr.sparse.rows);
-      for (int32_t i = 0; i < count[0]; ++i)
-        for (int64_t c = 0; c < d; ++c) a[ids[i] * d + c] += rows[i * d + c];
-    } else {
-      a = ex.read_f32(gr.dense);
-    }
-    analytic[p] = std::move(a);
+    analytic[p] = testing::grad_to_host(ex, m.g, gr, m.g.value(p).shape.numel());
   }
   auto loss_at = [&]() {
     write_state(ex, m, state0);

@@ -12,6 +12,7 @@
 #include "layers/lm_model.h"
 #include "layers/lstm.h"
 #include "layers/lstm_cudnn.h"
+#include "tests/engine/grad_to_host.h"
 
 namespace sg {
 namespace {
@@ -44,21 +45,7 @@ RunResult run_model(const LmConfig& cfg, const std::string& device, int steps) {
   be->synchronize();
   r.loss = ex.read_f32(m.loss)[0];
   for (auto& [p, gr] : m.grads) {
-    const Shape& ps = m.g.value(p).shape;
-    const int64_t d = ps.rank() == 2 ? ps[1] : 1;
-    std::vector<float> a(static_cast<size_t>(ps.numel()), 0.0f);
-    if (gr.is_sparse()) {
-      const int64_t n = m.g.value(gr.sparse.rows).shape[0];
-      std::vector<int32_t> ids(n), count(1);
-      ex.download(gr.sparse.ids, ids.data(), n * 4);
-      ex.download(gr.sparse.count, count.data(), 4);
-      const auto rows = ex.read_f32(gr.sparse.rows);
-      for (int32_t i = 0; i < count[0]; ++i)
-        for (int64_t c = 0; c < d; ++c) a[ids[i] * d + c] += rows[i * d + c];
-    } else {
-      a = ex.read_f32(gr.dense);
-    }
-    r.grads[m.g.value(p).name] = std::move(a);
+    r.grads[m.g.value(p).name] = testing::grad_to_host(ex, m.g, gr, m.g.value(p).shape.numel());
   }
   for (ValueId v : m.state) r.state.push_back(ex.read_f32(v));
   return r;

@@ -71,18 +71,8 @@ struct Fixture {
   }
   // Row-sparse gradient -> dense host vector of rows x d.
   std::vector<float> dense_of(const Grad& gr, int64_t rows, int64_t d) const {
-    std::vector<float> out(static_cast<size_t>(rows * d), 0.0f);
     EXPECT_TRUE(gr.is_sparse());
-    const int64_t n = g.value(gr.sparse.rows).shape[0];
-    std::vector<int32_t> ids(static_cast<size_t>(n)), count(1);
-    ex->download(gr.sparse.ids, ids.data(), ids.size() * 4);
-    ex->download(gr.sparse.count, count.data(), 4);
-    std::vector<float> r = ex->read_f32(gr.sparse.rows);
-    for (int32_t i = 0; i < count[0]; ++i) {
-      if (i > 0) EXPECT_LT(ids[i - 1], ids[i]);
-      for (int64_t c = 0; c < d; ++c) out[ids[i] * d + c] += r[i * d + c];
-    }
-    return out;
+    return testing::grad_to_host(*ex, g, gr, rows * d);
   }
 };
 
