@@ -35,6 +35,10 @@ SG_HD int64_t log_uniform_draw(uint64_t seed, uint64_t stream, uint64_t index, i
 
 // Workspace of sample_log_uniform_unique (layers/log_uniform_kernels.inc): one int32 per id (the
 // CUDA kernel's first-draw index; the CPU kernel uses it as a seen flag).
+// Draws sample_log_uniform_unique may take (0x7F7F7F7F: the CUDA kernel's "not drawn yet" mark,
+// a byte memset, must stay larger than every draw index).
+constexpr int64_t kMaxLogUniformDraws = 0x7F7F7F7F;
+
 inline size_t log_uniform_unique_workspace_bytes(int64_t vocab) {
   return static_cast<size_t>(vocab) * sizeof(int32_t);
 }

@@ -23,8 +23,8 @@ void sample_log_uniform_unique(Backend&, int64_t count, int64_t vocab, uint64_t 
   std::memset(seen, 0, static_cast<size_t>(vocab));
   int64_t got = 0, t = 0;
   while (got < count) {
-    SG_CHECK(t < std::numeric_limits<int32_t>::max(), "log-uniform sampler: ", count,
-             " distinct ids of ", vocab, " need more than 2^31 - 1 draws");
+    SG_CHECK(t < kMaxLogUniformDraws, "log-uniform sampler: ", count, " distinct ids of ", vocab,
+             " need more than ", kMaxLogUniformDraws, " draws");
     const int64_t k = log_uniform_draw(seed, stream, static_cast<uint64_t>(t), vocab);
     ++t;
     if (seen[k]) continue;

@@ -4,7 +4,7 @@
 // draw is the first of its id when first[k] == j. A block exclusive scan of those flags gives each
 // new id its position in draw order, the same order the CPU kernel produces; the chunk in which the
 // count-th new id appears fixes tries. first[] starts at 0x7F7F7F7F (a byte memset), larger than
-// any draw index.
+// any draw index (kMaxLogUniformDraws).
 #include <cub/block/block_scan.cuh>
 #include <limits>
 
@@ -18,7 +18,6 @@ namespace sg::cuda {
 namespace {
 
 constexpr int kThreads = 1024;
-constexpr int64_t kMaxDraws = std::numeric_limits<int32_t>::max();
 
 __global__ void __launch_bounds__(kThreads)
     sample_unique_kernel(int64_t count, int64_t vocab, uint64_t seed, uint64_t stream,
@@ -30,7 +29,8 @@ __global__ void __launch_bounds__(kThreads)
   if (t == 0) draws = 0;  // stays 0 if the draw limit is hit
   __syncthreads();
   int64_t found = 0;  // the same in every thread: each adds the block aggregate
-  for (int64_t base = 0; found < count && base + kThreads <= kMaxDraws; base += kThreads) {
+  for (int64_t base = 0; found < count && base + kThreads <= kMaxLogUniformDraws;
+       base += kThreads) {
     const int64_t j = base + t;
     const int64_t k = log_uniform_draw(seed, stream, static_cast<uint64_t>(j), vocab);
     atomicMin(first + k, static_cast<int32_t>(j));
