@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
+#include "engine/check.h"
 #include "engine/rng.h"
 
 namespace sg {
@@ -41,6 +43,18 @@ constexpr int64_t kMaxLogUniformDraws = 0x7F7F7F7F;
 
 inline size_t log_uniform_unique_workspace_bytes(int64_t vocab) {
   return static_cast<size_t>(vocab) * sizeof(int32_t);
+}
+
+// Argument checks shared by both kernels: one sg::Error line for a bad vocabulary size, count or
+// workspace.
+inline void check_log_uniform_unique_args(int64_t count, int64_t vocab, size_t workspace_bytes) {
+  SG_CHECK(vocab >= 1 && vocab <= std::numeric_limits<int32_t>::max(),
+           "log-uniform sampler: vocabulary size must be in [1, 2^31), got ", vocab);
+  SG_CHECK(count >= 1 && count <= vocab, "log-uniform sampler: cannot draw ", count,
+           " distinct ids from ", vocab);
+  SG_CHECK(workspace_bytes >= log_uniform_unique_workspace_bytes(vocab),
+           "log-uniform sampler: workspace of ", workspace_bytes, " bytes, needs ",
+           log_uniform_unique_workspace_bytes(vocab));
 }
 
 }  // namespace sg

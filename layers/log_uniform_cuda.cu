@@ -57,13 +57,7 @@ __global__ void __launch_bounds__(kThreads)
 void sample_log_uniform_unique(Backend& be, int64_t count, int64_t vocab, uint64_t seed,
                                uint64_t stream, int32_t* ids, float* logq, int32_t* tries,
                                void* workspace, size_t workspace_bytes) {
-  SG_CHECK(vocab >= 1 && vocab <= std::numeric_limits<int32_t>::max(),
-           "log-uniform sampler: vocabulary size must be in [1, 2^31), got ", vocab);
-  SG_CHECK(count >= 1 && count <= vocab, "log-uniform sampler: cannot draw ", count,
-           " distinct ids from ", vocab);
-  SG_CHECK(workspace_bytes >= log_uniform_unique_workspace_bytes(vocab),
-           "log-uniform sampler: workspace of ", workspace_bytes, " bytes, needs ",
-           log_uniform_unique_workspace_bytes(vocab));
+  check_log_uniform_unique_args(count, vocab, workspace_bytes);
   cudaStream_t s = as_cuda(be).stream();
   auto* first = static_cast<int32_t*>(workspace);
   SG_CUDA(cudaMemsetAsync(first, 0x7F, log_uniform_unique_workspace_bytes(vocab), s));
