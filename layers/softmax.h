@@ -1,8 +1,9 @@
 // Full softmax cross-entropy over the whole vocabulary (small vocabularies, evaluation):
 //   h [N, D] (any shape with last dim D), W [V, D], b [V], targets i32 (numel N)
 //   logits = h W^T + b  [N, V];  loss = mean_r (logsumexp(logits_r) - logits_r,t_r);  row_loss [N]
-// Built from engine ops (matmul, bias_add, log_softmax_cross_entropy); the gradient of W is dense
-// [V, D].
+// Default: one fused op (GEMM + in-place softmax/loss/gradient row pass, softmax.cc) whose backward
+// is two GEMMs; the gradient of W is dense [V, D]. keep_logits: built from engine ops (matmul,
+// bias_add, log_softmax_cross_entropy) so the logits are a value that can be read (generate).
 #pragma once
 #include <cstdint>
 
@@ -13,10 +14,11 @@ namespace sg {
 struct FullSoftmax {
   ValueId loss = kNoValue;      // f32 [1]
   ValueId row_loss = kNoValue;  // f32 [N]
-  ValueId logits = kNoValue;    // f32 [N, V]
+  ValueId logits = kNoValue;    // f32 [N, V], only when keep_logits
 };
 
-FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets);
+FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets,
+                              bool keep_logits = false);
 
 // Forward FLOPs of the logits GEMM.
 int64_t full_softmax_forward_flops(int64_t n, int64_t v, int64_t d);

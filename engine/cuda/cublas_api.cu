@@ -33,6 +33,8 @@ CublasApi CublasApi::load() {
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasDestroy), &api.destroy);
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSetStream), &api.set_stream);
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSetMathMode), &api.set_math_mode);
+  resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSetPointerMode),
+          &api.set_pointer_mode);
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSgemm), &api.sgemm);
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSgemmStridedBatched),
           &api.sgemm_strided_batched);

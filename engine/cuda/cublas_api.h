@@ -17,6 +17,7 @@ struct CublasApi {
   decltype(&cublasDestroy) destroy = nullptr;
   decltype(&cublasSetStream) set_stream = nullptr;
   decltype(&cublasSetMathMode) set_math_mode = nullptr;
+  decltype(&cublasSetPointerMode) set_pointer_mode = nullptr;
   decltype(&cublasSgemm) sgemm = nullptr;
   decltype(&cublasSgemmStridedBatched) sgemm_strided_batched = nullptr;
   void* library = nullptr;  // dlopen handle, kept open for the life of the process

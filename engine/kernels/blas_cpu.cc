@@ -78,6 +78,12 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   }
 }
 
+void gemm_device_scalars(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                         const float* alpha, const float* a, int64_t lda, const float* b,
+                         int64_t ldb, const float* beta, float* c, int64_t ldc) {
+  gemm(be, trans_a, trans_b, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
+}
+
 void gemm_strided_batched(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                           float alpha, const float* a, int64_t lda, int64_t stride_a,
                           const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,

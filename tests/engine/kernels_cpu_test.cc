@@ -297,6 +297,78 @@ TEST(KernelsSoftmaxXent, ForwardBackwardMatchReference) {
   EXPECT_THROW(cpu::softmax_xent_backward(*be, x.data(), t.data(), &g, n, c, grad.data()), Error);
 }
 
+// The fused training row pass: delta = (softmax(x + b) - onehot) / n in place, the losses, and
+// column sums that do not depend on the thread count. n = 101 spans several row chunks.
+TEST(KernelsSoftmaxXent, DeltaMatchesReferenceAndIsThreadCountIndependent) {
+  const int64_t n = 101, c = 37;
+  const auto x0 = random_floats(n * c, 23, -30, 30);
+  const auto b = random_floats(c, 24, -5, 5);
+  std::vector<int32_t> t(n);
+  for (int64_t i = 0; i < n; ++i) t[i] = static_cast<int32_t>((i * 7) % c);
+  std::vector<char> ws(softmax_xent_delta_workspace_bytes(n, c));
+  ASSERT_GT(softmax_xent_delta_chunks(n), 1);
+  std::vector<std::vector<float>> deltas, colsums;
+  for (int threads : {1, 2}) {
+    auto be = Backend::create("cpu", threads);
+    std::vector<float> x = x0, row(n), colsum(c);
+    float mean = 0;
+    cpu::softmax_xent_delta(*be, x.data(), b.data(), t.data(), n, c, row.data(), &mean,
+                            colsum.data(), ws.data(), ws.size());
+    std::vector<double> ref_colsum(c, 0.0);
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double m = -1e300, s = 0;
+      for (int64_t j = 0; j < c; ++j) m = std::max(m, double(x0[i * c + j]) + b[j]);
+      for (int64_t j = 0; j < c; ++j) s += std::exp(double(x0[i * c + j]) + b[j] - m);
+      const double li = std::log(s) + m - (double(x0[i * c + t[i]]) + b[t[i]]);
+      EXPECT_NEAR(row[i], li, 1e-4 * std::max(1.0, li)) << i;
+      total += li;
+      for (int64_t j = 0; j < c; ++j) {
+        const double d = (std::exp(double(x0[i * c + j]) + b[j] - m) / s - (j == t[i])) / n;
+        EXPECT_NEAR(x[i * c + j], d, 1e-6) << i << "," << j;
+        ref_colsum[j] += d;
+      }
+    }
+    EXPECT_NEAR(mean, total / n, 1e-3);
+    for (int64_t j = 0; j < c; ++j) EXPECT_NEAR(colsum[j], ref_colsum[j], 1e-5) << j;
+    deltas.push_back(x);
+    colsums.push_back(colsum);
+  }
+  EXPECT_EQ(0, std::memcmp(deltas[0].data(), deltas[1].data(), deltas[0].size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(colsums[0].data(), colsums[1].data(), c * sizeof(float)));
+}
+
+TEST(KernelsSoftmaxXent, DeltaRejectsBadTargetsAndSmallWorkspace) {
+  auto be = cpu();
+  const int64_t n = 4, c = 5;
+  std::vector<float> x(n * c, 0.5f), b(c, 0.0f), row(n), colsum(c);
+  std::vector<int32_t> t = {0, 1, 5, 2};
+  std::vector<char> ws(softmax_xent_delta_workspace_bytes(n, c));
+  float mean;
+  EXPECT_THROW(cpu::softmax_xent_delta(*be, x.data(), b.data(), t.data(), n, c, row.data(), &mean,
+                                       colsum.data(), ws.data(), ws.size()),
+               Error);
+  t[2] = 3;
+  EXPECT_THROW(cpu::softmax_xent_delta(*be, x.data(), b.data(), t.data(), n, c, row.data(), &mean,
+                                       colsum.data(), ws.data(), ws.size() - 4),
+               Error);
+  EXPECT_NO_THROW(cpu::softmax_xent_delta(*be, x.data(), b.data(), t.data(), n, c, row.data(),
+                                          &mean, colsum.data(), ws.data(), ws.size()));
+  EXPECT_NEAR(mean, std::log(5.0), 1e-5);  // equal logits: uniform softmax
+}
+
+TEST(KernelsBlas, DeviceScalarsGemmMatchesHostScalars) {
+  auto be = cpu();
+  const int64_t m = 9, n = 7, k = 5;
+  const auto a = random_floats(m * k, 31), b = random_floats(k * n, 32);
+  std::vector<float> c1 = random_floats(m * n, 33), c2 = c1;
+  const float alpha = -1.5f, beta = 0.25f;
+  cpu::gemm(*be, false, false, m, n, k, alpha, a.data(), k, b.data(), n, beta, c1.data(), n);
+  cpu::gemm_device_scalars(*be, false, false, m, n, k, &alpha, a.data(), k, b.data(), n, &beta,
+                           c2.data(), n);
+  EXPECT_EQ(c1, c2);
+}
+
 TEST(KernelsDropout, MaskRateScaleAndBackwardConsistency) {
   auto be = cpu();
   const int64_t n = 100000;

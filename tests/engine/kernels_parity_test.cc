@@ -140,6 +140,30 @@ std::vector<ParityCase> cases() {
                   return Outputs{row.host(), mean.host(), dx.host()};
                 },
                 1e-5});
+  cs.push_back({"softmax_xent_delta",
+                [](Backend& be) {
+                  const int64_t n = 70, c = 1001;
+                  F x(be, random_floats(n * c, 16, -20, 20)), b(be, random_floats(c, 17, -3, 3)),
+                      row(be, n), mean(be, 1), colsum(be, c);
+                  I t(be, random_ids(n, c, 18));
+                  DeviceBuffer<char> ws(be, softmax_xent_delta_workspace_bytes(n, c));
+                  const size_t ws_bytes = softmax_xent_delta_workspace_bytes(n, c);
+                  SG_DISPATCH(be, softmax_xent_delta, x.get(), b.get(), t.get(), n, c, row.get(),
+                              mean.get(), colsum.get(), ws.get(), ws_bytes);
+                  return Outputs{row.host(), mean.host(), x.host(), colsum.host()};
+                },
+                1e-5});
+  cs.push_back({"gemm_device_scalars",
+                [](Backend& be) {
+                  const int64_t m = 33, n = 65, k = 47;
+                  F a(be, random_floats(m * k, 19)), b(be, random_floats(n * k, 20)),
+                      c(be, random_floats(m * n, 21)), alpha(be, std::vector<float>{0.75f}),
+                      beta(be, std::vector<float>{-0.5f});
+                  SG_DISPATCH(be, gemm_device_scalars, false, true, m, n, k, alpha.get(), a.get(),
+                              k, b.get(), k, beta.get(), c.get(), n);
+                  return Outputs{c.host()};
+                },
+                1e-5});
   cs.push_back({"dropout",
                 [](Backend& be) {
                   const int64_t n = 100003;
