@@ -60,13 +60,19 @@ def machine_info():
     return info
 
 
-def child_env(policy):
+def child_env(policy, openblas_core):
     """The environment of one trainer. OMP_WAIT_POLICY: libgomp's default spin-waiting, next to OpenBLAS's own
     pthreads, made Debian's PyTorch 5x slower with 2 threads than with 1 on the 2-vCPU machine (passive avoids it);
     passive makes sketchgrad ~25 % slower (its threads sleep between the step's parallel regions). By default each
     trainer runs with the policy that is best for it: PyTorch passive, sketchgrad libgomp's default."""
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
+    # Both trainers use Debian's OpenBLAS, whose kernel set is picked at load time: autodetected from the CPU, or
+    # pinned by OPENBLAS_CORETYPE (this project's machines pin Haswell = AVX2 although they have AVX-512).
+    if openblas_core == "auto":
+        env.pop("OPENBLAS_CORETYPE", None)
+    elif openblas_core != "inherit":
+        env["OPENBLAS_CORETYPE"] = openblas_core
     if policy != "default":
         env["OMP_WAIT_POLICY"] = policy.upper()
     return env
@@ -175,6 +181,9 @@ def main():
     ap.add_argument("--omp-wait-policy", default="best", choices=["best", "passive", "active", "default"],
                     help="OMP_WAIT_POLICY for both trainers; best (default): passive for PyTorch, libgomp's "
                          "default for sketchgrad, each trainer's faster setting (see child_env)")
+    ap.add_argument("--openblas-core", default="inherit",
+                    help="OpenBLAS kernel set for BOTH trainers: 'inherit' (this environment's OPENBLAS_CORETYPE, "
+                         "if any), 'auto' (unset it: OpenBLAS detects the CPU), or a core name (Haswell, SkylakeX, ...)")
     ap.add_argument("--tf32", default="off", choices=["on", "off"], help="TF32 on CUDA for both trainers (sketchgrad --tf32; PyTorch allow_tf32 for matmul and cuDNN)")
     ap.add_argument("--torch-adam", default="lazy", choices=["auto", "dense", "lazy"],
                     help="lazy (default): SparseAdam on the tables whose gradients are row-sparse in "
@@ -218,8 +227,8 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.work_dir, exist_ok=True)
-    sg_env = child_env("default" if a.omp_wait_policy == "best" else a.omp_wait_policy)
-    torch_env = child_env("passive" if a.omp_wait_policy == "best" else a.omp_wait_policy)
+    sg_env = child_env("default" if a.omp_wait_policy == "best" else a.omp_wait_policy, a.openblas_core)
+    torch_env = child_env("passive" if a.omp_wait_policy == "best" else a.omp_wait_policy, a.openblas_core)
     keep = ("OMP_", "GOMP_", "OPENBLAS_", "MKL_", "CUDA_VISIBLE")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     variants = list(VARIANTS) if a.variant == "all" else [a.variant]
