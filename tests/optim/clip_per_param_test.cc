@@ -15,19 +15,15 @@ struct StepNorms {
 };
 
 StepNorms sgd_step_norms(float clip, float clip_per_param) {
-  Tiny t;
   OptimizerConfig cfg;
   cfg.rule = "sgd";
   cfg.lr = 1.f;
   cfg.clip = clip;
   cfg.clip_per_param = clip_per_param;
-  Optimizer opt(cfg, t.g, t.grads);
-  ExecutorOptions eo;
-  eo.extra = opt.requests();
-  eo.grads_to_keep = opt.grads_to_keep();
-  auto be = Backend::create("cpu", 2);
-  Executor ex(t.g, *be, eo);
-  opt.bind(ex, 0);
+  TinyRun run(cfg, "cpu", 2);  // emb/W [40, 8]
+  Tiny& t = run.t;
+  Optimizer& opt = run.opt;
+  Executor& ex = run.ex;
   std::vector<int32_t> ids(t.n);
   for (int64_t i = 0; i < t.n; ++i) ids[i] = static_cast<int32_t>(i % 7);  // repeated rows
   auto c = uniform(t.n * t.D, 5), c2 = uniform(t.R2 * t.D, 6);

@@ -15,18 +15,14 @@ namespace {
 // Largest |step| / step_size over the rare rows (ids >= 2) across 40 steps: 2 heavy rows with unit
 // gradients, 38 rare rows touched now and then with gradients 1e-6, depth-3 sketches of width 7.
 float max_rare_step(const std::string& policy) {
-  Tiny t;  // emb/W [40, 8]
   OptimizerConfig cfg;
   cfg.rule = "adam";
   cfg.lr = 1e-2f;
   cfg.state = policy;
-  Optimizer opt(cfg, t.g, t.grads);
-  ExecutorOptions eo;
-  eo.extra = opt.requests();
-  eo.grads_to_keep = opt.grads_to_keep();
-  auto be = Backend::create("cpu", 1);
-  Executor ex(t.g, *be, eo);
-  opt.bind(ex, 0);
+  TinyRun run(cfg, "cpu", 1);  // emb/W [40, 8]
+  Tiny& t = run.t;
+  Optimizer& opt = run.opt;
+  Executor& ex = run.ex;
   float worst = 0;
   for (int s = 1; s <= 40; ++s) {
     std::vector<int32_t> ids(t.n);

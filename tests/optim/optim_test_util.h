@@ -45,6 +45,28 @@ struct Tiny {
   }
 };
 
+// A Tiny graph with an Optimizer bound to an Executor on its own backend, ready for
+// upload / run / step.
+struct TinyRun {
+  Tiny t;
+  Optimizer opt;
+  std::unique_ptr<Backend> be;
+  Executor ex;
+  TinyRun(const OptimizerConfig& cfg, const std::string& device, int threads, int64_t dim = 8)
+      : t(40, dim),
+        opt(cfg, t.g, t.grads),
+        be(Backend::create(device, threads)),
+        ex(t.g, *be, executor_options(opt)) {
+    opt.bind(ex, 0);
+  }
+  static ExecutorOptions executor_options(const Optimizer& o) {
+    ExecutorOptions eo;
+    eo.extra = o.requests();
+    eo.grads_to_keep = o.grads_to_keep();
+    return eo;
+  }
+};
+
 struct TrainResult {
   std::vector<float> E, P;
   std::vector<std::pair<std::string, std::vector<float>>> state;
@@ -55,14 +77,11 @@ struct TrainResult {
 inline TrainResult train_tiny(const OptimizerConfig& cfg, int steps,
                               const std::string& device = "cpu", int threads = 2,
                               int64_t id_range = 0, int64_t dim = 8) {
-  Tiny t(40, dim);
-  Optimizer opt(cfg, t.g, t.grads);
-  ExecutorOptions eo;
-  eo.extra = opt.requests();
-  eo.grads_to_keep = opt.grads_to_keep();
-  auto be = Backend::create(device, threads);
-  Executor ex(t.g, *be, eo);
-  opt.bind(ex, 0);
+  TinyRun run(cfg, device, threads, dim);
+  Tiny& t = run.t;
+  Optimizer& opt = run.opt;
+  Executor& ex = run.ex;
+  Backend* be = run.be.get();
   auto e0 = uniform(t.R * t.D, 1 + 100 * (dim != 8)), p0 = uniform(t.R2 * t.D, 2);
   ex.upload(t.E, e0.data(), e0.size() * 4);
   ex.upload(t.P, p0.data(), p0.size() * 4);
