@@ -1,7 +1,7 @@
 // Log-softmax + cross-entropy kernel family (full softmax; the sampled one lives with the softmax
 // layer).
-//   forward:  row_loss[i] = log sum_j exp(x_ij - m_i) + m_i - x_{i,t_i},  m_i = max_j x_ij;  mean
-//   over rows
+//   forward:  row_loss[i] = log sum_j exp(x_ij - m_i) + m_i - x_{i,t_i},  m_i = max_j x_ij
+//             (and their mean over rows)
 //   backward: dx_ij = (exp(x_ij - m_i) / sum_k exp(x_ik - m_i) - [j == t_i]) * g / n
 //   delta (fused training forward, in place): the backward's dx / g, plus loss and column sums
 // Out-of-range targets: CPU throws sg::Error naming the row; CUDA writes NaN into that row's loss
