@@ -2,7 +2,9 @@
 // in three vectorised passes: max, exp(x - max) and its sum, then the loss or the scaled softmax.
 // exp is a branch-free float polynomial (Cephes-style range reduction, ~2 ulp) so the compiler
 // vectorises it; the row functions are compiled for AVX-512, AVX2 and baseline x86-64 and the best
-// one is picked at load time. Per-row work does not depend on the thread count.
+// one is picked at load time. Per-row work does not depend on the thread count. The fused training
+// pass (softmax_xent_delta) works in place, row chunks in parallel, each chunk adding its rows into
+// its own column-sum partial; the partials are then added in chunk order.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -108,10 +110,6 @@ void softmax_xent_backward(Backend& be, const float* logits, const int32_t* targ
     dx[targets[i]] -= scale;
   }
 }
-
-}  // namespace sg::cpu
-
-namespace sg::cpu {
 
 void softmax_xent_delta(Backend& be, float* x, const float* bias, const int32_t* targets, int64_t n,
                         int64_t c, float* row_loss, float* mean_loss, float* colsum,
