@@ -8,7 +8,7 @@ to bench/results/compare-<date>-<variant>-<device>.json (per-run logs: out/compa
 
   /usr/bin/python3 bench/compare_pytorch.py                      # issue 7 config, full softmax, CPU, 2 threads
   /usr/bin/python3 bench/compare_pytorch.py --variant sampled    # sampled softmax (S = --samples)
-  /usr/bin/python3 bench/compare_pytorch.py --variant cs-mv      # sampled softmax, sketchgrad --state cs-mv
+  /usr/bin/python3 bench/compare_pytorch.py --variant cs-mv      # sampled softmax, both with --state cs-mv
   /usr/bin/python3 bench/compare_pytorch.py --variant all
   python3 bench/compare_pytorch.py --device cuda --preset paper-lm1b   # GPU, paper config (synthetic V=793,471)
 
@@ -236,14 +236,12 @@ def main():
               "args": vars(a), "runs": {},
               "environment": {"sketchgrad": {k: v for k, v in sg_env.items() if k.startswith(keep)},
                               "pytorch": {k: v for k, v in torch_env.items() if k.startswith(keep)}}}
-    torch_cache = {}  # softmax -> torch result (cs-mv reuses the sampled PyTorch run: PyTorch has no sketches)
     for variant in variants:
         kind, state = VARIANTS[variant]
         softmax = "full" if kind == "full" else f"sampled:{a.samples}"
         flags = shared_flags(a, model, softmax)
         res = {"softmax": softmax, "state": state, "sketchgrad_runs": [], "pytorch_runs": []}
         lazy = a.torch_adam == "lazy" or (a.torch_adam == "auto" and kind == "sampled")
-        reuse = softmax in torch_cache
         for rep in range(a.repeats):  # alternate the two so slow drift of the machine hits both alike
             tag = f"{stamp}-{variant}-{a.device.replace(':', '')}-r{rep}"
             if not a.skip_sketchgrad:
@@ -258,14 +256,16 @@ def main():
                 res["sketchgrad_runs"].append(run)
                 if rc != 0:
                     print(f"sketchgrad exited {rc}; last lines:\n  " + "\n  ".join(run["log_tail"]))
-            if not a.skip_torch and not reuse:
+            if not a.skip_torch:
                 pj = os.path.join(a.work_dir, f"pytorch-{tag}.summary.json")
                 log = os.path.join(a.work_dir, f"pytorch-{tag}.log")
                 cmd = [a.python, os.path.join(HERE, "torch_lm.py")] + flags + ["--summary-json", pj]
                 if paper:
                     cmd += ["--preset", "paper-lm1b"]
-                if lazy:
+                if lazy or state != "dense":  # sketched state lives on the sparse-gradient tables
                     cmd += ["--lazy-adam"]
+                if state != "dense":  # the same sketched Adam (bench/torch_sketch_adam.py)
+                    cmd += ["--state", state]
                 if a.device.startswith("cuda"):
                     cmd += ["--tf32", a.tf32]
                 rc, wall, rss = run_child(cmd, log, torch_env)
@@ -274,11 +274,6 @@ def main():
                 res["pytorch_runs"].append(run)
                 if rc != 0:
                     print(f"torch_lm exited {rc}; last lines:\n  " + "\n  ".join(run["log_tail"]))
-        if reuse:  # cs-mv reuses the sampled PyTorch runs: PyTorch has no sketched state
-            res["pytorch_runs"] = torch_cache[softmax]
-            res["pytorch_reused_from_same_softmax"] = True
-        elif res["pytorch_runs"]:
-            torch_cache[softmax] = res["pytorch_runs"]
 
         sg, pt = median_run(res["sketchgrad_runs"]), median_run(res["pytorch_runs"])
         sgs, pts = sg.get("summary", {}), pt.get("summary", {})
@@ -299,10 +294,13 @@ def main():
                       pts.get("cuda_process_delta_bytes"), "bytes")]
         if sgs.get("planned_peak_bytes") is not None:
             print(f"sketchgrad planned peak by category: {sgs.get('planned_peak_bytes')}")
-        notes = " (PyTorch: SparseAdam on embedding/softmax)" if "--lazy-adam" in pt.get("command", []) else ""
+        notes = ""
+        if "--lazy-adam" in pt.get("command", []):
+            notes = (f" (PyTorch: sketched lazy Adam, --state {state}, on embedding/softmax)" if state != "dense"
+                     else " (PyTorch: SparseAdam on embedding/softmax)")
         if a.repeats > 1:
             notes += f", median words/s run of {a.repeats}"
-        print_table(f"== {variant}: softmax {softmax}, sketchgrad --state {state}{notes}, "
+        print_table(f"== {variant}: softmax {softmax}, --state {state}{notes}, "
                     f"{a.steps} steps, {a.threads} threads, {a.device} ==", rows)
         record["runs"][variant] = res
 

@@ -17,6 +17,9 @@ Trains the same LSTM language model as sketchgrad, on the same LM1B-layout corpu
                       logits - log Q, accidental hits masked, true class in column 0.
   optim    Adam(lr, 0.9, 0.999, 1e-8) with global-norm clipping; --lazy-adam: sparse embedding/softmax
            gradients + torch.optim.SparseAdam for those tables (LazyAdam), dense Adam elsewhere.
+           --state cs-mv|cs-m|cs-v[:Nx] (needs --lazy-adam): the embedding and the sampled softmax's weights
+           (the matrices with sparse gradients, as sketchgrad's presets choose them) keep m in a Count-Sketch
+           and/or v in a Count-Min Sketch (bench/torch_sketch_adam.py, sketchgrad's definition).
   measures words/s after --warmup-steps (B*T predicted tokens per step), peak RSS, on CUDA the allocator
            peak and the device memory in use, final train loss, held-out perplexity with the full softmax over
            every predicted token of the held-out shard (</S> and <UNK> included, <S> never predicted).
@@ -35,6 +38,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_sketch_adam import SketchedSparseAdam
 
 SPECIALS = ["<S>", "</S>", "<UNK>"]
 BOS, EOS, UNK = 0, 1, 2
@@ -276,16 +281,43 @@ def clip_global_norm_(params, max_norm):
     return total
 
 
-def make_optimizers(model, lr, lazy, sampled):
+def parse_state(text):
+    """'dense' -> None; 'cs-mv' / 'cs-m' / 'cs-v' with optional ':Nx' -> (sketch m, sketch v, compression)."""
+    if text == "dense":
+        return None
+    name, _, comp = text.partition(":")
+    moments = {"cs-mv": (True, True), "cs-m": (True, False), "cs-v": (False, True)}
+    if name not in moments:
+        fail(f"--state must be dense, cs-mv, cs-m or cs-v (optionally :Nx), got '{text}'")
+    compression = 5.0
+    if comp:
+        try:
+            compression = float(comp[:-1]) if comp.endswith("x") else -1.0
+        except ValueError:
+            compression = -1.0
+        if not compression > 0:
+            fail(f"--state {text}: compression must look like 5x")
+    return moments[name] + (compression,)
+
+
+def make_optimizers(model, lr, lazy, sampled, state="dense"):
     adam = dict(lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    sketch = parse_state(state)
     sparse_params = []
     if lazy:
         sparse_params = [model.emb.weight] + ([model.sm_w.weight, model.sm_b.weight] if sampled else [])
+    elif sketch:
+        fail("--state other than dense needs --lazy-adam (sketches hold the state of sparse-gradient tables)")
+    sketched = [p for p in sparse_params if sketch and p.dim() == 2 and p.shape[1] > 1]
     ids = {id(p) for p in sparse_params}
     dense_params = [p for p in model.parameters() if id(p) not in ids]
     opts = [torch.optim.Adam(dense_params, **adam)]
-    if sparse_params:
-        opts.append(torch.optim.SparseAdam(sparse_params, **adam))
+    plain = [p for p in sparse_params if all(p is not q for q in sketched)]
+    if plain:
+        opts.append(torch.optim.SparseAdam(plain, **adam))
+    if sketched:
+        opts.append(SketchedSparseAdam(sketched, sketch_m=sketch[0], sketch_v=sketch[1], compression=sketch[2],
+                                       **adam))
     return opts
 
 
@@ -341,6 +373,8 @@ def parse_args(argv=None):
         ap.add_argument("--" + flag, type=typ, default=None, help="overrides the preset")
     ap.add_argument("--optimizer", default="adam", choices=["adam"])
     ap.add_argument("--lazy-adam", action="store_true", help="sparse tables + SparseAdam (LazyAdam)")
+    ap.add_argument("--state", default="dense",
+                    help="dense | cs-mv | cs-m | cs-v [:Nx]: sketched Adam state on the sparse tables")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup-steps", type=int, default=3, help="steps excluded from words/s")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = PyTorch default)")
@@ -428,11 +462,11 @@ def main(argv=None):
     sampled = a.softmax != "full"
     model = LSTMLM(V, a.emb, a.hidden, a.proj, a.layers, a.dropout, sparse=a.lazy_adam).to(device)
     sampler = LogUniformSampler(V, int(a.softmax[8:]), a.seed) if sampled else None
-    opts = make_optimizers(model, a.lr, a.lazy_adam, sampled)
+    opts = make_optimizers(model, a.lr, a.lazy_adam, sampled, a.state)
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
     print(f"torch_lm: V={V} params={n_params:,} device={device} threads={torch.get_num_threads()} "
-          f"softmax={a.softmax} lazy_adam={a.lazy_adam}", file=sys.stderr)
+          f"softmax={a.softmax} lazy_adam={a.lazy_adam} state={a.state}", file=sys.stderr)
 
     batcher = StreamBatcher(train_iter, a.batch, a.bptt)
     state = None
