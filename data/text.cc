@@ -124,6 +124,7 @@ bool LineReader::next(std::string_view& line) {
     scanned = begin_ + offset;
   }
   ++line_no_;
+  if (line_no_ == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // UTF-8 BOM
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   check_utf8_line(line, what_, path_, line_no_);
   return true;

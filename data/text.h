@@ -1,11 +1,13 @@
 // Text helpers shared by the data pipeline: UTF-8 validation, whitespace tokenizing and a streaming
 // line reader.
-//   valid_utf8(s)      : true iff s is well-formed UTF-8 (no overlong forms, no surrogates, <=
-//   U+10FFFF) for_each_token(l,f): calls f(token) for every maximal run of non-space bytes (space,
-//   \t, \r, \v, \f split) LineReader         : reads a file in 1 MiB chunks and yields its lines
-//   without the '\n' (and a trailing
-//                        '\r'); every line is checked for UTF-8 and a bad one throws "WHAT
-//                        FILE:LINE: ..."
+//   valid_utf8(s)       true iff s is well-formed UTF-8 (no overlong forms, no surrogates,
+//                       <= U+10FFFF)
+//   for_each_token(l,f) calls f(token) for every maximal run of non-space bytes (space, \t, \r, \v,
+//                       \f split)
+//   LineReader          reads a file in 1 MiB chunks and yields its lines without the '\n', a
+//                       trailing '\r' (CRLF files) and a UTF-8 byte-order mark at the start of
+//                       the file; every line is checked for UTF-8 and a bad one throws
+//                       "WHAT FILE:LINE: ..."
 #pragma once
 #include <cstdint>
 #include <cstdio>

@@ -81,6 +81,15 @@ TEST(CliErrors, NonUtf8Shard) {
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), "UTF-8");
 }
 
+TEST(CliErrors, MinCountAboveEveryWord) {
+  std::string d = make_corpus("mincount");  // the most frequent word ("the") occurs 800 times
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --min-count 1000"),
+                        "lower --min-count");
+  expect_one_line_error(run_cli("vocab --data " + d + " --out " + d + "/v.txt --min-count 1000"),
+                        "occurs 800 times");
+  EXPECT_TRUE(list_dir(d).size() == 2) << "vocab wrote a file despite the error";
+}
+
 TEST(CliErrors, BadVocabularyLine) {
   std::string d = make_corpus("vocab");
   std::ofstream(d + "/vocab.txt") << "the 10\ncat notanumber\n";

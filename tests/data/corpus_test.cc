@@ -128,5 +128,24 @@ TEST(Text, TokensAndLongLines) {
   EXPECT_FALSE(r.next(line));
 }
 
+TEST(Text, ByteOrderMarkAndCrlfAreNotPartOfTheText) {
+  TempDir d;
+  // A BOM only counts at the start of the file; later it is text (U+FEFF, valid UTF-8).
+  write_file(d.file("f"),
+             "\xEF\xBB\xBFthe cat\r\n\xEF\xBB\xBF"
+             "dog\r\nend");
+  LineReader r(d.file("f"), "shard");
+  std::string_view line;
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line, "the cat");
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line,
+            "\xEF\xBB\xBF"
+            "dog");
+  ASSERT_TRUE(r.next(line));
+  EXPECT_EQ(line, "end");
+  EXPECT_FALSE(r.next(line));
+}
+
 }  // namespace
 }  // namespace sg

@@ -61,6 +61,14 @@ TEST(Vocab, BuildRejectsBadArguments) {
   EXPECT_THAT(error_of([&] { Vocab::build({}, 1); }), HasSubstr("no training shards"));
   EXPECT_THAT(error_of([&] { Vocab::build({d.file("missing")}, 1); }),
               HasSubstr("cannot open shard"));
+  // A vocabulary of only <S> </S> <UNK> would train on <UNK> alone: refused, with the count to use.
+  write_file(d.file("b"), "x y x\ny .\n");
+  EXPECT_THAT(error_of([&] { Vocab::build({d.file("b")}, 3); }),
+              AllOf(HasSubstr("no word occurs at least 3 times"), HasSubstr("occurs 2 times"),
+                    HasSubstr("lower --min-count")));
+  EXPECT_EQ(Vocab::build({d.file("b")}, 2).size(), 5);
+  write_file(d.file("blank"), "\n  \n");
+  EXPECT_THAT(error_of([&] { Vocab::build({d.file("blank")}, 1); }), HasSubstr("hold no words"));
 }
 
 TEST(Vocab, SaveLoadRoundTrip) {
