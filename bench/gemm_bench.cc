@@ -3,7 +3,8 @@
 //   gates, input part:  [B*T = 640, 128] x [128, 2048]   (embedding 128 -> 4 * 512 gates)
 //   gates, recurrent:   [32, 512] x [512, 2048]           (one time step, batch 32, hidden 512)
 //   softmax logits:     [640, 128] x [128, 10000]         (projection 128 -> vocabulary ~10k)
-//   plus the backward products of the first shape (A^T dC and dC B^T).
+//   plus the backward products of the first shape (A^T dC and dC B^T), and the three products of
+//   the fused full softmax at V = 8,453.
 // Counter: FLOP/s (2 M N K per product; shown as G/s). CUDA benchmarks are registered only when a
 // GPU is present; every iteration synchronises the device so the time covers the kernel.
 #include <benchmark/benchmark.h>
@@ -55,6 +56,11 @@ int main(int argc, char** argv) {
       {"logits_640x10000x128", 640, 10000, 128, false, false},
       {"dW_AtdC_128x2048x640", 128, 2048, 640, true, false},
       {"dX_dCBt_640x128x2048", 640, 128, 2048, false, true},
+      // The fused full softmax of the issue-7 model (N 640 rows, P 128, V 8,453 words): logits
+      // h W^T, then dh = delta W and dW = delta^T h (layers/softmax.cc).
+      {"full_logits_hWt_640x8453x128", 640, 8453, 128, false, true},
+      {"full_dh_deltaW_640x128x8453", 640, 128, 8453, false, false},
+      {"full_dW_deltatH_8453x128x640", 8453, 128, 640, true, false},
   };
   std::vector<std::string> devices = {"cpu"};
   if (sg::Backend::cuda_available()) devices.push_back("cuda");
