@@ -300,7 +300,7 @@ def parse_state(text):
     return moments[name] + (compression,)
 
 
-def make_optimizers(model, lr, lazy, sampled, state="dense"):
+def make_optimizers(model, lr, lazy, sampled, state="dense", diagnostics_every=0):
     adam = dict(lr=lr, betas=(0.9, 0.999), eps=1e-8)
     sketch = parse_state(state)
     sparse_params = []
@@ -309,6 +309,7 @@ def make_optimizers(model, lr, lazy, sampled, state="dense"):
     elif sketch:
         fail("--state other than dense needs --lazy-adam (sketches hold the state of sparse-gradient tables)")
     sketched = [p for p in sparse_params if sketch and p.dim() == 2 and p.shape[1] > 1]
+    names = {id(model.emb.weight): "embedding", id(model.sm_w.weight): "softmax"}
     ids = {id(p) for p in sparse_params}
     dense_params = [p for p in model.parameters() if id(p) not in ids]
     opts = [torch.optim.Adam(dense_params, **adam)]
@@ -316,8 +317,9 @@ def make_optimizers(model, lr, lazy, sampled, state="dense"):
     if plain:
         opts.append(torch.optim.SparseAdam(plain, **adam))
     if sketched:
-        opts.append(SketchedSparseAdam(sketched, sketch_m=sketch[0], sketch_v=sketch[1], compression=sketch[2],
-                                       **adam))
+        opts.append(SketchedSparseAdam([{"params": [p], "name": names.get(id(p), "table")} for p in sketched],
+                                       sketch_m=sketch[0], sketch_v=sketch[1], compression=sketch[2],
+                                       diagnostics_every=diagnostics_every, **adam))
     return opts
 
 
@@ -375,6 +377,9 @@ def parse_args(argv=None):
     ap.add_argument("--lazy-adam", action="store_true", help="sparse tables + SparseAdam (LazyAdam)")
     ap.add_argument("--state", default="dense",
                     help="dense | cs-mv | cs-m | cs-v [:Nx]: sketched Adam state on the sparse tables")
+    ap.add_argument("--sketch-diagnostics", type=int, default=0, metavar="N",
+                    help="with a sketched --state: every N steps, how much of exact Adam's step the sketches keep, "
+                         "per band of word ids (keeps dense shadow moments; see bench/torch_sketch_adam.py)")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup-steps", type=int, default=3, help="steps excluded from words/s")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = PyTorch default)")
@@ -462,7 +467,7 @@ def main(argv=None):
     sampled = a.softmax != "full"
     model = LSTMLM(V, a.emb, a.hidden, a.proj, a.layers, a.dropout, sparse=a.lazy_adam).to(device)
     sampler = LogUniformSampler(V, int(a.softmax[8:]), a.seed) if sampled else None
-    opts = make_optimizers(model, a.lr, a.lazy_adam, sampled, a.state)
+    opts = make_optimizers(model, a.lr, a.lazy_adam, sampled, a.state, a.sketch_diagnostics)
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
     print(f"torch_lm: V={V} params={n_params:,} device={device} threads={torch.get_num_threads()} "
@@ -559,6 +564,17 @@ def main(argv=None):
         })
     print(f"torch_lm: {words_per_s:,.0f} words/s, peak RSS {summary['peak_rss_bytes'] / 2**20:,.0f} MiB, "
           f"final loss {losses[-1]:.4f}", file=sys.stderr)
+    diag = [r for o in opts for r in getattr(o, "diagnostics", [])]
+    if diag:
+        summary["sketch_diagnostics"] = diag
+        print("torch_lm: sketch diagnostics (last step of each table; step_gain = share of exact Adam's step kept)",
+              file=sys.stderr)
+        last = max(r["step"] for r in diag)
+        for r in diag:
+            if r["step"] == last:
+                print(f"  step {r['step']} {r['table']:>9} ids {r['ids']:>14} rows {r['rows']:5d}  "
+                      f"m_gain {r['m_gain']:.2f}  m_noise {r['m_noise']:.2f}  v_ratio {r['v_ratio']:6.2f}  "
+                      f"step_gain {r['step_gain']:.3f}", file=sys.stderr)
     if a.summary_json:
         with open(a.summary_json, "w") as f:
             json.dump(summary, f, indent=2)
