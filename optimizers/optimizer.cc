@@ -366,7 +366,7 @@ std::string Optimizer::describe() const {
       os << " " << moment << "=" << store_kind_name(s->view.kind);
       if (s->view.is_sketch()) {
         os << "(" << s->spec.depth << "x" << s->view.hash.width << ", "
-           << (s->spec.update == SketchUpdate::Lazy ? "lazy" : "paper");
+           << sketch_update_name(s->spec.update);
         if (s->view.kind == StoreKind::CountMin && s->spec.clean_every > 0)
           os << ", clean x" << s->spec.clean_alpha << "/" << s->spec.clean_every;
         os << ")";

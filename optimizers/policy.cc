@@ -73,6 +73,11 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
       s.update = SketchUpdate::Lazy;
     } else if (o == "paper") {
       s.update = SketchUpdate::Paper;
+    } else if (o == "cu") {
+      SG_CHECK(s.kind == StoreKind::CountMin,
+               "state policy: the conservative update (cu) applies to Count-Min only ('", text,
+               "')");
+      s.update = SketchUpdate::Conservative;
     } else if (o == "identity") {
       s.identity_hash = true;
     } else if (o == "unbounded") {
@@ -92,7 +97,7 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
       s.clean_every = static_cast<int64_t>(every);
     } else {
       SG_FAIL("state policy: unknown option '", o, "' in '", text,
-              "' (Nx, dN, lazy, paper, clean=A/C, identity, unbounded)");
+              "' (Nx, dN, lazy, paper, cu, clean=A/C, identity, unbounded)");
     }
   }
   return s;

@@ -13,6 +13,7 @@
 //   option  := N "x"          compression: total sketch size = 1/N of the matrix (default 5x)
 //            | "d" N          depth (default 3, at most 8)
 //            | "lazy" | "paper"  update semantics (default lazy: see sketch/store.h)
+//            | "cu"           Count-Min conservative update (sketch/store.h)
 //            | "clean=" A "/" C  Count-Min cleaning, multiply by A every C steps (C = 0: never)
 //            | "identity"     tests only: bucket = row mod width (injective when width >= rows)
 //            | "unbounded"    ablation: no |m| <= k sqrt(v) clamp of sketched Adam (rule.h m_bound)

@@ -19,11 +19,11 @@ size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 //         1024 * ceil(m / 1024): Onesweep needs per 2^28-key portion 8 passes x 256 digits x 8 B
 //         of bins + counters, 1 KiB of lookback per tile (tiles >= 5376 keys in CUB 3.0; 1024
 //         assumed) and < 256 B of alignment per buffer. sketch_cuda.cu checks CUB's real query.
-//   deltas (Paper only): n * dim f32. Every part is rounded up to 256 bytes.
+//   deltas (Paper) or targets (Conservative): n * dim f32. Every part is rounded up to 256 bytes.
 size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUpdate mode) {
   const int64_t m = static_cast<int64_t>(depth) * n;
   const size_t delta =
-      mode == SketchUpdate::Paper ? align256(static_cast<size_t>(n * dim) * sizeof(float)) : 0;
+      mode != SketchUpdate::Lazy ? align256(static_cast<size_t>(n * dim) * sizeof(float)) : 0;
   const size_t cpu = 2 * align256(static_cast<size_t>(m > 0 ? m : 0) * sizeof(uint64_t)) + delta;
   const size_t um = static_cast<size_t>(m > 0 ? m : 0);
   const size_t sort_temp =
@@ -89,20 +89,24 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   const int64_t u = active_rows(count, n, "sketch_update");
   check_ids(s, ids, u, "sketch_update");
   const bool signed_sketch = s.kind == StoreKind::CountSketch;
+  const bool conservative = mode == SketchUpdate::Conservative;
+  SG_CHECK(!conservative || !signed_sketch,
+           "sketch_update: the conservative update is for Count-Min sketches only");
   const size_t key_bytes = align256(static_cast<size_t>(depth) * n * sizeof(uint64_t));
   auto* keys = static_cast<uint64_t*>(workspace);
   auto* keys_tmp = reinterpret_cast<uint64_t*>(static_cast<char*>(workspace) + key_bytes);
   float* delta = reinterpret_cast<float*>(static_cast<char*>(workspace) + 2 * key_bytes);
   auto row_id = [&](int64_t p) { return static_cast<uint32_t>(ids ? ids[p] : p); };
 
-  if (mode == SketchUpdate::Paper) {  // all estimates are read before any bucket changes
+  if (mode != SketchUpdate::Lazy) {  // all estimates are read before any bucket changes
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
     for (int64_t p = 0; p < u; ++p) {
       const SketchRow sr = sketch_row(s, row_id(p));
       for (int64_t c = 0; c < d; ++c) {
         const float xv = square ? x[p * d + c] * x[p * d + c] : x[p * d + c];
         const float est = sketch_row_value(s, sr, c);
-        delta[p * d + c] = (decay * est + scale * xv) - est;
+        const float target = decay * est + scale * xv;
+        delta[p * d + c] = conservative ? target : target - est;  // Paper stores the delta
       }
     }
   }
@@ -128,16 +132,18 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
       for (int64_t r = q; r < end; ++r) {
         const int64_t p = static_cast<int64_t>(keys[r] & 0xffffffffu);
         const float sg = signed_sketch ? s.hash.sign(j, row_id(p)) : 1.0f;
-        const float* src = (mode == SketchUpdate::Paper ? delta : x) + p * d + c0;
+        const float* src = (mode == SketchUpdate::Lazy ? x : delta) + p * d + c0;
         for (int64_t c = 0; c < cn; ++c) {
           const float xv = (mode == SketchUpdate::Lazy && square) ? src[c] * src[c] : src[c];
           const float v = signed_sketch ? sg * xv : xv;
-          acc[c] = r == q ? v : acc[c] + v;
+          acc[c] = r == q ? v : (conservative ? std::max(acc[c], v) : acc[c] + v);
         }
       }
       float* dst = bucket + c0;
       if (mode == SketchUpdate::Lazy)
         for (int64_t c = 0; c < cn; ++c) dst[c] = decay * dst[c] + scale * acc[c];
+      else if (conservative)
+        for (int64_t c = 0; c < cn; ++c) dst[c] = std::max(decay * dst[c], acc[c]);
       else
         for (int64_t c = 0; c < cn; ++c) dst[c] += acc[c];
     }

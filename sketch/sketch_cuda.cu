@@ -1,16 +1,18 @@
 // CUDA Count-Sketch / Count-Min kernels (see sketch_kernels.h), all on the backend's stream, no
 // allocation. sketch_update (m = depth * n keys, 4 + ceil(key bits / 8) launches for the sort):
-//   1. (Paper) delta[p, :] from the current estimates, one thread per element;
+//   1. (Paper) delta[p, :] or (Conservative) target[p, :] from the current estimates, one
+//      thread per element;
 //   2. keys[j * n + p] = (j * width + bucket_j(id_p)) << pbits | p for active, in-range rows, else
 //      the invalid key (depth * width) << pbits, which sorts after every valid key; pbits = bits
 //      of n - 1, the bucket field has bit_width(depth * width) bits (room for the invalid value);
 //   3. CUB device radix sort (DoubleBuffer, keys only) over bits [0, pbits + bucket bits); valid
 //      keys are unique, so the order is exactly (bucket, position) as before;
 //   4. one block per sorted position; only the head of a run of equal buckets works: its threads
-//      split the columns and each sums the run's rows in ascending position order, then writes
-//      the bucket once.
+//      split the columns and each sums (Conservative: takes the max of) the run's rows in ascending
+//      position order, then writes the bucket once.
 // Workspace (256-byte aligned base, from sketch_update_workspace_bytes): keys A [m] u64 | keys B
-// [m] u64 | (Paper) delta [n, dim] f32 | CUB temporary storage (the rest), each 256-aligned.
+// [m] u64 | (Paper, Conservative) delta [n, dim] f32 | CUB temporary storage (the rest), each
+// 256-aligned.
 #include <cub/device/device_radix_sort.cuh>
 
 #include "engine/cuda/cuda_backend.h"
@@ -34,7 +36,8 @@ int bit_width(uint64_t v) {
 __device__ int64_t active(const int32_t* count, int64_t n) { return count ? count[0] : n; }
 
 __global__ void delta_kernel(StoreView s, const int32_t* ids, const int32_t* count, int64_t n,
-                             const float* x, bool square, float decay, float scale, float* delta) {
+                             const float* x, bool square, float decay, float scale,
+                             bool conservative, float* delta) {
   const int64_t d = s.dim, u = active(count, n), total = n * d;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
        e += int64_t(gridDim.x) * blockDim.x) {
@@ -44,7 +47,8 @@ __global__ void delta_kernel(StoreView s, const int32_t* ids, const int32_t* cou
     if (i < 0 || i >= s.rows) continue;
     const float xv = square ? x[e] * x[e] : x[e];
     const float est = store_query(s, i, c);
-    delta[e] = (decay * est + scale * xv) - est;
+    const float target = decay * est + scale * xv;
+    delta[e] = conservative ? target : target - est;
   }
 }
 
@@ -68,7 +72,8 @@ __global__ void keys_kernel(StoreView s, const int32_t* ids, const int32_t* coun
 // keys: the m sorted keys; a key is valid iff < invalid; bucket = key >> pbits, p = key & pmask.
 __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const uint64_t* keys,
                               int pbits, uint64_t invalid, const float* src, bool square,
-                              float decay, float scale, bool paper) {
+                              float decay, float scale, SketchUpdate mode) {
+  const bool lazy = mode == SketchUpdate::Lazy, conservative = mode == SketchUpdate::Conservative;
   const int64_t q = blockIdx.x;
   if (q >= m || keys[q] >= invalid) return;
   const uint64_t key = keys[q] >> pbits;
@@ -86,11 +91,12 @@ __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const 
       const int64_t p = int64_t(keys[r] & pmask);
       const float sg = signed_sketch ? s.hash.sign(j, uint32_t(ids ? ids[p] : p)) : 1.0f;
       const float sv = src[p * d + c];
-      const float xv = (!paper && square) ? sv * sv : sv;
+      const float xv = (lazy && square) ? sv * sv : sv;
       const float v = signed_sketch ? sg * xv : xv;
-      acc = r == q ? v : acc + v;
+      acc = r == q ? v : (conservative ? fmaxf(acc, v) : acc + v);
     }
-    bucket[c] = paper ? bucket[c] + acc : decay * bucket[c] + scale * acc;
+    bucket[c] = lazy ? decay * bucket[c] + scale * acc
+                     : (conservative ? fmaxf(decay * bucket[c], acc) : bucket[c] + acc);
   }
 }
 
@@ -137,10 +143,12 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   const size_t keys_bytes = align256(size_t(m) * sizeof(uint64_t));
   auto* keys_a = reinterpret_cast<uint64_t*>(w);
   auto* keys_b = reinterpret_cast<uint64_t*>(w + keys_bytes);
-  const bool paper = mode == SketchUpdate::Paper;
+  const bool lazy = mode == SketchUpdate::Lazy;
+  SG_CHECK(mode != SketchUpdate::Conservative || s.kind == StoreKind::CountMin,
+           "sketch_update: the conservative update is for Count-Min sketches only");
   float* delta = reinterpret_cast<float*>(w + 2 * keys_bytes);
   const size_t temp_off =
-      2 * keys_bytes + (paper ? align256(size_t(n) * size_t(d) * sizeof(float)) : 0);
+      2 * keys_bytes + (lazy ? 0 : align256(size_t(n) * size_t(d) * sizeof(float)));
   SG_CHECK(workspace_bytes >= temp_off, "sketch_update: workspace of ", workspace_bytes,
            " bytes, the keys and deltas need ", temp_off);
   void* temp = w + temp_off;
@@ -155,8 +163,9 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
              " (sketch_update_workspace_bytes' bound is too small for this CUB)");
   }
 
-  if (paper)
-    delta_kernel<<<grid_for(n * d), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale, delta);
+  if (!lazy)
+    delta_kernel<<<grid_for(n * d), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale,
+                                                  mode == SketchUpdate::Conservative, delta);
   keys_kernel<<<grid_for(m), 256, 0, st>>>(s, ids, count, n, pbits, invalid, keys_a);
   cub::DoubleBuffer<uint64_t> kb(keys_a, keys_b);
   SG_CUDA(
@@ -164,7 +173,7 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   const uint64_t* sorted = kb.Current();  // the selector is set on the host by SortKeys
   const int threads = d >= 256 ? 256 : (d >= 64 ? 64 : 32);
   bucket_kernel<<<static_cast<unsigned>(m), threads, 0, st>>>(
-      s, ids, m, sorted, pbits, invalid, paper ? delta : x, square, decay, scale, paper);
+      s, ids, m, sorted, pbits, invalid, lazy ? x : delta, square, decay, scale, mode);
   SG_CUDA(cudaGetLastError());
 }
 

@@ -23,6 +23,18 @@ const char* store_kind_name(StoreKind k) {
   return "?";
 }
 
+const char* sketch_update_name(SketchUpdate u) {
+  switch (u) {
+    case SketchUpdate::Lazy:
+      return "lazy";
+    case SketchUpdate::Paper:
+      return "paper";
+    case SketchUpdate::Conservative:
+      return "conservative";
+  }
+  return "?";
+}
+
 int64_t sketch_width(int64_t rows, double compression, int depth) {
   SG_CHECK(rows > 0, "sketch of ", rows, " rows");
   SG_CHECK(compression > 0 && std::isfinite(compression), "sketch compression must be > 0, got ",

@@ -21,6 +21,12 @@
 //   Paper (query -> delta -> update, the algorithm boxes): est_i = value(i); delta_i = decay *
 //   est_i +
 //     scale * x_i - est_i; S[j,b,:] += sum_{i: bucket_j(i)=b} sign_j(i) * delta_i.
+//   Conservative (Count-Min only; Estan & Varghese 2002, "conservative update"): target_i = decay *
+//     est_i + scale * x_i (est read before any write); S[j,b,:] <- max(decay * S[j,b,:],
+//     max_{i: bucket_j(i)=b} target_i). Every row still reads >= its target, but a bucket only
+//     rises as far as its smallest-estimate row needs, so rare rows that share buckets with
+//     frequent ones are over-estimated less than with Lazy (value <= Lazy's for the same history).
+//     x >= 0.
 // Rows sharing a bucket are combined deterministically: (bucket, position) keys are sorted and each
 // bucket's rows are summed in ascending position order. Count-Min cleaning: every `clean_every`
 // steps the whole sketch is multiplied by `clean_alpha` (never a Count-Sketch).
@@ -34,7 +40,9 @@
 namespace sg {
 
 enum class StoreKind : uint8_t { Dense, CountSketch, CountMin, Cover, Residual };
-enum class SketchUpdate : uint8_t { Lazy, Paper };
+enum class SketchUpdate : uint8_t { Lazy, Paper, Conservative };
+
+const char* sketch_update_name(SketchUpdate u);  // "lazy", "paper", "conservative"
 
 const char* store_kind_name(StoreKind k);
 

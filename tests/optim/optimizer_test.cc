@@ -1,7 +1,7 @@
 // End-to-end Optimizer tests on a tiny graph (real row-sparse and dense gradients through the
 // executor): lossless sketches reproduce the dense rules bit for bit, determinism with colliding
-// buckets, clipping, cleaning, checkpoint round trip of state_tensors, describe and bad
-// configurations.
+// buckets, the conservative Count-Min update, clipping, cleaning, checkpoint round trip of
+// state_tensors, describe and bad configurations.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -59,6 +59,30 @@ TEST(Optimizer, PaperSemanticsCloseToDenseWhenLossless) {
   TrainResult sk = train_tiny(cfg, 5);
   for (size_t i = 0; i < dense.E.size(); ++i) EXPECT_NEAR(dense.E[i], sk.E[i], 1e-5f);
   for (size_t i = 0; i < dense.P.size(); ++i) EXPECT_NEAR(dense.P[i], sk.P[i], 1e-5f);
+}
+
+// The conservative Count-Min update is exact when every bucket holds one row: v sketched with it
+// reproduces the dense rules bit for bit (m, where the rule keeps one, in a lossless Count-Sketch).
+TEST(Optimizer, ConservativeCountMinEqualsDenseWhenLossless) {
+  for (const std::string rule : {"adagrad", "rmsprop", "adam", "adamw"}) {
+    OptimizerConfig cfg;
+    cfg.rule = rule;
+    cfg.lr = 0.05f;
+    TrainResult dense = train_tiny(cfg, 6);
+    const std::string m = rule_has_m(parse_rule(rule)) ? "m:cs:1x:d1:identity," : "";
+    cfg.state = "emb/W=" + m + "v:cm:0.25x:d3:identity:cu;dense/W=v:cm:1x:d1:identity:cu";
+    TrainResult sk = train_tiny(cfg, 6);
+    EXPECT_TRUE(bitwise_equal(dense.E, sk.E)) << cfg.state;
+    EXPECT_TRUE(bitwise_equal(dense.P, sk.P)) << cfg.state;
+  }
+  // Lossy, it is a different optimizer from the default (lazy) Count-Min and deterministic.
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  cfg.state = "emb/W=m:cs:5x,v:cm:5x:cu";
+  TrainResult a = train_tiny(cfg, 5, "cpu", 2), b = train_tiny(cfg, 5, "cpu", 1);
+  EXPECT_TRUE(bitwise_equal(a.E, b.E));
+  cfg.state = "emb/W=m:cs:5x,v:cm:5x";
+  EXPECT_FALSE(bitwise_equal(a.E, train_tiny(cfg, 5).E));
 }
 
 TEST(Optimizer, CollidingRowsAreDeterministic) {
@@ -300,6 +324,8 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
   c = {};
   c.state = "cs-mv:0x";
   expect_error(c, "compression must be > 0");
+  c.state = "emb/W=m:cs:5x:cu";
+  expect_error(c, "conservative update (cu) applies to Count-Min only");
 }
 
 TEST(Optimizer, StepBeforeBindAndBadStep) {
