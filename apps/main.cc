@@ -43,8 +43,17 @@ struct ModelFlags {
     add(app, "--clip", &sg::RunConfig::clip, "clip gradients to this global norm (0 = off)");
     add(app, "--clip-per-param", &sg::RunConfig::clip_per_param,
         "also clip each parameter's gradient to this norm (0 = off)");
+    add(app, "--beta1", &sg::RunConfig::beta1, "Adam/AdamW first-moment decay (default 0.9)");
+    add(app, "--beta2", &sg::RunConfig::beta2,
+        "Adam/AdamW/RMSprop second-moment decay (default 0.999)");
+    add(app, "--eps", &sg::RunConfig::eps, "Adam/AdamW/RMSprop/Adagrad epsilon (default 1e-8)");
+    add(app, "--momentum", &sg::RunConfig::momentum, "momentum/nesterov factor (default 0.9)");
+    add(app, "--weight-decay", &sg::RunConfig::weight_decay,
+        "weight decay: L2 on the gradient, AdamW decoupled (default 0)");
+    add(app, "--sparsify", &sg::RunConfig::sparsify,
+        "topk-sgd/randk-sgd: fraction of gradient entries sent (default 0.01)");
     add(app, "--state", &sg::RunConfig::state,
-        "optimizer state policy: dense | cs-mv | cs-v | cs-mv:10x | ...");
+        "optimizer state policy: dense | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
     add(app, "--data", &sg::RunConfig::data, "LM1B-layout corpus folder");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
         "vocabulary file to load instead of building one");

@@ -50,6 +50,12 @@ OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps) {
   o.lr = cfg.lr;
   o.clip = cfg.clip;
   o.clip_per_param = cfg.clip_per_param;
+  o.beta1 = cfg.beta1;
+  o.beta2 = cfg.beta2;
+  o.eps = cfg.eps;
+  o.momentum = cfg.momentum;
+  o.weight_decay = cfg.weight_decay;
+  o.sparsify = cfg.sparsify;
   o.schedule = cfg.schedule;
   o.total_steps = total_steps;
   o.state = cfg.state;

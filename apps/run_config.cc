@@ -53,6 +53,13 @@ void RunConfig::validate() const {
   SG_CHECK(bptt >= 1 && bptt <= 10000, "--bptt must be in [1, 10000], got ", bptt);
   SG_CHECK(lr > 0.0f && lr < 100.0f, "--lr must be in (0, 100), got ", lr);
   SG_CHECK(clip >= 0.0f, "--clip must be >= 0 (0 = no clipping), got ", clip);
+  SG_CHECK(beta1 >= 0.0f && beta1 < 1.0f, "--beta1 must be in [0, 1), got ", beta1);
+  SG_CHECK(beta2 >= 0.0f && beta2 < 1.0f, "--beta2 must be in [0, 1), got ", beta2);
+  SG_CHECK(eps > 0.0f && eps < 1.0f, "--eps must be in (0, 1), got ", eps);
+  SG_CHECK(momentum >= 0.0f && momentum < 1.0f, "--momentum must be in [0, 1), got ", momentum);
+  SG_CHECK(weight_decay >= 0.0f && weight_decay < 1.0f, "--weight-decay must be in [0, 1), got ",
+           weight_decay);
+  SG_CHECK(sparsify > 0.0f && sparsify <= 1.0f, "--sparsify must be in (0, 1], got ", sparsify);
   SG_CHECK(clip_per_param >= 0.0f, "--clip-per-param must be >= 0 (0 = off), got ", clip_per_param);
   SG_CHECK(steps >= 0, "--steps must be >= 0, got ", steps);
   SG_CHECK(epochs >= 0, "--epochs must be >= 0, got ", epochs);
@@ -84,6 +91,12 @@ nlohmann::json RunConfig::to_json() const {
           {"schedule", schedule},
           {"clip", clip},
           {"clip_per_param", clip_per_param},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"eps", eps},
+          {"momentum", momentum},
+          {"weight_decay", weight_decay},
+          {"sparsify", sparsify},
           {"state", state},
           {"steps", steps},
           {"epochs", epochs},
@@ -112,6 +125,10 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     SG_GET(checkpoint_every), SG_GET(eval_every), SG_GET(eval_max_tokens);
     c.clip_per_param = j.value("clip_per_param", 0.0f);  // absent in checkpoints before it existed
     c.tf32 = j.value("tf32", false);
+    // Optimizer hyperparameters became flags later; older checkpoints used these defaults.
+    c.beta1 = j.value("beta1", 0.9f), c.beta2 = j.value("beta2", 0.999f);
+    c.eps = j.value("eps", 1e-8f), c.momentum = j.value("momentum", 0.9f);
+    c.weight_decay = j.value("weight_decay", 0.0f), c.sparsify = j.value("sparsify", 0.01f);
 #undef SG_GET
   } catch (const nlohmann::json::exception& e) {
     SG_FAIL("configuration is malformed: ", e.what());
@@ -133,6 +150,9 @@ std::vector<std::string> RunConfig::incompatibilities(const RunConfig& o) const 
       cmp("--dropout", dropout, o.dropout);
   cmp("--lr", lr, o.lr), cmp("--schedule", schedule, o.schedule), cmp("--clip", clip, o.clip);
   cmp("--clip-per-param", clip_per_param, o.clip_per_param);
+  cmp("--beta1", beta1, o.beta1), cmp("--beta2", beta2, o.beta2), cmp("--eps", eps, o.eps);
+  cmp("--momentum", momentum, o.momentum), cmp("--weight-decay", weight_decay, o.weight_decay);
+  cmp("--sparsify", sparsify, o.sparsify);
   cmp("--vocab", vocab_file, o.vocab_file);
   return bad;
 }

@@ -29,6 +29,10 @@ struct RunConfig {
   std::string schedule = "constant";  // constant | linear | warmup:N | warmup:N+linear
   float clip = 1.0f;
   float clip_per_param = 0.0f;  // per-group (per-parameter) norm clipping; 0 = off
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam / AdamW (beta2, eps also RMSprop)
+  float momentum = 0.9f;                            // momentum / nesterov
+  float weight_decay = 0.0f;                        // L2 added to the gradient; AdamW: decoupled
+  float sparsify = 0.01f;       // topk-sgd / randk-sgd: fraction of entries sent
   std::string state = "dense";  // state policy: dense, cs-mv, cs-v, cs-mv:10x, per-parameter form
   // Length.
   int64_t steps = 0;  // 0: derive from epochs

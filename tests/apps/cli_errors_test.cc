@@ -62,6 +62,13 @@ TEST(CliErrors, OutOfRangeValues) {
                         "adamax");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --state cs-mv:0x"),
                         "cs-mv:0x");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --beta1 1"), "--beta1");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --beta2 -0.1"), "--beta2");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --eps 0"), "--eps");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --weight-decay -1"),
+                        "--weight-decay");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --sparsify 2"),
+                        "--sparsify");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --tf32"),
                         "--tf32 needs --device cuda");
 }
@@ -138,6 +145,10 @@ TEST(CliErrors, ResumeWithIncompatibleConfiguration) {
   CliResult r = run_cli("train --preset tiny --steps 6 --threads 1 --data " + d + " --checkpoint " +
                         ck + " --resume --hidden 48");
   expect_one_line_error(r, "--hidden");
+  EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
+  r = run_cli("train --preset tiny --steps 6 --threads 1 --data " + d + " --checkpoint " + ck +
+              " --resume --beta1 0.5");
+  expect_one_line_error(r, "--beta1");
   EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
   EXPECT_EQ(list_dir(ck),
             std::vector<std::string>{"checkpoint.safetensors"});  // no partial file left

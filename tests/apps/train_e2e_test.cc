@@ -1,7 +1,7 @@
 // End to end through the command line on the bundled corpus (data/sotu): training lowers the loss,
 // the plan matches what the backend allocated, a resumed run is bitwise identical to an
 // uninterrupted one, eval counts every predicted token of the real LM1B test shard (159,658),
-// generate is reproducible, plan --json parses.
+// generate is reproducible, optimizer hyperparameter flags take effect, plan --json parses.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -94,6 +94,34 @@ TEST(TrainEndToEnd, GenerateIsReproducible) {
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(std::count(a.out.begin(), a.out.end(), '\n'), 3);
   EXPECT_EQ(a.out.rfind("the people", 0), 0u) << a.out;
+}
+
+// --beta1/--beta2/--eps/--momentum/--weight-decay reach the optimizer: the defaults spelled out
+// train bit for bit like no flags, and a changed value changes the run.
+TEST(TrainEndToEnd, OptimizerHyperparameterFlagsReachTheOptimizer) {
+  std::string d = temp_dir("hyper");
+  auto losses = [&](const std::string& tag, const std::string& flags) {
+    CliResult r = run_cli("train " + kTiny + " --steps 8 --progress-every 1 --log " + d + "/" +
+                          tag + ".jsonl " + flags);
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::vector<double> out;
+    for (const auto& j : read_jsonl(d + "/" + tag + ".jsonl", "train")) out.push_back(j["loss"]);
+    return out;
+  };
+  auto base = losses("base", "");
+  ASSERT_EQ(base.size(), 8u);
+  EXPECT_EQ(base, losses("spelled", "--beta1 0.9 --beta2 0.999 --eps 1e-8 --weight-decay 0"));
+  int k = 0;
+  for (const std::string f : {"--beta1 0", "--beta2 0.9", "--eps 1e-3", "--weight-decay 0.1"}) {
+    auto other = losses("other" + std::to_string(k++), f);
+    ASSERT_EQ(other.size(), 8u) << f;
+    EXPECT_EQ(other[0], base[0]) << f;  // step 1's loss is computed before any update
+    EXPECT_NE(other.back(), base.back()) << f;
+  }
+  auto momentum = losses("momentum", "--optimizer momentum --lr 0.5");
+  EXPECT_EQ(momentum, losses("momentum-spelled", "--optimizer momentum --lr 0.5 --momentum 0.9"));
+  EXPECT_NE(momentum.back(),
+            losses("momentum-half", "--optimizer momentum --lr 0.5 --momentum 0.5").back());
 }
 
 TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
