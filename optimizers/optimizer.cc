@@ -77,7 +77,8 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& g,
     if (sparsified && p.sparse)
       p.rule = RuleKind::Sgd;  // row-sparse rows are exchanged, not compressed
     const ParamShapeInfo info{p.rows, p.dim, p.rank, p.sparse};
-    const MomentStores ms = policy_.resolve(p.name, info, rule_has_m(p.rule), rule_has_v(p.rule));
+    const MomentStores ms = policy_.resolve(p.name, info, rule_has_m(p.rule), rule_has_v(p.rule),
+                                            p.rule == RuleKind::Adam || p.rule == RuleKind::AdamW);
     const std::string layer = val.layer.empty() ? "model" : val.layer;
     if (rule_has_m(p.rule)) {
       p.m.spec = ms.m;
@@ -127,6 +128,7 @@ void Optimizer::add_state(Param& p, Slot& s, const std::string& moment, const st
   s.view.kind = k;
   s.view.rows = p.rows;
   s.view.dim = p.dim;
+  if (k == StoreKind::None) return;  // no memory: the rule uses m = g (step_param)
   if (k == StoreKind::CountSketch || k == StoreKind::CountMin) {
     const int64_t width = sketch_width(p.rows, s.spec.compression, s.spec.depth);
     SG_CHECK(static_cast<uint64_t>(width) * s.spec.depth < (1ull << 32), "sketch of '", p.name,
@@ -277,15 +279,17 @@ void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
     r.m_decay = cfg_.momentum;
     r.m_scale = 1.f;
   } else if (p.rule == RuleKind::Adam || p.rule == RuleKind::AdamW) {
-    r.m_decay = cfg_.beta1;
-    r.m_scale = 1.f - cfg_.beta1;
+    // m:none keeps no first moment: m = g, exactly Adam with beta1 = 0 for this parameter.
+    const float beta1 = p.m.view.kind == StoreKind::None ? 0.f : cfg_.beta1;
+    r.m_decay = beta1;
+    r.m_scale = 1.f - beta1;
     r.v_decay = cfg_.beta2;
     r.v_scale = 1.f - cfg_.beta2;
-    const double bc1 = 1.0 - std::pow(static_cast<double>(cfg_.beta1), static_cast<double>(t));
+    const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(t));
     const double bc2 = 1.0 - std::pow(static_cast<double>(cfg_.beta2), static_cast<double>(t));
     r.step_size = static_cast<float>(lr * std::sqrt(bc2) / bc1);
     if (p.rule == RuleKind::AdamW) r.wd_factor = 1.f - lr * cfg_.weight_decay;
-    const double b1 = cfg_.beta1, b2 = cfg_.beta2;
+    const double b1 = beta1, b2 = cfg_.beta2;
     const bool sketched = p.m.view.is_sketch() || p.v.view.is_sketch();
     if (sketched && b1 * b1 < b2 && !p.m.spec.unbounded && !p.v.spec.unbounded)
       r.m_bound =
@@ -360,6 +364,10 @@ std::string Optimizer::describe() const {
     const std::pair<const Slot*, const char*> slots[] = {{&p.m, "m"}, {&p.v, "v"}, {&p.e, "e"}};
     bool any = false;
     for (const auto& [s, moment] : slots) {
+      if (s == &p.m && s->view.kind == StoreKind::None) {
+        os << " m=none (beta1 0)";
+        continue;
+      }
       if (s->req < 0) continue;
       any = true;
       size_t bytes = requests_[s->req].bytes + (s->col_req >= 0 ? requests_[s->col_req].bytes : 0);

@@ -49,8 +49,12 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
     s.kind = StoreKind::CountSketch;
   } else if (tok[1] == "cm") {
     s.kind = StoreKind::CountMin;
+  } else if (tok[1] == "none") {
+    SG_CHECK(*moment == 'm', "state policy: only m can be 'none' (no first moment), got '", text,
+             "'");
+    s.kind = StoreKind::None;
   } else {
-    SG_FAIL("state policy: unknown store '", tok[1], "' in '", text, "' (dense, cs, cm)");
+    SG_FAIL("state policy: unknown store '", tok[1], "' in '", text, "' (dense, cs, cm, none)");
   }
   SG_CHECK(!(*moment == 'm' && s.kind == StoreKind::CountMin),
            "state policy: m is signed and cannot live in a Count-Min sketch ('", text, "')");
@@ -59,8 +63,8 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
            "')");
   for (size_t i = 2; i < tok.size(); ++i) {
     const std::string& o = tok[i];
-    SG_CHECK(s.kind != StoreKind::Dense, "state policy: option '", o, "' on a dense store in '",
-             text, "'");
+    SG_CHECK(s.kind != StoreKind::Dense && s.kind != StoreKind::None, "state policy: option '", o,
+             "' on a ", store_kind_name(s.kind), " store in '", text, "'");
     if (!o.empty() && o.back() == 'x') {
       s.compression = parse_compression(o, text);
     } else if (o.size() >= 2 && o[0] == 'd') {
@@ -119,9 +123,12 @@ StatePolicy StatePolicy::parse(const std::string& text) {
       p.preset_v_ = true;
     } else if (tok[0] == "cs-m") {
       p.preset_m_ = true;
+    } else if (tok[0] == "cs-v-nom") {
+      p.preset_v_ = p.preset_no_m_ = true;
     } else {
       SG_FAIL("unknown state policy '", text,
-              "' (dense, cs-mv, cs-v, cs-m, an optional ':Nx' suffix, or param=m:cs,v:cm;...)");
+              "' (dense, cs-mv, cs-v, cs-m, cs-v-nom, an optional ':Nx' suffix, or "
+              "param=m:cs,v:cm;...)");
     }
     if (tok.size() == 2) p.preset_compression_ = parse_compression(tok[1], text);
     return p;
@@ -149,12 +156,14 @@ StatePolicy StatePolicy::parse(const std::string& text) {
 }
 
 MomentStores StatePolicy::resolve(const std::string& param, const ParamShapeInfo& info, bool has_m,
-                                  bool has_v) const {
+                                  bool has_v, bool m_optional) const {
   auto it = entries_.find(param);
   if (it != entries_.end()) {
     const MomentStores& ms = it->second;
     SG_CHECK(!ms.m_set || has_m, "state policy sets m for '", param, "' but its rule keeps no m");
     SG_CHECK(!ms.v_set || has_v, "state policy sets v for '", param, "' but its rule keeps no v");
+    SG_CHECK(ms.m.kind != StoreKind::None || m_optional, "state policy: m:none for '", param,
+             "' needs adam or adamw (its rule cannot run without m)");
     return ms;
   }
   MomentStores ms;
@@ -166,6 +175,10 @@ MomentStores StatePolicy::resolve(const std::string& param, const ParamShapeInfo
   if (large && preset_v_ && has_v) {
     ms.v.kind = StoreKind::CountMin;
     ms.v.compression = preset_compression_;
+  }
+  if (large && preset_no_m_ && has_m && m_optional) {
+    ms.m.kind = StoreKind::None;
+    ms.v.update = SketchUpdate::Conservative;
   }
   return ms;
 }

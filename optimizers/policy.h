@@ -7,9 +7,12 @@
 //   preset  := "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
 //            | "cs-v"    v only in a Count-Min Sketch
 //            | "cs-m"    m only in a Count-Sketch
+//            | "cs-v-nom" v in a Count-Min Sketch with the conservative update and no first
+//                        moment (Adam/AdamW with beta1 = 0 on those parameters; others: cs-v)
 //   entry   := param "=" moment ("," moment)*        e.g. embedding/W=m:cs:5x,v:cm:5x
 //   moment  := ("m" | "v") ":" store (":" option)*
 //   store   := "dense" | "cs" (Count-Sketch, m only) | "cm" (Count-Min, v only)
+//            | "none" (m only, Adam/AdamW: no first moment kept, m = g, i.e. beta1 = 0 there)
 //   option  := N "x"          compression: total sketch size = 1/N of the matrix (default 5x)
 //            | "d" N          depth (default 3, at most 8)
 //            | "lazy" | "paper"  update semantics (default lazy: see sketch/store.h)
@@ -44,15 +47,16 @@ struct MomentStores {
 class StatePolicy {
  public:
   static StatePolicy parse(const std::string& text);  // throws sg::Error (one line) on bad text
-  // Stores for one parameter; has_m / has_v say which moments the rule keeps.
-  MomentStores resolve(const std::string& param, const ParamShapeInfo& info, bool has_m,
-                       bool has_v) const;
+  // Stores for one parameter; has_m / has_v say which moments the rule keeps, m_optional whether
+  // it can run without its first moment (Adam/AdamW: m = g).
+  MomentStores resolve(const std::string& param, const ParamShapeInfo& info, bool has_m, bool has_v,
+                       bool m_optional) const;
   const std::map<std::string, MomentStores>& entries() const { return entries_; }
   const std::string& text() const { return text_; }
 
  private:
   std::string text_;
-  bool preset_m_ = false, preset_v_ = false;
+  bool preset_m_ = false, preset_v_ = false, preset_no_m_ = false;
   double preset_compression_ = 5.0;
   std::map<std::string, MomentStores> entries_;
 };

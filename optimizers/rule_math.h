@@ -13,6 +13,7 @@ namespace sg {
 // sr: the row's SketchRow when s is a sketch (from sketch_row), unused otherwise.
 SG_HD float moment_value(const StoreView& s, const SketchRow& sr, int64_t row, int64_t c,
                          float decay, float scale, float x) {
+  if (s.kind == StoreKind::None) return decay * 0.f + scale * x;  // no store: a fresh moment
   if (s.kind == StoreKind::Dense) {
     float* p = s.data + row * s.dim + c;
     const float nv = decay * *p + scale * x;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: on the bundled State of the Union corpus (data/sotu), train the small default model twice with the
-# same steps and seed - dense Adam, then Adam with sketched state (cs-mv: m in a Count-Sketch, v in a Count-Min
-# sketch, 5x smaller, on the embedding and softmax) - then print both held-out perplexities and memory plans side
-# by side, and generate a few sentences from the sketched model. Everything lands in out/demo/.
+# `make demo`: on the bundled State of the Union corpus (data/sotu), train the small default model three times
+# with the same steps and seed - dense Adam; Adam with sketched state (cs-mv: m in a Count-Sketch, v in a
+# Count-Min sketch, 5x smaller, on the embedding and softmax); and cs-v-nom (no first moment on those tables, v in
+# a 5x Count-Min with the conservative update: 10x smaller) - then print the held-out perplexities and memory
+# plans side by side, and generate a few sentences from the cs-mv model. Everything lands in out/demo/.
 # Usage: scripts/demo.sh [BUILD_DIR]   (DEMO_STEPS, DEMO_THREADS override the defaults)
 set -euo pipefail
 BUILD=${1:-build}
@@ -16,7 +17,8 @@ THREADS=${DEMO_THREADS:-0}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 common=(--data "$DATA" --preset small --steps "$STEPS" --threads "$THREADS" --seed 1 --progress-every 50)
-for state in dense cs-mv; do
+STATES=(dense cs-mv cs-v-nom)
+for state in "${STATES[@]}"; do
   echo "== training with --state $state ($STEPS steps) =="
   "$BIN" train "${common[@]}" --state "$state" --checkpoint "$OUT/$state" --log "$OUT/$state.jsonl" \
     --summary-json "$OUT/$state.summary.json"
@@ -28,10 +30,10 @@ echo "== memory plan of this configuration, dense vs sketched =="
 
 echo
 echo "== results after $STEPS steps (held-out: data/sotu heldout shard, full softmax) =="
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "${STATES[@]}" <<'PY'
 import json, re, sys
-out = sys.argv[1]
-rows = {s: json.load(open(f"{out}/{s}.summary.json")) for s in ("dense", "cs-mv")}
+out, states = sys.argv[1], sys.argv[2:]
+rows = {s: json.load(open(f"{out}/{s}.summary.json")) for s in states}
 UNIT = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 def table_state(s):
     """Optimizer state bytes of the embedding and softmax matrices, from the optimizer's description."""
@@ -42,15 +44,17 @@ def table_state(s):
     return total
 def all_state(s):
     return sum(v for k, v in rows[s]["planned_peak_bytes"].items() if k.startswith("opt_state"))
-d, s = rows["dense"], rows["cs-mv"]
-print(f"{'':34}{'dense':>12}{'cs-mv':>12}{'ratio':>8}")
-def row(name, a, b, fmt):
-    print(f"{name:34}{fmt.format(a):>12}{fmt.format(b):>12}{b / a:>8.3f}")
-row("held-out perplexity", d["heldout_perplexity"], s["heldout_perplexity"], "{:.2f}")
-row("words/s", d["words_per_s"], s["words_per_s"], "{:.0f}")
-row("emb+softmax optimizer state (MB)", table_state("dense") / 1e6, table_state("cs-mv") / 1e6, "{:.2f}")
-row("all optimizer state (MB)", all_state("dense") / 1e6, all_state("cs-mv") / 1e6, "{:.2f}")
-row("planned memory (MB)", d["planned_bytes"] / 1e6, s["planned_bytes"] / 1e6, "{:.2f}")
+others = states[1:]
+print(f"{'':34}{'dense':>10}" + "".join(f"{s:>10}{'ratio':>7}" for s in others))
+def row(name, f, fmt):
+    base = f("dense")
+    print(f"{name:34}{fmt.format(base):>10}" +
+          "".join(f"{fmt.format(f(s)):>10}{f(s) / base:>7.3f}" for s in others))
+row("held-out perplexity", lambda s: rows[s]["heldout_perplexity"], "{:.2f}")
+row("words/s", lambda s: rows[s]["words_per_s"], "{:.0f}")
+row("emb+softmax optimizer state (MB)", lambda s: table_state(s) / 1e6, "{:.2f}")
+row("all optimizer state (MB)", lambda s: all_state(s) / 1e6, "{:.2f}")
+row("planned memory (MB)", lambda s: rows[s]["planned_bytes"] / 1e6, "{:.2f}")
 PY
 
 echo

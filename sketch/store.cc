@@ -19,6 +19,8 @@ const char* store_kind_name(StoreKind k) {
       return "sm3-cover";
     case StoreKind::Residual:
       return "residual";
+    case StoreKind::None:
+      return "none";
   }
   return "?";
 }

@@ -39,7 +39,9 @@
 
 namespace sg {
 
-enum class StoreKind : uint8_t { Dense, CountSketch, CountMin, Cover, Residual };
+// None: no store at all; only a first moment may be None (Adam/AdamW then use m = g, i.e. beta1 = 0
+// for that parameter, and keep no memory for it).
+enum class StoreKind : uint8_t { Dense, CountSketch, CountMin, Cover, Residual, None };
 enum class SketchUpdate : uint8_t { Lazy, Paper, Conservative };
 
 const char* sketch_update_name(SketchUpdate u);  // "lazy", "paper", "conservative"

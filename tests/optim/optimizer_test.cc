@@ -85,6 +85,46 @@ TEST(Optimizer, ConservativeCountMinEqualsDenseWhenLossless) {
   EXPECT_FALSE(bitwise_equal(a.E, train_tiny(cfg, 5).E));
 }
 
+// m:none keeps no first moment and is exactly Adam with beta1 = 0 on that parameter, with no
+// memory for m; the cs-v-nom preset puts it on the row-sparse table with v in a conservative
+// Count-Min.
+TEST(Optimizer, NoFirstMomentEqualsAdamWithBeta1Zero) {
+  for (const std::string rule : {"adam", "adamw"}) {
+    OptimizerConfig cfg;
+    cfg.rule = rule;
+    cfg.lr = 0.05f;
+    cfg.weight_decay = 0.01f;
+    cfg.beta1 = 0.f;
+    TrainResult ref = train_tiny(cfg, 6);
+    cfg.beta1 = 0.9f;
+    TrainResult momentum = train_tiny(cfg, 6);
+    cfg.state = "emb/W=m:none;dense/W=m:none";
+    TrainResult none = train_tiny(cfg, 6);
+    EXPECT_TRUE(bitwise_equal(ref.E, none.E)) << rule;
+    EXPECT_TRUE(bitwise_equal(ref.P, none.P)) << rule;
+    EXPECT_FALSE(bitwise_equal(momentum.E, none.E)) << rule;
+    for (const auto& [name, data] : none.state) EXPECT_EQ(name.find("/m"), std::string::npos);
+  }
+  testing_optim::Tiny t;
+  OptimizerConfig cfg;
+  cfg.state = "cs-v-nom";
+  Optimizer opt(cfg, t.g, t.grads);
+  std::map<std::string, BufferRequest> req;
+  for (const auto& r : opt.requests()) req[r.name] = r;
+  EXPECT_FALSE(req.count("emb/W/m"));
+  EXPECT_EQ(req["emb/W/v"].category, Category::OptStateSketch);
+  EXPECT_TRUE(req.count("dense/W/m"));  // small and dense-gradient: untouched by the preset
+  const std::string d = opt.describe();
+  EXPECT_NE(d.find("emb/W [40x8] row-sparse adam: m=none (beta1 0) v=count-min(3x3, conservative"),
+            std::string::npos)
+      << d;
+  cfg.rule = "momentum";  // a rule that needs m keeps it dense under the preset
+  Optimizer o2(cfg, t.g, t.grads);
+  bool has_m = false;
+  for (const auto& r : o2.requests()) has_m |= r.name == "emb/W/m";
+  EXPECT_TRUE(has_m);
+}
+
 TEST(Optimizer, CollidingRowsAreDeterministic) {
   OptimizerConfig cfg;
   cfg.lr = 0.05f;
@@ -326,6 +366,13 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
   expect_error(c, "compression must be > 0");
   c.state = "emb/W=m:cs:5x:cu";
   expect_error(c, "conservative update (cu) applies to Count-Min only");
+  c.state = "emb/W=v:none";
+  expect_error(c, "only m can be 'none'");
+  c.state = "emb/W=m:none:5x";
+  expect_error(c, "option '5x' on a none store");
+  c.rule = "momentum";
+  c.state = "emb/W=m:none";
+  expect_error(c, "m:none for 'emb/W' needs adam or adamw");
 }
 
 TEST(Optimizer, StepBeforeBindAndBadStep) {
