@@ -72,8 +72,9 @@ int cmd_train(const RunConfig& requested) {
            "train needs --data DIR (an LM1B-layout corpus folder, e.g. data/sotu)");
   const CorpusLayout corpus = find_corpus(cfg.data);
   require_training(corpus);
-  std::string heldout = cfg.heldout;
-  if (heldout.empty() && !corpus.heldout_shards.empty()) heldout = corpus.heldout_shards.front();
+  std::string heldout = cfg.heldout == "none" ? "" : cfg.heldout;  // none: no held-out evaluation
+  if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
+    heldout = corpus.heldout_shards.front();
   SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
 
   // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
@@ -161,6 +162,11 @@ int cmd_train(const RunConfig& requested) {
            std::to_string(total_steps) + " steps; planned memory " + format_bytes(planned) +
            " on " + be->description());
   for (const std::string& note : opt.sketch_load_notes()) log.line(note);
+  log.line(heldout.empty()
+               ? std::string("held-out: none (") +
+                     (cfg.heldout == "none" ? "--heldout none" : "the corpus has none") +
+                     "), no held-out evaluation"
+               : "held-out: " + heldout);
   log.record({{"event", "start"},
               {"config", cfg.to_json()},
               {"vocab", vocab.size()},

@@ -63,7 +63,7 @@ struct ModelFlags {
     add(app, "--threads", &sg::RunConfig::threads, "CPU threads (0 = all cores)");
     if (!for_training) return;
     add(app, "--heldout", &sg::RunConfig::heldout,
-        "held-out shard file (default: the 00000 held-out shard)");
+        "held-out shard file (default: the 00000 held-out shard; none: no held-out evaluation)");
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
     add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
     add(app, "--seed", &sg::RunConfig::seed, "random seed");

@@ -86,7 +86,8 @@ CorpusLayout find_corpus(const std::string& dir) {
   if (has_held) {
     c.heldout_shards = list_shards(held, is_heldout_split);
     SG_CHECK(!c.heldout_shards.empty(), "no held-out shards: ", held.string(),
-             "/news.en.heldout-NNNNN-of-MMMMM matches nothing");
+             "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
+             "without held-out evaluation)");
   }
   for (const auto& s : c.train_shards) check_shard(s);
   for (const auto& s : c.heldout_shards) check_shard(s);

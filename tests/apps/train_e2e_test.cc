@@ -124,6 +124,20 @@ TEST(TrainEndToEnd, OptimizerHyperparameterFlagsReachTheOptimizer) {
             losses("momentum-half", "--optimizer momentum --lr 0.5 --momentum 0.5").back());
 }
 
+TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
+  std::string d = temp_dir("noheld");
+  CliResult r =
+      run_cli("train " + kTiny + " --steps 3 --heldout none --summary-json " + d + "/s.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("held-out: none (--heldout none), no held-out evaluation"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("held-out at step"), std::string::npos) << r.err;
+  auto s = nlohmann::json::parse(read_text(d + "/s.json"));
+  EXPECT_FALSE(s.contains("heldout_perplexity"));
+  EXPECT_EQ(s["steps"].get<int64_t>(), 3);
+}
+
 TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
   CliResult r = run_cli("plan --preset paper-lm1b --optimizer adam --compare --json");
   ASSERT_EQ(r.code, 0) << r.err;
