@@ -17,9 +17,10 @@ Trains the same LSTM language model as sketchgrad, on the same LM1B-layout corpu
                       logits - log Q, accidental hits masked, true class in column 0.
   optim    Adam(lr, 0.9, 0.999, 1e-8) with global-norm clipping; --lazy-adam: sparse embedding/softmax
            gradients + torch.optim.SparseAdam for those tables (LazyAdam), dense Adam elsewhere.
-           --state cs-mv|cs-m|cs-v[:Nx] (needs --lazy-adam): the embedding and the sampled softmax's weights
-           (the matrices with sparse gradients, as sketchgrad's presets choose them) keep m in a Count-Sketch
-           and/or v in a Count-Min Sketch (bench/torch_sketch_adam.py, sketchgrad's definition).
+           --state cs-mv|cs-m|cs-v|cs-v-nom[:Nx] (needs --lazy-adam): the embedding and the sampled softmax's
+           weights (the matrices with sparse gradients, as sketchgrad's presets choose them) keep m in a
+           Count-Sketch and/or v in a Count-Min Sketch (bench/torch_sketch_adam.py, sketchgrad's definition);
+           cs-v-nom: no m (beta1 0 there), v in a conservative Count-Min; nom: SparseAdam with beta1 0 there.
   measures words/s after --warmup-steps (B*T predicted tokens per step), peak RSS, on CUDA the allocator
            peak and the device memory in use, final train loss, held-out perplexity with the full softmax over
            every predicted token of the held-out shard (</S> and <UNK> included, <S> never predicted).
@@ -282,13 +283,16 @@ def clip_global_norm_(params, max_norm):
 
 
 def parse_state(text):
-    """'dense' -> None; 'cs-mv' / 'cs-m' / 'cs-v' with optional ':Nx' -> (sketch m, sketch v, compression)."""
+    """'dense' -> None; 'cs-mv' / 'cs-m' / 'cs-v' / 'cs-v-nom' / 'nom' with optional ':Nx' ->
+    (sketch m, sketch v, compression, no m + conservative v). 'nom' is the exact counterpart of cs-v-nom:
+    SparseAdam with beta1 0 on the tables."""
     if text == "dense":
         return None
     name, _, comp = text.partition(":")
-    moments = {"cs-mv": (True, True), "cs-m": (True, False), "cs-v": (False, True)}
+    moments = {"cs-mv": (True, True, False), "cs-m": (True, False, False), "cs-v": (False, True, False),
+               "cs-v-nom": (False, True, True), "nom": (False, False, True)}
     if name not in moments:
-        fail(f"--state must be dense, cs-mv, cs-m or cs-v (optionally :Nx), got '{text}'")
+        fail(f"--state must be dense, cs-mv, cs-m, cs-v, cs-v-nom or nom (optionally :Nx), got '{text}'")
     compression = 5.0
     if comp:
         try:
@@ -297,7 +301,8 @@ def parse_state(text):
             compression = -1.0
         if not compression > 0:
             fail(f"--state {text}: compression must look like 5x")
-    return moments[name] + (compression,)
+    sm, sv, nom = moments[name]
+    return sm, sv, compression, nom
 
 
 def make_optimizers(model, lr, lazy, sampled, state="dense", diagnostics_every=0):
@@ -308,17 +313,22 @@ def make_optimizers(model, lr, lazy, sampled, state="dense", diagnostics_every=0
         sparse_params = [model.emb.weight] + ([model.sm_w.weight, model.sm_b.weight] if sampled else [])
     elif sketch:
         fail("--state other than dense needs --lazy-adam (sketches hold the state of sparse-gradient tables)")
-    sketched = [p for p in sparse_params if sketch and p.dim() == 2 and p.shape[1] > 1]
+    sketched = [p for p in sparse_params if sketch and (sketch[0] or sketch[1]) and p.dim() == 2 and p.shape[1] > 1]
+    no_m = [p for p in sparse_params if sketch and sketch[3] and p.dim() == 2 and p.shape[1] > 1
+            and all(p is not q for q in sketched)]
     names = {id(model.emb.weight): "embedding", id(model.sm_w.weight): "softmax"}
     ids = {id(p) for p in sparse_params}
     dense_params = [p for p in model.parameters() if id(p) not in ids]
     opts = [torch.optim.Adam(dense_params, **adam)]
-    plain = [p for p in sparse_params if all(p is not q for q in sketched)]
+    plain = [p for p in sparse_params if all(p is not q for q in sketched + no_m)]
+    if no_m:
+        opts.append(torch.optim.SparseAdam(no_m, **dict(adam, betas=(0.0, 0.999))))
     if plain:
         opts.append(torch.optim.SparseAdam(plain, **adam))
     if sketched:
         opts.append(SketchedSparseAdam([{"params": [p], "name": names.get(id(p), "table")} for p in sketched],
                                        sketch_m=sketch[0], sketch_v=sketch[1], compression=sketch[2],
+                                       conservative=sketch[3], no_m=sketch[3],
                                        diagnostics_every=diagnostics_every, **adam))
     return opts
 
@@ -376,7 +386,8 @@ def parse_args(argv=None):
     ap.add_argument("--optimizer", default="adam", choices=["adam"])
     ap.add_argument("--lazy-adam", action="store_true", help="sparse tables + SparseAdam (LazyAdam)")
     ap.add_argument("--state", default="dense",
-                    help="dense | cs-mv | cs-m | cs-v [:Nx]: sketched Adam state on the sparse tables")
+                    help="dense | cs-mv | cs-m | cs-v | cs-v-nom [:Nx]: sketched Adam state on the sparse tables; "
+                         "nom: exact SparseAdam with beta1 0 on them (cs-v-nom's exact counterpart)")
     ap.add_argument("--sketch-diagnostics", type=int, default=0, metavar="N",
                     help="with a sketched --state: every N steps, how much of exact Adam's step the sketches keep, "
                          "per band of word ids (keeps dense shadow moments; see bench/torch_sketch_adam.py)")

@@ -11,6 +11,10 @@ For a row-sparse gradient (ids i unique, rows g_i [n, d]) of a matrix [rows, d] 
   k^2 = (1-b1)^2 / ((1-b2)(1-b1^2/b2)) whenever a moment is sketched (optimizers/rule.h m_bound);
   w_i -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps); the Count-Min v is multiplied by 0.25 after every
   1000th step. Rows absent from the gradient are neither read nor written (SparseAdam/LazyAdam).
+  conservative=True (Count-Min only, sketchgrad's `cu`): target_i = decay * query(i) + scale * x_i, all read
+  before any write; S[j,b] <- max(decay * S[j,b], max_{i in b} target_i).
+  no_m=True (sketchgrad's `m:none`, policy cs-v-nom): no first moment is kept, m = g (beta1 = 0 for these
+  matrices, also in the bias correction and the clamp).
 Colliding rows are summed with index_add_, so the numbers are not bitwise sketchgrad's (different summation
 order and model initialisation), but the algorithm is the same.
 
@@ -28,6 +32,7 @@ the optimizer reproduces torch.optim.SparseAdam; the hash agrees with a referenc
 """
 import math
 import sys
+import warnings
 
 try:
     import torch
@@ -94,7 +99,19 @@ class RowSketch:
             signs.append(sb.to(self.S.dtype) * 2 - 1)
         return torch.stack(buckets), torch.stack(signs)
 
-    def update(self, buckets, signs, x, decay, scale):
+    def update(self, buckets, signs, x, decay, scale, conservative=False):
+        if conservative:
+            assert not self.signed, "the conservative update is for Count-Min sketches"
+            target = decay * self.query(buckets, signs) + scale * x
+            for j in range(self.depth):
+                idx = buckets[j].unsqueeze(1).expand(-1, self.d)
+                acc = torch.full((self.width, self.d), -math.inf, dtype=x.dtype, device=x.device)
+                with warnings.catch_warnings():  # "scatter_reduce() is in beta" (PyTorch 1.13)
+                    warnings.simplefilter("ignore", UserWarning)
+                    acc.scatter_reduce_(0, idx, target, "amax")
+                touched = torch.unique(buckets[j])
+                self.S[j, touched] = torch.maximum(decay * self.S[j, touched], acc[touched])
+            return
         for j in range(self.depth):
             v = x * signs[j].unsqueeze(1) if self.signed else x
             acc = torch.zeros(self.width, self.d, dtype=x.dtype, device=x.device).index_add_(0, buckets[j], v)
@@ -117,9 +134,10 @@ class SketchedSparseAdam(torch.optim.Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, sketch_m=True, sketch_v=True,
                  compression=5.0, depth=3, identity=False, clean_alpha=0.25, clean_every=1000,
-                 diagnostics_every=0):
+                 diagnostics_every=0, conservative=False, no_m=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
-        self.sketch_m, self.sketch_v = sketch_m, sketch_v
+        self.sketch_m, self.sketch_v = sketch_m and not no_m, sketch_v
+        self.conservative, self.no_m = conservative, no_m
         self.compression, self.depth, self.identity = compression, depth, identity
         self.clean_alpha, self.clean_every = clean_alpha, clean_every
         self.diagnostics_every, self.diagnostics = diagnostics_every, []
@@ -128,6 +146,8 @@ class SketchedSparseAdam(torch.optim.Optimizer):
     def step(self):
         for group in self.param_groups:
             b1, b2 = group["betas"]
+            if self.no_m:
+                b1 = 0.0
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -139,7 +159,7 @@ class SketchedSparseAdam(torch.optim.Optimizer):
                     rows, d = p.shape
                     mk = lambda signed: RowSketch(rows, d, signed, self.compression, self.depth,  # noqa: E731
                                                   self.identity, p.device)
-                    st["m"] = mk(True) if self.sketch_m else torch.zeros_like(p)
+                    st["m"] = mk(True) if self.sketch_m else (None if self.no_m else torch.zeros_like(p))
                     st["v"] = mk(False) if self.sketch_v else torch.zeros_like(p)
                 st["step"] += 1
                 t = st["step"]
@@ -153,11 +173,13 @@ class SketchedSparseAdam(torch.optim.Optimizer):
                 if isinstance(m, RowSketch):
                     m.update(buckets, signs, g, b1, 1 - b1)
                     mv = m.query(buckets, signs)
+                elif m is None:
+                    mv = g
                 else:
                     mv = b1 * m[ids] + (1 - b1) * g
                     m[ids] = mv
                 if isinstance(v, RowSketch):
-                    v.update(buckets, signs, g * g, b2, 1 - b2)
+                    v.update(buckets, signs, g * g, b2, 1 - b2, self.conservative)
                     vv = v.query(buckets, signs)
                 else:
                     vv = b2 * v[ids] + (1 - b2) * g * g
@@ -214,17 +236,37 @@ def _self_check():
     torch.manual_seed(0)
     rows, d = 50, 6
     w0 = torch.randn(rows, d)
-    pa, pb = torch.nn.Parameter(w0.clone()), torch.nn.Parameter(w0.clone())
-    ref = torch.optim.SparseAdam([pa], lr=0.01)
-    sk_opt = SketchedSparseAdam([pb], lr=0.01, compression=1.0 / 3.0, identity=True)
-    for step in range(30):
-        ids = torch.unique(torch.randint(0, rows, (12,)))
-        vals = torch.randn(ids.numel(), d)
-        for p, o in ((pa, ref), (pb, sk_opt)):
-            p.grad = torch.sparse_coo_tensor(ids.view(1, -1), vals, (rows, d))
-            o.step()
-    err = (pa - pb).abs().max().item()
+    def max_diff(ref_betas, **sketch_args):
+        """Train two copies of w0 for 30 steps on the same sparse gradients; max |difference|."""
+        pa, pb = torch.nn.Parameter(w0.clone()), torch.nn.Parameter(w0.clone())
+        ref = torch.optim.SparseAdam([pa], lr=0.01, betas=ref_betas)
+        sk_opt = SketchedSparseAdam([pb], lr=0.01, compression=1.0 / 3.0, identity=True, **sketch_args)
+        for step in range(30):
+            ids = torch.unique(torch.randint(0, rows, (12,)))
+            vals = torch.randn(ids.numel(), d)
+            for p, o in ((pa, ref), (pb, sk_opt)):
+                p.grad = torch.sparse_coo_tensor(ids.view(1, -1), vals, (rows, d))
+                o.step()
+        return (pa - pb).abs().max().item()
+
+    err = max_diff((0.9, 0.999))
     assert err < 1e-5, f"lossless sketched Adam differs from SparseAdam by {err}"
+    # Lossless and conservative with no m equals SparseAdam with beta1 = 0.
+    err_nom = max_diff((0.0, 0.999), sketch_m=False, conservative=True, no_m=True)
+    assert err_nom < 1e-5, f"lossless conservative no-m Adam differs from SparseAdam(beta1 0) by {err_nom}"
+    # Conservative Count-Min on a lossy stream: never below the running sum, never above the plain update.
+    cu, plain = RowSketch(300, 2, False, compression=10.0), RowSketch(300, 2, False, compression=10.0)
+    truth = torch.zeros(300, 2)
+    for step in range(20):
+        ids = torch.unique(torch.randint(0, 300, (80,)))
+        x = torch.randint(0, 4, (ids.numel(), 2)).float()
+        b, sg = cu.slots(ids)
+        cu.update(b, sg, x, 1.0, 1.0, conservative=True)
+        plain.update(b, sg, x, 1.0, 1.0)
+        truth[ids] += x
+    b, sg = cu.slots(torch.arange(300))
+    q_cu, q_plain = cu.query(b, sg), plain.query(b, sg)
+    assert bool((q_cu >= truth).all()) and bool((q_cu <= q_plain).all()) and bool((q_cu < q_plain).any())
     # Diagnostics: a lossless sketch keeps all of exact Adam's step; a 10x sketch of 400 rows loses some.
     pc = torch.nn.Parameter(w0.clone())
     lossless = SketchedSparseAdam([pc], lr=0.01, compression=1.0 / 3.0, identity=True, diagnostics_every=10)
@@ -242,7 +284,8 @@ def _self_check():
         lossy.step()
     assert all(r["v_ratio"] >= 1 for r in lossy.diagnostics), lossy.diagnostics  # Count-Min never under-estimates
     assert any(r["m_noise"] > 0.1 for r in lossy.diagnostics), lossy.diagnostics
-    print(f"torch_sketch_adam self-check passed (lossless vs SparseAdam max |diff| {err:.2e})")
+    print(f"torch_sketch_adam self-check passed (lossless vs SparseAdam max |diff| {err:.2e}, "
+          f"no-m conservative vs SparseAdam(beta1 0) {err_nom:.2e})")
 
 
 if __name__ == "__main__":
