@@ -19,7 +19,7 @@ int cmd_eval(const EvalOptions& o) {
   std::string shard = o.shard;
   if (shard.empty()) {
     CorpusLayout c = find_corpus(o.data);
-    SG_CHECK(!c.heldout_shards.empty(), "no held-out shard in ", o.data);
+    require_heldout(c);
     shard = c.heldout_shards.front();
   }
   Checkpoint ck = read_checkpoint(o.checkpoint);

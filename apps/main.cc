@@ -54,7 +54,8 @@ struct ModelFlags {
         "topk-sgd/randk-sgd: fraction of gradient entries sent (default 0.01)");
     add(app, "--state", &sg::RunConfig::state,
         "optimizer state policy: dense | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
-    add(app, "--data", &sg::RunConfig::data, "LM1B-layout corpus folder");
+    add(app, "--data", &sg::RunConfig::data,
+        "LM1B-layout corpus folder, or text files FILE[,FILE...]");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
         "vocabulary file to load instead of building one");
     add(app, "--min-count", &sg::RunConfig::min_count,
@@ -154,7 +155,8 @@ int main(int argc, char** argv) {
 
   CLI::App* vocab = app.add_subcommand("vocab", "build a vocabulary file from the training shards");
   sg::VocabOptions vocab_opts;
-  vocab->add_option("--data", vocab_opts.data, "LM1B-layout folder")->required();
+  vocab->add_option("--data", vocab_opts.data, "LM1B-layout folder, or text files FILE[,FILE...]")
+      ->required();
   vocab->add_option("--out", vocab_opts.out, "output file (word count per line)")->required();
   vocab->add_option("--min-count", vocab_opts.min_count, "minimum count")
       ->check(CLI::Range(1, 1 << 30));

@@ -64,9 +64,33 @@ void check_shard(const std::string& path) {
 
 }  // namespace
 
+// FILE[,FILE...]: plain-text training files in the order given, no held-out split.
+CorpusLayout text_files_corpus(const std::string& list) {
+  CorpusLayout c;
+  c.dir = list;
+  c.text_files = true;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string path = list.substr(start, comma - start);
+    start = comma + 1;
+    if (path.empty()) continue;
+    std::error_code ec;
+    SG_CHECK(fs::exists(path, ec), "training file ", path, " does not exist");
+    SG_CHECK(fs::is_regular_file(path, ec), "training file ", path,
+             " is not a file (--data takes an LM1B-layout folder or text files: FILE[,FILE...])");
+    check_shard(path);
+    c.train_shards.push_back(path);
+  }
+  SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");
+  return c;
+}
+
 CorpusLayout find_corpus(const std::string& dir) {
   SG_CHECK(!dir.empty(), "no data folder given");
   std::error_code ec;
+  if (dir.find(',') != std::string::npos || fs::is_regular_file(dir, ec))
+    return text_files_corpus(dir);
   SG_CHECK(fs::exists(dir, ec), "data folder ", dir, " does not exist");
   SG_CHECK(fs::is_directory(dir, ec), "data folder ", dir, " is not a folder");
   CorpusLayout c;
@@ -94,20 +118,85 @@ CorpusLayout find_corpus(const std::string& dir) {
   return c;
 }
 
+void require_heldout(const CorpusLayout& c) {
+  SG_CHECK(!c.text_files, "--data ", c.dir,
+           " names text files, which are all training data; name the held-out file (eval --shard, "
+           "train --heldout)");
+  SG_CHECK(!c.heldout_shards.empty(), "data folder ", c.dir, " has no held-out shards (expected ",
+           c.dir, "/", kHeldoutFolder, "/news.en.heldout-NNNNN-of-MMMMM)");
+}
+
 void require_training(const CorpusLayout& c) {
   SG_CHECK(!c.train_shards.empty(), "data folder ", c.dir, " has no training shards (expected ",
            c.dir, "/", kTrainFolder, "/news.en-*)");
 }
 
-void require_heldout(const CorpusLayout& c) {
-  SG_CHECK(!c.heldout_shards.empty(), "data folder ", c.dir, " has no held-out shards (expected ",
-           c.dir, "/", kHeldoutFolder, "/news.en.heldout-NNNNN-of-MMMMM)");
+namespace {
+
+struct File {
+  std::FILE* f;
+  File(const std::string& path, const char* what) : f(std::fopen(path.c_str(), "rb")) {
+    SG_CHECK(f != nullptr, "cannot open ", what, " ", path, ": ", std::strerror(errno));
+  }
+  ~File() { std::fclose(f); }
+  void seek(const std::string& path, int64_t at) {
+    SG_CHECK(fseeko(f, static_cast<off_t>(at), SEEK_SET) == 0, "cannot seek in shard ", path, ": ",
+             std::strerror(errno));
+  }
+};
+
+std::string read_range(const std::string& path, int64_t begin, int64_t end) {
+  File file(path, "shard");
+  file.seek(path, begin);
+  std::string out(static_cast<size_t>(end - begin), '\0');
+  const size_t got = std::fread(out.data(), 1, out.size(), file.f);
+  SG_CHECK(got == out.size() && !std::ferror(file.f), "cannot read shard ", path, " bytes ", begin,
+           "..", end, ": ", std::ferror(file.f) ? std::strerror(errno) : "the file shrank");
+  return out;
 }
 
-ShardText load_shard(const std::string& path) {
+}  // namespace
+
+std::vector<ShardPiece> split_shards(const std::vector<std::string>& paths, int64_t max_bytes) {
+  SG_CHECK(max_bytes >= 1, "split_shards: max_bytes must be >= 1");
+  std::vector<ShardPiece> out;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    const int64_t size = static_cast<int64_t>(fs::file_size(path, ec));
+    SG_CHECK(!ec, "cannot open shard ", path, ": ", ec.message());
+    int64_t begin = 0;
+    if (size > max_bytes) {
+      File file(path, "shard");
+      while (size - begin > max_bytes) {
+        // The piece ends just after the first newline at or after begin + max_bytes - 1.
+        file.seek(path, begin + max_bytes - 1);
+        int64_t at = begin + max_bytes - 1, cut = -1;
+        for (int c; (c = std::fgetc(file.f)) != EOF; ++at)
+          if (c == '\n') {
+            cut = at + 1;
+            break;
+          }
+        if (cut < 0 || cut >= size) break;
+        out.push_back({path, begin, cut});
+        begin = cut;
+      }
+    }
+    out.push_back({path, begin, size});
+  }
+  return out;
+}
+
+ShardText load_shard(const std::string& path, int64_t begin, int64_t end) {
   ShardText s;
   s.path = path;
-  s.bytes = read_whole_file(path, "shard");
+  if (end < 0) {
+    std::error_code ec;
+    end = static_cast<int64_t>(fs::file_size(path, ec));
+    SG_CHECK(!ec, "cannot read shard ", path, ": ", ec.message());
+  }
+  SG_CHECK(begin >= 0 && begin <= end, "load_shard: bad byte range ", begin, "..", end);
+  s.bytes = read_range(path, begin, end);
+  const std::string label = begin == 0 ? path : path + " (from byte " + std::to_string(begin) + ")";
   const char* base = s.bytes.data();
   const size_t n = s.bytes.size();
   size_t pos = 0;
@@ -117,13 +206,13 @@ ShardText load_shard(const std::string& path) {
     const size_t end = nl ? static_cast<size_t>(nl - base) : n;
     ++line_no;
     std::string_view line(base + pos, end - pos);
-    check_utf8_line(line, "shard", path, line_no);
+    check_utf8_line(line, "shard", label, line_no);
     // Trim surrounding white space; a blank line is not a sentence.
     size_t a = 0, b = line.size();
     while (a < b && is_space_byte(line[a])) ++a;
     while (b > a && is_space_byte(line[b - 1])) --b;
     if (b > a) {
-      SG_CHECK(b - a < (1u << 31), "shard ", path, ":", line_no, " is too long");
+      SG_CHECK(b - a < (1u << 31), "shard ", label, ":", line_no, " is too long");
       s.begin.push_back(static_cast<int64_t>(pos + a));
       s.length.push_back(static_cast<int32_t>(b - a));
     }

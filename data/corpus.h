@@ -4,7 +4,9 @@
 //   held-out splits (sorted)
 // The held-out folder of the real release also holds the unsplit news.en-00000-of-00100: it is
 // never matched. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
-// are not sentences.
+// are not sentences. Instead of a folder, find_corpus also takes plain-text training files,
+// FILE[,FILE...] (e.g. WikiText's wiki.train.tokens or PTB's ptb.train.txt): each is one training
+// shard in the order given, and there is no held-out split (train --heldout FILE names one).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,14 +19,15 @@ struct CorpusLayout {
   std::string dir;
   std::vector<std::string> train_shards;
   std::vector<std::string> heldout_shards;
+  bool text_files = false;  // dir was FILE[,FILE...], not an LM1B folder
 };
 
 inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuffled";
 inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shuffled";
 
 // Throws one clear line when DIR is missing, holds neither folder, a present folder has no shards,
-// or a shard is empty or unreadable. A folder that is absent gives an empty list (a test-only
-// corpus has no training folder).
+// or a shard is empty or unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
+// is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
 // Throw one clear line when the layout has no training / held-out shards.
 void require_training(const CorpusLayout& c);
@@ -41,7 +44,20 @@ struct ShardText {
     return std::string_view(bytes.data() + begin[i], static_cast<size_t>(length[i]));
   }
 };
-ShardText load_shard(const std::string& path);
+// Bytes [begin, end) of a shard (end -1: to the end of the file); begin and end must be line
+// boundaries (split_shards makes them so). A UTF-8 error names the line within that range.
+ShardText load_shard(const std::string& path, int64_t begin = 0, int64_t end = -1);
+
+// A training shard, or a part of a large one: TrainStream holds one piece in memory at a time, so
+// a corpus that is one big file (WikiText-103's wiki.train.tokens: 540 MB) is never read whole.
+struct ShardPiece {
+  std::string path;
+  int64_t begin = 0, end = 0;  // byte range, at line boundaries
+};
+inline constexpr int64_t kMaxShardPieceBytes = int64_t(64) << 20;
+// Each file as one piece when it has at most max_bytes, else cut into pieces of about max_bytes,
+// each ending just after a newline (a line longer than max_bytes stays whole).
+std::vector<ShardPiece> split_shards(const std::vector<std::string>& paths, int64_t max_bytes);
 
 // Predicted tokens of a shard: sum over its sentences of (words + 1). Streams the file; checks
 // UTF-8.

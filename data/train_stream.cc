@@ -22,22 +22,29 @@ std::vector<uint32_t> shuffled_order(size_t n, uint64_t seed, uint64_t stream) {
 }
 
 TrainStream::TrainStream(std::vector<std::string> shards, const Vocab* vocab, int64_t B, int64_t T,
-                         uint64_t seed)
-    : shards_(std::move(shards)), vocab_(vocab), B_(B), T_(T), seed_(seed), streams_(B) {}
+                         uint64_t seed, int64_t max_piece_bytes)
+    : pieces_(split_shards(shards, max_piece_bytes)),
+      vocab_(vocab),
+      B_(B),
+      T_(T),
+      seed_(seed),
+      streams_(B) {
+  SG_CHECK(!pieces_.empty(), "no training shards");
+}
 
 std::string_view TrainStream::next_sentence() {
   while (sent_pos_ == sent_order_.size()) {
     if (shard_pos_ == shard_order_.size()) {
       SG_CHECK(epoch_ < 0 || sentences_in_epoch_ > 0, "the training shards hold no sentences (",
-               shards_.size(), " shard(s), first ", shards_.front(), ")");
+               pieces_.size(), " piece(s), first ", pieces_.front().path, ")");
       ++epoch_;
-      shard_order_ = shuffled_order(shards_.size(), seed_, static_cast<uint64_t>(epoch_) << 32);
+      shard_order_ = shuffled_order(pieces_.size(), seed_, static_cast<uint64_t>(epoch_) << 32);
       shard_pos_ = 0;
       sentences_in_epoch_ = 0;
     }
     const uint32_t k = shard_order_[shard_pos_++];
     shard_ = ShardText();  // free the previous shard before loading the next
-    shard_ = load_shard(shards_[k]);
+    shard_ = load_shard(pieces_[k].path, pieces_[k].begin, pieces_[k].end);
     sent_order_ = shuffled_order(shard_.sentences(), seed_,
                                  (static_cast<uint64_t>(epoch_) << 32) | (k + 1ULL));
     sent_pos_ = 0;

@@ -1,6 +1,7 @@
 // TrainStream: the deterministic, single-threaded core of TrainBatcher (no threads, no queue).
-// Sentence sequence: epoch e = 0, 1, ... visits the shards in the order perm(#shards; seed, (e, 0))
-// and, within shard k, its sentences in the order perm(#sentences; seed, (e, k + 1)); perm is a
+// Sentence sequence: epoch e = 0, 1, ... visits the shard pieces (a shard of up to 64 MiB is one
+// piece) in the order perm(#pieces; seed, (e, 0)) and, within piece k, its sentences in the order
+// perm(#sentences; seed, (e, k + 1)); only one piece is in memory at a time; perm is a
 // Fisher-Yates shuffle driven by the counter-based rng_u64, so the sequence depends on the seed
 // only (not on the platform or library). Streams: fill() gives stream b = 0..B-1 its T pairs in
 // turn, each stream pulling the next sentence when its current one is used up. advance() makes the
@@ -23,8 +24,10 @@ std::vector<uint32_t> shuffled_order(size_t n, uint64_t seed, uint64_t stream);
 
 class TrainStream {
  public:
+  // Large shards are visited as pieces of at most about max_piece_bytes (split_shards), each
+  // piece shuffled on its own; a corpus of LM1B-sized shards has one piece per shard.
   TrainStream(std::vector<std::string> shards, const Vocab* vocab, int64_t B, int64_t T,
-              uint64_t seed);
+              uint64_t seed, int64_t max_piece_bytes = kMaxShardPieceBytes);
   void fill(Batch& out);
   void advance();
   int64_t epoch() const {
@@ -43,7 +46,7 @@ class TrainStream {
   void take(Stream& s, bool lazy);
   void materialize(Stream& s);
 
-  std::vector<std::string> shards_;
+  std::vector<ShardPiece> pieces_;
   const Vocab* vocab_;
   int64_t B_, T_;
   uint64_t seed_;

@@ -124,6 +124,19 @@ TEST(TrainEndToEnd, OptimizerHyperparameterFlagsReachTheOptimizer) {
             losses("momentum-half", "--optimizer momentum --lr 0.5 --momentum 0.5").back());
 }
 
+// --data FILE,FILE (plain text files, WikiText/PTB style) with --heldout FILE.
+TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
+  const std::string tr = kData + "/training-monolingual.tokenized.shuffled/news.en-0000";
+  const std::string held =
+      kData + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050";
+  CliResult r = run_cli("train --preset tiny --threads 2 --steps 3 --eval-tokens 500 --data " + tr +
+                        "1-of-00100," + tr + "2-of-00100 --heldout " + held);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 training shard(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("held-out: " + held), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("held-out at step 3"), std::string::npos) << r.err;
+}
+
 TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
   std::string d = temp_dir("noheld");
   CliResult r =

@@ -210,6 +210,40 @@ TEST(TrainBatcher, EachEpochVisitsEverySentenceOnceInANewOrder) {
   EXPECT_NEAR(tb.epochs_done(), static_cast<double>(tok.size()) / words, 1e-12);
 }
 
+// A shard read in small pieces still gives every sentence once per epoch, in a new order each
+// epoch; with pieces as large as the shard the sequence is the unsplit one.
+TEST(TrainStream, ShardPiecesKeepEveryEpochComplete) {
+  TempDir d;
+  auto files = make_corpus(d, 60, 1);
+  Vocab v = Vocab::build(files, 1);
+  auto first_words = [&](int64_t max_piece, int epochs) {
+    TrainStream ts(files, &v, 1, 1, 5, max_piece);
+    std::vector<std::vector<int32_t>> per_epoch(epochs);
+    Batch b;
+    b.T = 1, b.B = 1;
+    b.tokens.resize(1), b.targets.resize(1), b.weight.resize(1);
+    while (ts.epoch() < epochs) {
+      ts.fill(b);
+      if (ts.epoch() < epochs && b.tokens[0] == v.bos())
+        per_epoch[ts.epoch()].push_back(b.targets[0]);
+    }
+    return per_epoch;
+  };
+  std::vector<int32_t> all;
+  for (int i = 0; i < 60; ++i) all.push_back(v.id("s" + std::to_string(i)));
+  std::sort(all.begin(), all.end());
+  auto pieces = first_words(40, 2);  // about 8 sentences per piece
+  for (auto& e : pieces) {
+    EXPECT_EQ(e.size(), 60u);
+    auto sorted = e;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, all);
+  }
+  EXPECT_NE(pieces[0], pieces[1]);
+  EXPECT_EQ(first_words(1 << 20, 2), first_words(kMaxShardPieceBytes, 2));
+  EXPECT_NE(first_words(40, 1), first_words(1 << 20, 1));
+}
+
 TEST(TrainBatcher, ReaderErrorsAreRethrownByNext) {
   TempDir d;
   write_file(d.file("good"), "a b c\n");
@@ -239,8 +273,8 @@ TEST(TrainBatcher, BadArgumentsAndEmptyCorpus) {
               HasSubstr("must be >= 1"));
   TrainBatcher tb({d.file("blank")}, v, 1, 1, 1);
   EXPECT_THAT(error_of([&] { tb.next(); }), HasSubstr("hold no sentences"));
-  TrainBatcher missing({d.file("nope")}, v, 1, 1, 1);
-  EXPECT_THAT(error_of([&] { missing.next(); }), HasSubstr("cannot open shard"));
+  EXPECT_THAT(error_of([&] { TrainBatcher({d.file("nope")}, v, 1, 1, 1); }),
+              HasSubstr("cannot open shard"));
 }
 
 TEST(TrainBatcher, DestructorStopsAFullPrefetchQueue) {

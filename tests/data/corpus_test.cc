@@ -41,6 +41,21 @@ TEST(Corpus, FindsShardsSortedAndSkipsTheUnsplitHeldoutFile) {
   EXPECT_NO_THROW(require_heldout(c));
 }
 
+// --data FILE[,FILE...]: plain-text training files (WikiText / PTB style), no held-out split.
+TEST(Corpus, TextFilesAreTrainingShardsInTheOrderGiven) {
+  TempDir d;
+  write_file(d.file("b.txt"), "b\n");
+  write_file(d.file("a.txt"), "a\n");
+  CorpusLayout one = find_corpus(d.file("b.txt"));
+  EXPECT_TRUE(one.text_files);
+  EXPECT_EQ(one.train_shards, std::vector<std::string>{d.file("b.txt")});
+  EXPECT_TRUE(one.heldout_shards.empty());
+  CorpusLayout two = find_corpus(d.file("b.txt") + "," + d.file("a.txt"));
+  EXPECT_EQ(two.train_shards, (std::vector<std::string>{d.file("b.txt"), d.file("a.txt")}));
+  EXPECT_THAT(error_of([&] { require_heldout(two); }), HasSubstr("names text files"));
+  EXPECT_NO_THROW(require_training(two));
+}
+
 TEST(Corpus, HeldoutOnlyCorpusHasNoTrainingShards) {
   TempDir d;
   write_file(heldout_dir(d.path) + "/news.en.heldout-00000-of-00050", "a b\n");
@@ -56,7 +71,11 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("nope")), HasSubstr("does not exist"));
   EXPECT_THAT(msg(""), HasSubstr("no data folder"));
   write_file(d.file("plain"), "x\n");
-  EXPECT_THAT(msg(d.file("plain")), HasSubstr("is not a folder"));
+  EXPECT_THAT(msg(d.file("plain") + "," + d.file("nope")),
+              HasSubstr("training file " + d.file("nope") + " does not exist"));
+  EXPECT_THAT(msg(d.file("plain") + "," + d.path), HasSubstr("is not a file"));
+  write_file(d.file("empty-file"), "");
+  EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
   std::filesystem::create_directories(d.file("empty"));
   EXPECT_THAT(msg(d.file("empty")), HasSubstr("is not an LM1B-layout corpus"));
 
@@ -94,6 +113,49 @@ TEST(Corpus, LoadShardKeepsNonBlankLines) {
   EXPECT_EQ(s.sentence(1), "c  d");
   EXPECT_EQ(s.sentence(2), "last");
   EXPECT_EQ(count_predicted(d.file("s")), 3 + 3 + 2);
+}
+
+// A large shard is read in pieces cut just after newlines: the pieces tile the file, and their
+// sentences, in order, are the whole shard's.
+TEST(Corpus, SplitShardsCutsAtLineBoundaries) {
+  TempDir d;
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "s" + std::to_string(i) + std::string(i % 13, 'x') + "\n";
+  text += std::string(300, 'y') + "\n" + "tail without newline";
+  write_file(d.file("big"), text);
+  write_file(d.file("small"), "a b\n");
+  for (int64_t max : {int64_t(1), int64_t(40), int64_t(97), int64_t(1) << 20}) {
+    auto pieces = split_shards({d.file("big"), d.file("small")}, max);
+    ASSERT_EQ(pieces.back().path, d.file("small"));
+    EXPECT_EQ(pieces.back().begin, 0);
+    EXPECT_EQ(pieces.back().end, 4);
+    pieces.pop_back();
+    ASSERT_FALSE(pieces.empty());
+    EXPECT_EQ(pieces.front().begin, 0);
+    EXPECT_EQ(pieces.back().end, static_cast<int64_t>(text.size()));
+    std::vector<std::string> got;
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      if (k > 0) {
+        EXPECT_EQ(pieces[k].begin, pieces[k - 1].end);
+        EXPECT_EQ(text[pieces[k].begin - 1], '\n') << "max " << max << " piece " << k;
+      }
+      EXPECT_GT(pieces[k].end, pieces[k].begin);
+      ShardText s = load_shard(pieces[k].path, pieces[k].begin, pieces[k].end);
+      for (size_t i = 0; i < s.sentences(); ++i) got.emplace_back(s.sentence(i));
+    }
+    ShardText whole = load_shard(d.file("big"));
+    std::vector<std::string> want;
+    for (size_t i = 0; i < whole.sentences(); ++i) want.emplace_back(whole.sentence(i));
+    EXPECT_EQ(got, want) << "max " << max;
+    if (max == 40) EXPECT_GT(pieces.size(), 30u);
+    if (max == (int64_t(1) << 20)) EXPECT_EQ(pieces.size(), 1u);
+  }
+  // A UTF-8 error in a later piece names the piece's start.
+  write_file(d.file("bad"), "good\nfine\nbad \xE9\n");
+  auto pieces = split_shards({d.file("bad")}, 5);
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_THAT(error_of([&] { load_shard(pieces[2].path, pieces[2].begin, pieces[2].end); }),
+              HasSubstr(d.file("bad") + " (from byte 10):1 is not valid UTF-8"));
 }
 
 TEST(Text, Utf8Validation) {
