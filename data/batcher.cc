@@ -131,6 +131,11 @@ int64_t TrainBatcher::corpus_words() const {
   return impl_->words;
 }
 
+void TrainBatcher::set_corpus_words(int64_t words) {
+  SG_CHECK(words > 0, "set_corpus_words: ", words, " predicted tokens (the shards hold none?)");
+  std::call_once(impl_->count_once, [&] { impl_->words = words; });
+}
+
 double TrainBatcher::epochs_done() const {
   const double words = static_cast<double>(corpus_words());
   return static_cast<double>(batches_taken()) * static_cast<double>(impl_->B * impl_->T) / words;

@@ -44,9 +44,11 @@ class TrainBatcher {
 
   Batch next();
   double epochs_done() const;  // batches taken * B * T / corpus_words()
-  int64_t corpus_words()
-      const;             // predicted tokens per epoch (one counting pass on first use, cached)
-  void skip(int64_t n);  // fast-forward n batches (resume)
+  // Predicted tokens per epoch: one counting pass over the shards on first use, cached, unless
+  // set_corpus_words gave it first (e.g. from the vocabulary just built from the same shards).
+  int64_t corpus_words() const;
+  void set_corpus_words(int64_t words);
+  void skip(int64_t n);           // fast-forward n batches (resume)
   int64_t batches_taken() const;  // next() calls plus skipped batches
 
   struct Impl;

@@ -53,6 +53,12 @@ bool parse_count(std::string_view s, int64_t& out) {
 
 Vocab::Vocab() : words_{kBos, kEos, kUnk}, counts_{0, 0, 0} { index(); }
 
+int64_t Vocab::counted_predictions() const {
+  int64_t total = 0;
+  for (size_t i = 1; i < counts_.size(); ++i) total += counts_[i];
+  return total;
+}
+
 // A slot holds (top 32 bits of the hash) << 32 | (id + 1); 0 = empty. Comparing the stored hash
 // bits first means a probe reads a word's bytes only when it almost surely matches (one cache miss
 // per lookup).

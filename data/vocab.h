@@ -1,15 +1,13 @@
 // Vocabulary: words <-> dense int32 ids.
 // Id layout (the same rule as bench/torch_lm.py): 0 = <S>, 1 = </S>, 2 = <UNK>, then the words.
-//   build : every word with count >= min_count in the training shards, by descending count, ties by
-//   word
-//           (byte order); <S> and </S> count the sentences, <UNK> the tokens that map to it.
-//   load  : "word count" lines (1b_word_vocab.txt) or one word per line (vocab-2016-09-10.txt;
-//   !!!MAXTERMID is
-//           skipped in both); words keep their file order after the three specials, which are added
-//           when the file lacks them (</S> then gets <S>'s count, <UNK> 0; one-word files have
-//           count 0 everywhere).
-//   save  : "word count" lines in id order, written to a temporary file, fsync'ed and renamed
-//   (atomic).
+//   build: every word with count >= min_count in the training shards, by descending count, ties
+//          by word (byte order); <S> and </S> count the sentences, <UNK> the tokens that map to it.
+//   load:  "word count" lines (1b_word_vocab.txt) or one word per line (vocab-2016-09-10.txt;
+//          !!!MAXTERMID is skipped in both); words keep their file order after the three
+//          specials, which are added when the file lacks them (</S> then gets <S>'s count, <UNK>
+//          0; one-word files have count 0 everywhere).
+//   save:  "word count" lines in id order, written to a temporary file, fsync'ed and renamed
+//          (atomic).
 // Lookups of absent words return unk(). Bad files throw sg::Error naming the file and line.
 #pragma once
 #include <cstdint>
@@ -38,6 +36,9 @@ class Vocab {
   int32_t eos() const { return 1; }
   int32_t unk() const { return 2; }
   int64_t count(int32_t id) const;
+  // Sum of every count but <S>'s: for a vocabulary built from shards, the predicted tokens of
+  // those shards (their words plus one </S> per sentence), as count_predicted sums them.
+  int64_t counted_predictions() const;
 
   static constexpr const char* kBos = "<S>";
   static constexpr const char* kEos = "</S>";

@@ -76,6 +76,10 @@ TEST(TrainBatcher, PairFramingAndEpochLoopOnOneSentence) {
   const int32_t S = v.bos(), E = v.eos(), x = v.id("x"), y = v.id("y"), z = v.id("z");
   TrainBatcher tb({d.file("s")}, v, 2, 3, 1);
   EXPECT_EQ(tb.corpus_words(), 4);
+  TrainBatcher given({d.file("s")}, v, 2, 3, 1);
+  EXPECT_THROW(given.set_corpus_words(0), Error);
+  given.set_corpus_words(v.counted_predictions());  // what train does with a fresh vocabulary
+  EXPECT_EQ(given.corpus_words(), 4);
   // Pairs per sentence: (S,x) (x,y) (y,z) (z,E). Stream 0 takes sentence copies 1 and 3, stream 1
   // copies 2, 4.
   Batch b1 = tb.next(), b2 = tb.next();

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "data/corpus.h"
 #include "data_test_util.h"
 #include "engine/check.h"
 #include "gmock/gmock.h"
@@ -52,6 +53,19 @@ TEST(Vocab, BuildSortsByCountThenWordAndCountsSpecials) {
   const char* tail[] = {"a", "bird", "dog", "yak", "zebra"};
   for (int i = 0; i < 5; ++i) EXPECT_EQ(all.word(6 + i), tail[i]);
   EXPECT_EQ(all.count(all.unk()), 1);
+}
+
+// A built vocabulary's counts add up to the predicted tokens count_predicted finds (train uses
+// them instead of a second pass over the corpus), whatever min_count drops into <UNK>.
+TEST(Vocab, CountedPredictionsEqualTheShardsPredictedTokens) {
+  TempDir d;
+  write_file(d.file("a"), "\xEF\xBB\xBFthe cat sat\r\n\n   \nthe dog  ran far\nx\n");
+  write_file(d.file("b"), "cat cat\n\t\nlast line without newline");
+  const int64_t want = count_predicted(d.file("a")) + count_predicted(d.file("b"));
+  EXPECT_EQ(want, (3 + 1) + (4 + 1) + (1 + 1) + (2 + 1) + (4 + 1));
+  for (int min_count : {1, 2, 3})
+    EXPECT_EQ(Vocab::build({d.file("a"), d.file("b")}, min_count).counted_predictions(), want)
+        << min_count;
 }
 
 TEST(Vocab, BuildRejectsBadArguments) {
