@@ -9,6 +9,7 @@ to bench/results/compare-<date>-<variant>-<device>.json (per-run logs: out/compa
   /usr/bin/python3 bench/compare_pytorch.py                      # issue 7 config, full softmax, CPU, 2 threads
   /usr/bin/python3 bench/compare_pytorch.py --variant sampled    # sampled softmax (S = --samples)
   /usr/bin/python3 bench/compare_pytorch.py --variant cs-mv      # sampled softmax, both with --state cs-mv
+  /usr/bin/python3 bench/compare_pytorch.py --variant cs-v-nom   # sampled softmax, both with --state cs-v-nom
   /usr/bin/python3 bench/compare_pytorch.py --variant all
   python3 bench/compare_pytorch.py --device cuda --preset paper-lm1b   # GPU, paper config (synthetic V=793,471)
 
@@ -36,6 +37,7 @@ VARIANTS = {  # name -> (softmax kind, sketchgrad --state)
     "full": ("full", "dense"),
     "sampled": ("sampled", "dense"),
     "cs-mv": ("sampled", "cs-mv"),
+    "cs-v-nom": ("sampled", "cs-v-nom"),
 }
 
 
