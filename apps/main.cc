@@ -39,7 +39,7 @@ struct ModelFlags {
         "sgd | momentum | adagrad | rmsprop | adam | adamw | sm3");
     add(app, "--lr", &sg::RunConfig::lr, "learning rate");
     add(app, "--schedule", &sg::RunConfig::schedule,
-        "constant | linear | warmup:N | warmup:N+linear");
+        "constant | linear | cosine | warmup:N | warmup:N+linear | warmup:N+cosine");
     add(app, "--clip", &sg::RunConfig::clip, "clip gradients to this global norm (0 = off)");
     add(app, "--clip-per-param", &sg::RunConfig::clip_per_param,
         "also clip each parameter's gradient to this norm (0 = off)");

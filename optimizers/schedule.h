@@ -1,9 +1,11 @@
 // Learning-rate schedules, as a factor of the base rate at global step t (t counts from 1):
 //   constant         1
 //   linear           max(0, 1 - (t - 1) / T)                 (1 at the first step, 0 after T steps)
-//   warmup:N         min(1, t / N)
-//   warmup:N+linear  t / N for t <= N, then max(0, 1 - (t - 1 - N) / (T - N))   (needs T > N)
-// T = total_steps (required, > 0, by the linear forms).
+//   cosine           (1 + cos(pi * min(1, (t - 1) / T))) / 2  (1 at the first step, 0 after T
+//   steps) warmup:N         min(1, t / N) warmup:N+linear  t / N for t <= N, then the linear decay
+//   over the remaining T - N steps warmup:N+cosine  t / N for t <= N, then the cosine decay over
+//   the remaining T - N steps
+// T = total_steps (required, > N, by the decaying forms).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,7 +18,8 @@ class LrSchedule {
   double factor(int64_t step) const;
 
  private:
-  bool linear_ = false;
+  enum class Decay { None, Linear, Cosine };
+  Decay decay_ = Decay::None;
   int64_t warmup_ = 0, total_ = 0;
 };
 

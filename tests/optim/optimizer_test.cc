@@ -324,6 +324,19 @@ TEST(Optimizer, LearningRateSchedules) {
   cfg.schedule = "constant";
   Optimizer d(cfg, t.g, t.grads);
   EXPECT_FLOAT_EQ(d.learning_rate(1000), 2.f);
+  cfg.schedule = "cosine";  // 2 * (1 + cos(pi (t - 1) / 10)) / 2
+  Optimizer e(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(e.learning_rate(1), 2.f);
+  EXPECT_FLOAT_EQ(e.learning_rate(6), 1.f);
+  EXPECT_NEAR(e.learning_rate(3), 1.f + std::cos(3.14159265f * 0.2f), 1e-6f);
+  EXPECT_NEAR(e.learning_rate(11), 0.f, 1e-7f);
+  EXPECT_NEAR(e.learning_rate(50), 0.f, 1e-7f);
+  cfg.schedule = "warmup:2+cosine";
+  Optimizer f(cfg, t.g, t.grads);
+  EXPECT_FLOAT_EQ(f.learning_rate(1), 1.f);
+  EXPECT_FLOAT_EQ(f.learning_rate(3), 2.f);
+  EXPECT_FLOAT_EQ(f.learning_rate(7), 1.f);  // halfway through the 8 decaying steps
+  EXPECT_NEAR(f.learning_rate(11), 0.f, 1e-7f);
 }
 
 TEST(Optimizer, BadConfigurationsThrowOneLine) {
@@ -342,8 +355,12 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
   c.rule = "adamax";
   expect_error(c, "unknown optimizer rule 'adamax'");
   c = {};
+  c.schedule = "exponential";
+  expect_error(c, "unknown schedule 'exponential'");
+  c.schedule = "warmup:5+step";
+  expect_error(c, "unknown schedule 'warmup:5+step'");
   c.schedule = "cosine";
-  expect_error(c, "unknown schedule 'cosine'");
+  expect_error(c, "needs total_steps");
   c.schedule = "linear";
   expect_error(c, "needs total_steps");
   c = {};
