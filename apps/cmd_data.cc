@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
+#include "apps/model_setup.h"
 #include "data/corpus.h"
 #include "data/synthetic.h"
 #include "data/vocab.h"
@@ -15,7 +16,8 @@ int cmd_vocab(const VocabOptions& o) {
   SG_CHECK(o.min_count >= 1, "--min-count must be >= 1");
   CorpusLayout c = find_corpus(o.data);
   require_training(c);
-  Vocab v = Vocab::build(c.train_shards, o.min_count);
+  TrainLog log("");
+  Vocab v = build_vocab_reporting(c.train_shards, o.min_count, 0, log);
   v.save(o.out);
   std::printf("wrote %s: %d words (min count %d, %zu shards)\n", o.out.c_str(), v.size(),
               o.min_count, c.train_shards.size());

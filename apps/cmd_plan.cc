@@ -132,8 +132,10 @@ int cmd_plan(const PlanOptions& o) {
   SG_CHECK(vocab >= 0, "--vocab-size must be >= 0");
   if (vocab == 0 && !cfg.data.empty()) {
     CorpusLayout c = find_corpus(cfg.data);
-    vocab = (cfg.vocab_file.empty() ? Vocab::build(c.train_shards, cfg.min_count)
-                                    : Vocab::load(cfg.vocab_file))
+    TrainLog log("");
+    vocab = (cfg.vocab_file.empty()
+                 ? build_vocab_reporting(c.train_shards, cfg.min_count, cfg.threads, log)
+                 : Vocab::load(cfg.vocab_file))
                 .size();
   } else if (vocab == 0 && !cfg.vocab_file.empty()) {
     vocab = Vocab::load(cfg.vocab_file).size();

@@ -108,8 +108,9 @@ int cmd_train(const RunConfig& requested) {
   auto t_setup = std::chrono::steady_clock::now();
   const Vocab vocab =
       ck ? checkpoint_vocab(*ck)
-         : (cfg.vocab_file.empty() ? Vocab::build(corpus.train_shards, cfg.min_count)
-                                   : Vocab::load(cfg.vocab_file));
+         : (cfg.vocab_file.empty()
+                ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
+                : Vocab::load(cfg.vocab_file));
   TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
   // A vocabulary built just now has counted every predicted token: no second pass for epochs.
   if (!ck && cfg.vocab_file.empty()) batches.set_corpus_words(vocab.counted_predictions());

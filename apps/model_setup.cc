@@ -2,6 +2,9 @@
 #include "apps/model_setup.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 namespace sg {
 
@@ -42,6 +45,29 @@ LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch, i
     m.batch = std::max<int64_t>(1, std::min<int64_t>(cfg.batch, fit));
   }
   return m;
+}
+
+Vocab build_vocab_reporting(const std::vector<std::string>& shards, int min_count, int threads,
+                            TrainLog& log) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto last = start;
+  const int workers = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  Vocab v = Vocab::build(
+      shards, min_count, std::max(1, workers), [&](int64_t done, int64_t total, int64_t tokens) {
+        const auto now = Clock::now();
+        const double since_start = std::chrono::duration<double>(now - start).count();
+        if (since_start < 2.0 ||
+            (done < total && std::chrono::duration<double>(now - last).count() < 2.0))
+          return;
+        last = now;
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "vocabulary: %lld/%lld shards counted, %.1fM tokens, %s",
+                      static_cast<long long>(done), static_cast<long long>(total),
+                      static_cast<double>(tokens) / 1e6, format_duration(since_start).c_str());
+        log.status(buf);
+      });
+  return v;
 }
 
 OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps) {

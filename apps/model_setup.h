@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #include "apps/run_config.h"
+#include "apps/train_log.h"
+#include "data/vocab.h"
 #include "layers/lm_model.h"
 #include "optimizers/optimizer.h"
 
@@ -19,5 +21,11 @@ LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch = 
                            size_t max_logits_bytes = size_t(256) << 20);
 // Rule, hyper-parameters, schedule and state policy for `total_steps` steps.
 OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps);
+
+// Vocab::build over the training shards with `threads` workers (0 = all cores), reporting progress
+// on `log` every few seconds once counting has taken more than two (an LM1B-sized corpus takes a
+// minute or more).
+Vocab build_vocab_reporting(const std::vector<std::string>& shards, int min_count, int threads,
+                            TrainLog& log);
 
 }  // namespace sg

@@ -51,6 +51,16 @@ void TrainLog::progress(const ProgressInfo& p) {
   std::fflush(stderr);
 }
 
+void TrainLog::status(const std::string& text) {
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    open_line_ = true;
+  } else {
+    std::fprintf(stderr, "%s\n", text.c_str());
+  }
+  std::fflush(stderr);
+}
+
 void TrainLog::line(const std::string& text) {
   if (open_line_) std::fputc('\n', stderr);
   open_line_ = false;

@@ -26,6 +26,7 @@ class TrainLog {
   explicit TrainLog(const std::string& jsonl_path);  // empty: no JSON lines
   void progress(const ProgressInfo& p);
   void line(const std::string& text);    // a full line (ends any in-place progress line)
+  void status(const std::string& text);  // a progress line of setup work, like progress()
   void record(const nlohmann::json& j);  // one JSON line
   ~TrainLog();
 

@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "data/text.h"
@@ -185,24 +189,72 @@ Vocab Vocab::load(const std::string& path) {
                     std::max<int64_t>(special_count[2], 0));
 }
 
-Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count) {
+namespace {
+
+struct ShardCounts {
+  std::unordered_map<std::string, int64_t> words;
+  int64_t sentences = 0, tokens = 0;
+};
+
+void count_shard(const std::string& path, ShardCounts& c) {
+  LineReader in(path, "shard");
+  std::string_view line;
+  std::string key;
+  while (in.next(line)) {
+    bool any = false;
+    for_each_token(line, [&](std::string_view t) {
+      any = true;
+      key.assign(t.data(), t.size());
+      ++c.words[key];
+      ++c.tokens;
+    });
+    c.sentences += any;
+  }
+}
+
+}  // namespace
+
+Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count, int threads,
+                   const BuildProgress& progress) {
   SG_CHECK(min_count >= 1, "min-count must be >= 1, got ", min_count);
   SG_CHECK(!shard_files.empty(), "cannot build a vocabulary: no training shards");
-  std::unordered_map<std::string, int64_t> counts;
-  std::string key;
-  int64_t sentences = 0, special_unk = 0;
-  for (const std::string& path : shard_files) {
-    LineReader in(path, "shard");
-    std::string_view line;
-    while (in.next(line)) {
-      bool any = false;
-      for_each_token(line, [&](std::string_view t) {
-        any = true;
-        key.assign(t.data(), t.size());
-        ++counts[key];
-      });
-      sentences += any;
+  const int64_t n = static_cast<int64_t>(shard_files.size());
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  std::vector<ShardCounts> partial(workers);
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex m;
+  int64_t done = 0, tokens = 0;
+  auto work = [&](int w) {
+    for (int64_t k; !failed && (k = next++) < n;) {
+      const int64_t before = partial[w].tokens;
+      try {
+        count_shard(shard_files[k], partial[w]);
+      } catch (...) {
+        errors[k] = std::current_exception();
+        failed = true;
+        return;
+      }
+      std::lock_guard<std::mutex> lk(m);
+      ++done;
+      tokens += partial[w].tokens - before;
+      if (progress) progress(done, n, tokens);
     }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  // Sum the workers' counts (integer sums: any order gives the same result).
+  std::unordered_map<std::string, int64_t> counts = std::move(partial[0].words);
+  int64_t sentences = partial[0].sentences, special_unk = 0;
+  for (int w = 1; w < workers; ++w) {
+    for (auto& [word, c] : partial[w].words) counts[word] += c;
+    sentences += partial[w].sentences;
+    partial[w] = ShardCounts();
   }
   for (const char* s : {kBos, kEos, kUnk}) {
     auto it = counts.find(s);

@@ -11,6 +11,7 @@
 // Lookups of absent words return unk(). Bad files throw sg::Error naming the file and line.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,13 @@ class Vocab {
   Vocab();  // only <S>, </S>, <UNK>
 
   static Vocab load(const std::string& path);
-  static Vocab build(const std::vector<std::string>& shard_files, int min_count);
+  // Shards are counted by `threads` workers (each its own counts, summed at the end, so the
+  // result does not depend on the thread count); after each shard, progress(shards done, shards,
+  // tokens counted so far) is called, one call at a time. On an error the workers stop and the
+  // lowest-numbered shard that failed is reported.
+  using BuildProgress = std::function<void(int64_t done, int64_t total, int64_t tokens)>;
+  static Vocab build(const std::vector<std::string>& shard_files, int min_count, int threads = 1,
+                     const BuildProgress& progress = {});
   // Words (without the specials) in id order with their counts; throws on duplicates or bad words.
   static Vocab from_words(const std::vector<std::string>& words, const std::vector<int64_t>& counts,
                           int64_t bos_count = 0, int64_t eos_count = 0, int64_t unk_count = 0);

@@ -68,6 +68,45 @@ TEST(Vocab, CountedPredictionsEqualTheShardsPredictedTokens) {
         << min_count;
 }
 
+// Counting shards in parallel gives the same vocabulary as one thread; progress is reported once
+// per shard, in order of completion, ending with every token; a bad shard stops the build.
+TEST(Vocab, BuildWithThreadsMatchesOneThreadAndReportsProgress) {
+  TempDir d;
+  std::vector<std::string> files;
+  for (int k = 0; k < 7; ++k) {
+    std::string text;
+    for (int i = 0; i < 50 + 13 * k; ++i)
+      text +=
+          "w" + std::to_string((i * 7 + k) % (5 + k)) + " common w" + std::to_string(i % 3) + "\n";
+    files.push_back(d.file("shard" + std::to_string(k)));
+    write_file(files.back(), text);
+  }
+  int64_t tokens = 0;
+  for (const auto& f : files) tokens += count_predicted(f);
+  const Vocab one = Vocab::build(files, 2);
+  for (int threads : {2, 3, 16}) {
+    std::vector<int64_t> done;
+    int64_t last_tokens = 0;
+    const Vocab v = Vocab::build(files, 2, threads, [&](int64_t k, int64_t n, int64_t t) {
+      EXPECT_EQ(n, 7);
+      EXPECT_GE(t, last_tokens);
+      done.push_back(k);
+      last_tokens = t;
+    });
+    ASSERT_EQ(v.size(), one.size()) << threads;
+    for (int32_t i = 0; i < v.size(); ++i) {
+      EXPECT_EQ(v.word(i), one.word(i)) << threads;
+      EXPECT_EQ(v.count(i), one.count(i)) << threads;
+    }
+    EXPECT_EQ(done, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
+    // Progress counts tokens; predictions add one </S> per sentence.
+    EXPECT_EQ(last_tokens + v.count(v.eos()), tokens);
+  }
+  write_file(d.file("shard3"), "fine\nbad \xE9\n");
+  EXPECT_THAT(error_of([&] { Vocab::build(files, 2, 3); }),
+              HasSubstr(d.file("shard3") + ":2 is not valid UTF-8"));
+}
+
 TEST(Vocab, BuildRejectsBadArguments) {
   TempDir d;
   write_file(d.file("a"), "x\n");
