@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <thread>
 
@@ -67,6 +70,9 @@ Vocab build_vocab_reporting(const std::vector<std::string>& shards, int min_coun
                       static_cast<double>(tokens) / 1e6, format_duration(since_start).c_str());
         log.status(buf);
       });
+#ifdef __GLIBC__
+  malloc_trim(0);  // the per-thread count tables were many small blocks: give them back to the OS
+#endif
   return v;
 }
 
