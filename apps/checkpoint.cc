@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,22 +20,36 @@ bool is_folder(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-StTensor download_tensor(Backend& be, const Tensor& t) {
+// A device (or host) tensor streamed into the file in chunks: no host copy of the whole tensor.
+StTensor streamed_tensor(Backend& be, const Tensor& t) {
   StTensor s;
   s.dtype = t.dtype == DType::F32 ? "F32" : "I32";
   s.shape = t.shape.dims;
-  s.bytes.resize(t.nbytes());
-  if (t.nbytes()) be.copy_to_host(s.bytes.data(), t.data, t.nbytes());
+  s.source_bytes = t.nbytes();
+  const char* base = static_cast<const char*>(t.data);
+  s.source = [&be, base](size_t off, size_t n, void* dst) { be.copy_to_host(dst, base + off, n); };
   return s;
 }
 
-void upload_tensor(Backend& be, const std::string& path, const std::string& name, const StTensor& s,
+// Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time.
+void upload_tensor(Backend& be, const StFile& file, const std::string& name, const StTensor& s,
                    const Tensor& t) {
   const char* want = t.dtype == DType::F32 ? "F32" : "I32";
-  SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", path,
+  SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", file.path,
            " does not match this model: '", name, "' is ", s.dtype, " ", Shape(s.shape).str(),
            ", expected ", want, " ", t.shape.str());
-  if (t.nbytes()) be.copy_from_host(t.data, s.bytes.data(), t.nbytes());
+  if (!s.bytes.empty()) {
+    be.copy_from_host(t.data, s.bytes.data(), t.nbytes());
+    return;
+  }
+  constexpr size_t kChunk = size_t(16) << 20;
+  std::vector<uint8_t> chunk;
+  for (size_t off = 0; off < t.nbytes(); off += kChunk) {
+    const size_t n = std::min(kChunk, t.nbytes() - off);
+    chunk.resize(n);
+    st_read_range(file, s, off, n, chunk.data());
+    be.copy_from_host(static_cast<char*>(t.data) + off, chunk.data(), n);
+  }
 }
 
 std::string vocab_text(const Vocab& v) {
@@ -53,7 +68,7 @@ std::string checkpoint_file(const std::string& p) {
 Checkpoint read_checkpoint(const std::string& file_or_folder) {
   Checkpoint ck;
   ck.path = checkpoint_file(file_or_folder);
-  ck.file = read_safetensors(ck.path);
+  ck.file = read_safetensors(ck.path, /*with_data=*/false);  // tensors are read when restored
   auto& md = ck.file.metadata;
   auto meta = [&](const char* key) -> const std::string& {
     auto it = md.find(key);
@@ -77,6 +92,7 @@ Checkpoint read_checkpoint(const std::string& file_or_folder) {
     SG_FAIL("checkpoint ", ck.path, " is corrupt: bad step counter");
   }
   SG_CHECK(ck.file.tensors.count("vocab"), "checkpoint ", ck.path, " has no vocabulary");
+  st_load(ck.file, ck.file.tensors.at("vocab"));
   return ck;
 }
 
@@ -107,12 +123,12 @@ void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, in
   f.metadata["step"] = std::to_string(step);
   f.metadata["words_seen"] = std::to_string(words_seen);
   for (ValueId p : model.g.parameters())
-    f.tensors["param/" + model.g.value(p).name] = download_tensor(be, ex.tensor(p));
+    f.tensors["param/" + model.g.value(p).name] = streamed_tensor(be, ex.tensor(p));
   for (ValueId s : model.state)
-    f.tensors["state/" + model.g.value(s).name] = download_tensor(be, ex.tensor(s));
+    f.tensors["state/" + model.g.value(s).name] = streamed_tensor(be, ex.tensor(s));
   if (opt)
     for (const auto& [name, t] : opt->state_tensors())
-      f.tensors["optim/" + name] = download_tensor(be, t);
+      f.tensors["optim/" + name] = streamed_tensor(be, t);
   f.tensors["vocab"] = st_from_string(vocab_text(vocab));
   write_safetensors(checkpoint_file(file_or_folder), f);
 }
@@ -122,7 +138,7 @@ void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, boo
   auto load = [&](const std::string& key, ValueId v) {
     auto it = ck.file.tensors.find(key);
     SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no tensor '", key, "'");
-    upload_tensor(be, ck.path, key, it->second, ex.tensor(v));
+    upload_tensor(be, ck.file, key, it->second, ex.tensor(v));
   };
   for (ValueId p : model.g.parameters()) load("param/" + model.g.value(p).name, p);
   if (with_state)
@@ -136,7 +152,7 @@ void restore_optimizer(const Checkpoint& ck, Backend& be, const Optimizer& opt) 
     auto it = ck.file.tensors.find("optim/" + name);
     SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no optimizer state '", name,
              "' (was it written with another --optimizer or --state?)");
-    upload_tensor(be, ck.path, "optim/" + name, it->second, t);
+    upload_tensor(be, ck.file, "optim/" + name, it->second, t);
     ++n;
   }
   size_t stored = 0;

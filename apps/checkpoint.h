@@ -2,11 +2,14 @@
 // continue bitwise where it stopped, or to be evaluated / sampled later:
 //   param/<name>   every model parameter (e.g. param/embedding/W f32 [V, E])
 //   state/<name>   carried LSTM state (truncated BPTT), so a resumed run sees the same recurrent
-//   state optim/<name>   every optimizer state buffer (dense moments, sketches, covers, residuals,
-//   hash seeds) vocab          U8: the vocabulary as "word count" lines, in id order
+//                  state
+//   optim/<name>   every optimizer state buffer (dense moments, sketches, covers, residuals, hash
+//                  seeds)
+//   vocab          U8: the vocabulary as "word count" lines, in id order
 // metadata: format = "sketchgrad-checkpoint-1", config = the RunConfig as JSON, step, words_seen.
 // A folder argument means FOLDER/checkpoint.safetensors. Writes are atomic (temporary file +
-// rename).
+// rename). Tensors go between device memory and the file in 16 MiB chunks, never as a host copy
+// of the whole model (an LM1B model with Adam state is several GB).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -81,13 +81,13 @@ void write_safetensors(const std::string& path, const StFile& file) {
   uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
     SG_CHECK(name != "__metadata__", "cannot write checkpoint ", path, ": reserved tensor name");
-    SG_CHECK(static_cast<size_t>(numel_of(t.shape)) * st_dtype_size(t.dtype) == t.bytes.size(),
+    SG_CHECK(static_cast<size_t>(numel_of(t.shape)) * st_dtype_size(t.dtype) == t.nbytes() &&
+                 (t.source || t.bytes.size() == t.nbytes()),
              "cannot write checkpoint ", path, ": tensor '", name,
              "' size does not match its shape");
-    header[name] = {{"dtype", t.dtype},
-                    {"shape", t.shape},
-                    {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+    header[name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
   }
   std::string text = header.dump();
   while (text.size() % 8) text.push_back(' ');
@@ -115,8 +115,26 @@ void write_safetensors(const std::string& path, const StFile& file) {
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
   write_all(len, 8);
   write_all(text.data(), text.size());
-  for (const auto& kv : file.tensors)
-    if (!kv.second.bytes.empty()) write_all(kv.second.bytes.data(), kv.second.bytes.size());
+  std::vector<uint8_t> chunk;
+  for (const auto& [name, t] : file.tensors) {
+    if (!t.source) {
+      if (!t.bytes.empty()) write_all(t.bytes.data(), t.bytes.size());
+      continue;
+    }
+    constexpr size_t kChunk = size_t(16) << 20;
+    for (size_t off = 0; off < t.source_bytes; off += kChunk) {
+      const size_t n = std::min(kChunk, t.source_bytes - off);
+      chunk.resize(n);
+      try {
+        t.source(off, n, chunk.data());
+      } catch (...) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+      }
+      write_all(chunk.data(), n);
+    }
+  }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
     SG_FAIL("cannot write checkpoint ", path, ": ", std::strerror(errno));
@@ -128,7 +146,7 @@ void write_safetensors(const std::string& path, const StFile& file) {
   }
 }
 
-StFile read_safetensors(const std::string& path) {
+StFile read_safetensors(const std::string& path, bool with_data) {
   std::ifstream in(path, std::ios::binary);
   SG_CHECK(in, "cannot read checkpoint ", path, ": ", std::strerror(errno));
   in.seekg(0, std::ios::end);
@@ -155,6 +173,7 @@ StFile read_safetensors(const std::string& path) {
   if (!header.is_object()) corrupt("header is not a JSON object");
   const uint64_t data_size = size - 8 - n;
   StFile file;
+  file.path = path;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
@@ -194,10 +213,15 @@ StFile read_safetensors(const std::string& path) {
       corrupt("tensor '" + it.key() + "' lies outside the file (truncated?)");
     if (end - b != static_cast<uint64_t>(numel) * esize)
       corrupt("tensor '" + it.key() + "' size mismatch");
-    t.bytes.resize(end - b);
-    in.seekg(static_cast<std::streamoff>(8 + n + b));
-    in.read(reinterpret_cast<char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    if (!in) corrupt("tensor '" + it.key() + "' could not be read");
+    t.file_offset = 8 + n + b;
+    t.file_bytes = end - b;
+    if (with_data) {
+      t.bytes.resize(end - b);
+      in.seekg(static_cast<std::streamoff>(t.file_offset));
+      in.read(reinterpret_cast<char*>(t.bytes.data()),
+              static_cast<std::streamsize>(t.bytes.size()));
+      if (!in) corrupt("tensor '" + it.key() + "' could not be read");
+    }
     ranges.emplace_back(b, end);
     file.tensors.emplace(it.key(), std::move(t));
   }
@@ -205,6 +229,26 @@ StFile read_safetensors(const std::string& path) {
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second) corrupt("tensor data ranges overlap");
   return file;
+}
+
+void st_read_range(const StFile& file, const StTensor& t, uint64_t offset, size_t n, void* dst) {
+  SG_CHECK(offset + n <= t.file_bytes, "checkpoint ", file.path, ": read of bytes ", offset, "..",
+           offset + n, " beyond a tensor of ", t.file_bytes);
+  if (n == 0) return;
+  std::FILE* f = std::fopen(file.path.c_str(), "rb");
+  SG_CHECK(f, "cannot read checkpoint ", file.path, ": ", std::strerror(errno));
+  const bool ok = fseeko(f, static_cast<off_t>(t.file_offset + offset), SEEK_SET) == 0 &&
+                  std::fread(dst, 1, n, f) == n;
+  const int e = errno;
+  std::fclose(f);
+  SG_CHECK(ok, "cannot read checkpoint ", file.path, ": ",
+           e ? std::strerror(e) : "the file is shorter than its header says");
+}
+
+void st_load(const StFile& file, StTensor& t) {
+  if (!t.bytes.empty() || t.file_bytes == 0) return;
+  t.bytes.resize(t.file_bytes);
+  st_read_range(file, t, 0, t.file_bytes, t.bytes.data());
 }
 
 }  // namespace sg

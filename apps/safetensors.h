@@ -7,8 +7,12 @@
 // Offsets are relative to the start of the tensor bytes; tensors are stored in name order, back to
 // back. Writing is atomic: a temporary file in the same folder is fsync'ed and renamed over the
 // target, so a crash never leaves a partial checkpoint and never destroys the previous one.
+// Large tensors need not be in host memory: a tensor with a `source` is written in 16 MiB chunks
+// from it (e.g. straight from device memory), and a file read with with_data = false keeps only
+// where each tensor lies, for st_read_range to fetch parts on demand.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,10 +22,19 @@ namespace sg {
 struct StTensor {
   std::string dtype;  // "F32", "I32", "I64" or "U8"
   std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes;  // the data, unless it is streamed (source) or left in the file
+  // Writing: when set, source(offset, n, dst) copies data bytes [offset, offset + n) to dst.
+  std::function<void(size_t offset, size_t n, void* dst)> source;
+  size_t source_bytes = 0;
+  // Reading without data: where the tensor's bytes start in the file, and how many there are.
+  uint64_t file_offset = 0, file_bytes = 0;
+  size_t nbytes() const {
+    return source ? source_bytes : (bytes.empty() ? file_bytes : bytes.size());
+  }
 };
 
 struct StFile {
+  std::string path;  // the file it was read from
   std::map<std::string, std::string> metadata;
   std::map<std::string, StTensor> tensors;
 };
@@ -42,6 +55,10 @@ void write_safetensors(const std::string& path, const StFile& file);
 // Throws sg::Error ("checkpoint PATH is corrupt: reason" / "cannot read checkpoint PATH: ...") on
 // any problem: truncated file, bad header length, invalid JSON, unknown dtype, offsets out of range
 // or overlapping, sizes that do not match the shape.
-StFile read_safetensors(const std::string& path);
+StFile read_safetensors(const std::string& path, bool with_data = true);
+// Bytes [offset, offset + n) of a tensor of a file read with with_data = false.
+void st_read_range(const StFile& file, const StTensor& t, uint64_t offset, size_t n, void* dst);
+// A tensor's whole data in memory (read from the file when it was left there).
+void st_load(const StFile& file, StTensor& t);
 
 }  // namespace sg

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -40,6 +41,49 @@ std::string expect_error(const std::string& path) {
   }
   ADD_FAILURE() << "expected an error reading " << path;
   return "";
+}
+
+// A streamed tensor larger than the writer's 16 MiB chunk is written chunk by chunk from its
+// source, and read back whole, in ranges, or lazily; a failing source leaves nothing behind.
+TEST(Safetensors, StreamedWriteAndLazyRead) {
+  const std::string dir = temp_dir();
+  const std::string p = dir + "/streamed.safetensors";
+  const int64_t n = (int64_t(17) << 20) / 4 + 3;  // 17 MiB and 12 bytes of f32
+  std::vector<float> data(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) data[i] = static_cast<float>(i % 100003) * 0.5f;
+  StFile f = sample();
+  StTensor big;
+  big.dtype = "F32";
+  big.shape = {n};
+  big.source_bytes = data.size() * sizeof(float);
+  int calls = 0;
+  big.source = [&](size_t off, size_t len, void* dst) {
+    ++calls;
+    std::memcpy(dst, reinterpret_cast<const char*>(data.data()) + off, len);
+  };
+  f.tensors["big"] = big;
+  write_safetensors(p, f);
+  EXPECT_EQ(calls, 2);
+  StFile whole = read_safetensors(p);
+  EXPECT_EQ(st_to_f32(whole.tensors.at("big")), data);
+  EXPECT_EQ(st_to_i32(whole.tensors.at("b")), (std::vector<int32_t>{7, 8, 9}));
+  StFile lazy = read_safetensors(p, /*with_data=*/false);
+  StTensor& t = lazy.tensors.at("big");
+  EXPECT_TRUE(t.bytes.empty());
+  EXPECT_EQ(t.nbytes(), data.size() * sizeof(float));
+  float part[4];
+  st_read_range(lazy, t, 4 * 1000000, sizeof part, part);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(part[i], data[1000000 + i]);
+  EXPECT_THROW(st_read_range(lazy, t, t.nbytes() - 4, 8, part), Error);
+  st_load(lazy, lazy.tensors.at("vocab"));
+  EXPECT_EQ(st_to_string(lazy.tensors.at("vocab")), "<S>\n</S>\nthe\n");
+  // A source that fails: the error propagates, the previous file is intact, no temporary is left.
+  const auto before = fs::file_size(p);
+  f.tensors["big"].source = [](size_t, size_t, void*) { throw Error("device read failed"); };
+  EXPECT_THROW(write_safetensors(p, f), Error);
+  EXPECT_EQ(fs::file_size(p), before);
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 TEST(Safetensors, RoundTrip) {
