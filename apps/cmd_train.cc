@@ -133,11 +133,17 @@ int cmd_train(const RunConfig& requested) {
   Executor ex(model.g, *be, eo);
   opt.bind(ex, 0);
 
-  LmGraph eval_model = build_lm(eval_model_config(cfg, vocab.size()));
-  ExecutorOptions eval_eo;
-  for (ValueId p : model.g.parameters()) eval_eo.external[model.g.value(p).name] = ex.tensor(p);
-  Executor eval_ex(eval_model.g, *be, eval_eo);
-  const size_t planned = ex.plan().total_bytes() + eval_ex.plan().total_bytes();
+  // No held-out shard: no evaluation graph either (at LM1B scale its logits are hundreds of MB).
+  std::optional<LmGraph> eval_model;
+  std::unique_ptr<Executor> eval_ex;
+  if (!heldout.empty()) {
+    eval_model = build_lm(eval_model_config(cfg, vocab.size()));
+    ExecutorOptions eval_eo;
+    for (ValueId p : model.g.parameters()) eval_eo.external[model.g.value(p).name] = ex.tensor(p);
+    eval_ex = std::make_unique<Executor>(eval_model->g, *be, eval_eo);
+  }
+  const size_t planned_eval = eval_ex ? eval_ex->plan().total_bytes() : 0;
+  const size_t planned = ex.plan().total_bytes() + planned_eval;
 
   int64_t step = 0, words_seen = 0;
   if (ck) {
@@ -179,8 +185,9 @@ int cmd_train(const RunConfig& requested) {
 
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
-    EvalBatcher eb(heldout, vocab, eval_model.cfg.batch, eval_model.cfg.bptt, cfg.eval_max_tokens);
-    EvalResult r = evaluate(eval_ex, eval_model, eb);
+    EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
+                   cfg.eval_max_tokens);
+    EvalResult r = evaluate(*eval_ex, *eval_model, eb);
     char buf[200];
     std::snprintf(buf, sizeof buf,
                   "held-out at step %lld: perplexity %.6g over %lld tokens (%.1f s)",
@@ -331,7 +338,7 @@ int cmd_train(const RunConfig& requested) {
       {"vocab", vocab.size()},
       {"planned_bytes", planned},
       {"planned_train_bytes", ex.plan().total_bytes()},
-      {"planned_eval_bytes", eval_ex.plan().total_bytes()},
+      {"planned_eval_bytes", planned_eval},
       {"planned_peak_bytes", categories_json(ex.plan())},
       {"measured_peak_bytes", be->bytes_high_water()},
       {"peak_rss_bytes", peak_resident_bytes()},

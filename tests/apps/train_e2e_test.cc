@@ -149,6 +149,10 @@ TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
   auto s = nlohmann::json::parse(read_text(d + "/s.json"));
   EXPECT_FALSE(s.contains("heldout_perplexity"));
   EXPECT_EQ(s["steps"].get<int64_t>(), 3);
+  // No evaluation graph is built or allocated, and the plan still covers every byte.
+  EXPECT_EQ(s["planned_eval_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(s["planned_bytes"].get<int64_t>(), s["planned_train_bytes"].get<int64_t>());
+  EXPECT_EQ(s["measured_peak_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>());
 }
 
 TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
