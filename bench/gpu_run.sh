@@ -18,6 +18,13 @@ echo "build done $(date -u +%T)"
 (cd build-gpu && ctest -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1); echo "ctest rc=$? $(date -u +%T)"
 grep -E "tests passed|tests failed|Skipped|Failed" "$OUT/ctest.log" | head -20
 build-gpu/bin/sketchgrad plan --preset paper-lm1b --optimizer adam --compare >"$OUT/plan-paper.txt" 2>&1
+# Where the sketch overhead goes (issue 6: 10.7 % of the step vs 3 %): update and query timed apart.
+build-gpu/bin/optim_bench --benchmark_filter='memcpy/cuda|sketch.*/cuda|adam_step/cuda/(embedding|softmax_sampled)' \
+  --benchmark_min_time=0.3 >"$OUT/optim_bench.txt" 2>&1
+if command -v nsys >/dev/null; then
+  nsys profile --stats=true -o "$OUT/optim_sketch" build-gpu/bin/optim_bench \
+    --benchmark_filter='adam_step/cuda/embedding_sparse/cs-mv' --benchmark_min_time=0.3 >"$OUT/nsys-optim.txt" 2>&1
+fi
 python3 bench/compare_pytorch.py --preset paper-lm1b --device cuda --variant all --steps "$STEPS" \
   --synth-sentences 400000 --eval-tokens 20000 --tf32 "$TF32" --sketchgrad build-gpu/bin/sketchgrad --python python3 \
   --out "$OUT" --work-dir /tmp/compare 2>&1 | tee "$OUT/compare.txt"

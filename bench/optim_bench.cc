@@ -2,10 +2,12 @@
 // V = 793,471, embedding/softmax width d = 256, batch 1024 x BPTT 20 = 20,480 tokens per step.
 //   memcpy/<dev>                 the machine's memory bandwidth (bytes read + written per second)
 //   sketch_update_query/<dev>    Count-Sketch [3, 52898, 256] (V at 5x): lazy update of 20,480
-//   active
-//                                rows, then the query of those rows. Traffic model per iteration:
-//                                x read (n d) + 3 bucket reads and writes (6 n d) + 3 bucket reads
-//                                and one output write for the query (4 n d), 4 bytes each.
+//                                active rows, then the query of those rows. Traffic model per
+//                                iteration: x read (n d) + 3 bucket reads and writes (6 n d) + 3
+//                                bucket reads and one output write for the query (4 n d), 4 bytes
+//                                each. sketch_update/<dev> and sketch_query/<dev> time the two
+//                                halves alone (traffic 7 n d and 4 n d), sketch_update_cu/<dev>
+//                                the Count-Min conservative update (one more 3-bucket read).
 //   adam_step/<dev>/<layer>/<state>   Optimizer::step only (gradients computed once), Adam, with
 //                                dense state or cs-mv (m Count-Sketch, v Count-Min, 5x):
 //                                embedding: row-sparse gradient of 20,480 rows; sampled softmax:
@@ -72,12 +74,18 @@ void bm_memcpy(benchmark::State& st, const std::string& dev) {
   be->deallocate(a, bytes);
 }
 
-void bm_sketch(benchmark::State& st, const std::string& dev) {
+// What bm_sketch times: the update and the query, one of them, or the conservative update.
+enum class SketchPart { UpdateQuery, Update, Query, UpdateConservative };
+
+void bm_sketch(benchmark::State& st, const std::string& dev, SketchPart part) {
   auto be = sg::Backend::create(dev, 0);
   const int depth = 3;
   const int64_t width = sg::sketch_width(kVocab, 5.0, depth), n = kTokens;
   const size_t table = size_t(depth) * width * kDim * 4, rows = size_t(n) * kDim * 4;
-  const size_t ws = sg::sketch_update_workspace_bytes(depth, n, kDim, sg::SketchUpdate::Lazy);
+  const sg::SketchUpdate mode = part == SketchPart::UpdateConservative
+                                    ? sg::SketchUpdate::Conservative
+                                    : sg::SketchUpdate::Lazy;
+  const size_t ws = sg::sketch_update_workspace_bytes(depth, n, kDim, mode);
   void* t = be->allocate(table);
   void* x = be->allocate(rows);
   void* out = be->allocate(rows);
@@ -92,22 +100,35 @@ void bm_sketch(benchmark::State& st, const std::string& dev) {
   be->copy_from_host(x, h_x.data(), rows);
   be->copy_from_host(count, &h_count, 4);
   sg::StoreView s;
-  s.kind = sg::StoreKind::CountSketch;
+  s.kind =
+      mode == sg::SketchUpdate::Conservative ? sg::StoreKind::CountMin : sg::StoreKind::CountSketch;
   s.data = static_cast<float*>(t);
   s.rows = kVocab;
   s.dim = kDim;
   s.hash = sg::make_sketch_hash(depth, static_cast<uint32_t>(width));
-  for (auto _ : st) {
+  const bool update = part != SketchPart::Query,
+             query = part == SketchPart::UpdateQuery || part == SketchPart::Query;
+  auto run_update = [&] {
     SG_DISPATCH(*be, sketch_update, s, static_cast<int32_t*>(ids), static_cast<int32_t*>(count), n,
-                static_cast<float*>(x), false, 0.9f, 0.1f, sg::SketchUpdate::Lazy, w, ws);
-    SG_DISPATCH(*be, sketch_query_rows, s, static_cast<int32_t*>(ids), static_cast<int32_t*>(count),
-                n, static_cast<float*>(out));
+                static_cast<float*>(x), mode == sg::SketchUpdate::Conservative, 0.9f, 0.1f, mode, w,
+                ws);
+  };
+  if (!update) run_update();  // the query reads a filled sketch
+  for (auto _ : st) {
+    if (update) run_update();
+    if (query)
+      SG_DISPATCH(*be, sketch_query_rows, s, static_cast<int32_t*>(ids),
+                  static_cast<int32_t*>(count), n, static_cast<float*>(out));
     be->synchronize();
   }
+  const double traffic = part == SketchPart::UpdateQuery ? 11.0
+                         : part == SketchPart::Update    ? 7.0
+                         : part == SketchPart::Query     ? 4.0
+                                                         : 10.0;
   st.counters["rows/s"] =
       benchmark::Counter(double(n) * st.iterations(), benchmark::Counter::kIsRate);
-  st.counters["GB/s"] =
-      benchmark::Counter(11.0 * n * kDim * 4 * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  st.counters["GB/s"] = benchmark::Counter(traffic * n * kDim * 4 * st.iterations() / 1e9,
+                                           benchmark::Counter::kIsRate);
   st.SetLabel(be->description() + ", sketch " + std::to_string(depth) + "x" +
               std::to_string(width) + "x256");
   be->deallocate(t, table);
@@ -179,9 +200,15 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("memcpy/" + dev).c_str(), bm_memcpy, dev)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(("sketch_update_query/" + dev).c_str(), bm_sketch, dev)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    const std::pair<const char*, SketchPart> parts[] = {
+        {"sketch_update_query/", SketchPart::UpdateQuery},
+        {"sketch_update/", SketchPart::Update},
+        {"sketch_query/", SketchPart::Query},
+        {"sketch_update_cu/", SketchPart::UpdateConservative}};
+    for (const auto& [name, part] : parts)
+      benchmark::RegisterBenchmark((name + dev).c_str(), bm_sketch, dev, part)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     for (int layer = 0; layer < 3; ++layer)
       for (const char* state : {"dense", "cs-mv"})
         benchmark::RegisterBenchmark(
