@@ -7,9 +7,9 @@
 //      of n - 1, the bucket field has bit_width(depth * width) bits (room for the invalid value);
 //   3. CUB device radix sort (DoubleBuffer, keys only) over bits [0, pbits + bucket bits); valid
 //      keys are unique, so the order is exactly (bucket, position) as before;
-//   4. one block per sorted position; only the head of a run of equal buckets works: its threads
-//      split the columns and each sums (Conservative: takes the max of) the run's rows in ascending
-//      position order, then writes the bucket once.
+//   4. one warp per sorted position (8 per block); only the head of a run of equal buckets works:
+//      its lanes split the columns and each sums (Conservative: takes the max of) the run's rows in
+//      ascending position order, then writes the bucket once.
 // Workspace (256-byte aligned base, from sketch_update_workspace_bytes): keys A [m] u64 | keys B
 // [m] u64 | (Paper, Conservative) delta [n, dim] f32 | CUB temporary storage (the rest), each
 // 256-aligned.
@@ -70,11 +70,15 @@ __global__ void keys_kernel(StoreView s, const int32_t* ids, const int32_t* coun
 }
 
 // keys: the m sorted keys; a key is valid iff < invalid; bucket = key >> pbits, p = key & pmask.
+// One warp per sorted key (kKeysPerBlock warps per block); lane l handles columns l, l + 32, ...
+// Each column's arithmetic is the same whatever the mapping, so results do not depend on it.
+constexpr int kKeysPerBlock = 8;
 __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const uint64_t* keys,
                               int pbits, uint64_t invalid, const float* src, bool square,
                               float decay, float scale, SketchUpdate mode) {
   const bool lazy = mode == SketchUpdate::Lazy, conservative = mode == SketchUpdate::Conservative;
-  const int64_t q = blockIdx.x;
+  const int64_t q = int64_t(blockIdx.x) * kKeysPerBlock + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
   if (q >= m || keys[q] >= invalid) return;
   const uint64_t key = keys[q] >> pbits;
   if (q > 0 && (keys[q - 1] >> pbits) == key) return;
@@ -83,7 +87,7 @@ __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const 
   const int j = static_cast<int>(key / width);
   const bool signed_sketch = s.kind == StoreKind::CountSketch;
   float* bucket = s.data + int64_t(key) * d;
-  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+  for (int64_t c = lane; c < d; c += 32) {
     float acc = 0.0f;
     // Invalid keys carry bucket depth * width, never equal to a valid key's bucket: a run ends
     // at the first invalid key.
@@ -171,8 +175,8 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   SG_CUDA(
       cub::DeviceRadixSort::SortKeys(temp, temp_bytes, kb, static_cast<int>(m), 0, end_bit, st));
   const uint64_t* sorted = kb.Current();  // the selector is set on the host by SortKeys
-  const int threads = d >= 256 ? 256 : (d >= 64 ? 64 : 32);
-  bucket_kernel<<<static_cast<unsigned>(m), threads, 0, st>>>(
+  const unsigned blocks = static_cast<unsigned>((m + kKeysPerBlock - 1) / kKeysPerBlock);
+  bucket_kernel<<<blocks, 32 * kKeysPerBlock, 0, st>>>(
       s, ids, m, sorted, pbits, invalid, lazy ? x : delta, square, decay, scale, mode);
   SG_CUDA(cudaGetLastError());
 }
