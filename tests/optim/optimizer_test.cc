@@ -300,43 +300,27 @@ TEST(Optimizer, GlobalNormAndClipping) {
 
 TEST(Optimizer, LearningRateSchedules) {
   testing_optim::Tiny t;
-  OptimizerConfig cfg;
-  cfg.lr = 2.f;
-  cfg.total_steps = 10;
-  cfg.schedule = "linear";
-  Optimizer a(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(a.learning_rate(1), 2.f);
-  EXPECT_FLOAT_EQ(a.learning_rate(6), 1.f);
-  EXPECT_FLOAT_EQ(a.learning_rate(11), 0.f);
-  EXPECT_FLOAT_EQ(a.learning_rate(50), 0.f);
-  cfg.schedule = "warmup:4";
-  Optimizer b(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(b.learning_rate(1), 0.5f);
-  EXPECT_FLOAT_EQ(b.learning_rate(4), 2.f);
-  EXPECT_FLOAT_EQ(b.learning_rate(9), 2.f);
-  cfg.schedule = "warmup:2+linear";
-  Optimizer c(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(c.learning_rate(1), 1.f);
-  EXPECT_FLOAT_EQ(c.learning_rate(2), 2.f);
-  EXPECT_FLOAT_EQ(c.learning_rate(3), 2.f);
-  EXPECT_FLOAT_EQ(c.learning_rate(7), 1.f);
-  EXPECT_FLOAT_EQ(c.learning_rate(11), 0.f);
-  cfg.schedule = "constant";
-  Optimizer d(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(d.learning_rate(1000), 2.f);
-  cfg.schedule = "cosine";  // 2 * (1 + cos(pi (t - 1) / 10)) / 2
-  Optimizer e(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(e.learning_rate(1), 2.f);
-  EXPECT_FLOAT_EQ(e.learning_rate(6), 1.f);
-  EXPECT_NEAR(e.learning_rate(3), 1.f + std::cos(3.14159265f * 0.2f), 1e-6f);
-  EXPECT_NEAR(e.learning_rate(11), 0.f, 1e-7f);
-  EXPECT_NEAR(e.learning_rate(50), 0.f, 1e-7f);
-  cfg.schedule = "warmup:2+cosine";
-  Optimizer f(cfg, t.g, t.grads);
-  EXPECT_FLOAT_EQ(f.learning_rate(1), 1.f);
-  EXPECT_FLOAT_EQ(f.learning_rate(3), 2.f);
-  EXPECT_FLOAT_EQ(f.learning_rate(7), 1.f);  // halfway through the 8 decaying steps
-  EXPECT_NEAR(f.learning_rate(11), 0.f, 1e-7f);
+  const float pi = 3.14159265f;
+  // Base rate 2 over 10 steps: (schedule, {(step, expected rate)}).
+  const std::vector<std::pair<std::string, std::vector<std::pair<int64_t, float>>>> cases = {
+      {"linear", {{1, 2.f}, {6, 1.f}, {11, 0.f}, {50, 0.f}}},
+      {"warmup:4", {{1, 0.5f}, {4, 2.f}, {9, 2.f}}},
+      {"warmup:2+linear", {{1, 1.f}, {2, 2.f}, {3, 2.f}, {7, 1.f}, {11, 0.f}}},
+      {"constant", {{1000, 2.f}}},
+      // 2 * (1 + cos(pi (t - 1) / 10)) / 2
+      {"cosine", {{1, 2.f}, {6, 1.f}, {3, 1.f + std::cos(pi * 0.2f)}, {11, 0.f}, {50, 0.f}}},
+      // halfway through the 8 decaying steps at step 7
+      {"warmup:2+cosine", {{1, 1.f}, {3, 2.f}, {7, 1.f}, {11, 0.f}}},
+  };
+  for (const auto& [schedule, points] : cases) {
+    OptimizerConfig cfg;
+    cfg.lr = 2.f;
+    cfg.total_steps = 10;
+    cfg.schedule = schedule;
+    Optimizer o(cfg, t.g, t.grads);
+    for (const auto& [step, want] : points)
+      EXPECT_NEAR(o.learning_rate(step), want, 1e-6f) << schedule << " step " << step;
+  }
 }
 
 TEST(Optimizer, BadConfigurationsThrowOneLine) {
