@@ -29,7 +29,9 @@ int cmd_eval(const EvalOptions& o) {
   Executor ex(model.g, *be);
   restore_model(ck, ex, model, /*with_state=*/false);
   EvalBatcher batches(shard, vocab, model.cfg.batch, model.cfg.bptt, o.max_tokens);
-  EvalResult r = evaluate(ex, model, batches);
+  TrainLog log("");
+  EvalResult r = evaluate(ex, model, batches, eval_progress(log, batches.total_predicted()));
+  log.end_line();
   std::printf("shard %s\ntokens %lld\nmean_nll %.6f\nperplexity %.4f\nseconds %.2f\n",
               shard.c_str(), static_cast<long long>(r.tokens), r.mean_nll(), r.perplexity(),
               r.seconds);

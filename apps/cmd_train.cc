@@ -187,7 +187,7 @@ int cmd_train(const RunConfig& requested) {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
                    cfg.eval_max_tokens);
-    EvalResult r = evaluate(*eval_ex, *eval_model, eb);
+    EvalResult r = evaluate(*eval_ex, *eval_model, eb, eval_progress(log, eb.total_predicted()));
     char buf[200];
     std::snprintf(buf, sizeof buf,
                   "held-out at step %lld: perplexity %.6g over %lld tokens (%.1f s)",

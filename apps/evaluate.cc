@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "engine/check.h"
 
@@ -33,6 +34,26 @@ EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::function<void(int64_t)> eval_progress(TrainLog& log, int64_t total_tokens) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto last = start;
+  return [&log, total_tokens, start, last](int64_t done) mutable {
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    if (elapsed < 2.0 || std::chrono::duration<double>(now - last).count() < 2.0) return;
+    last = now;
+    const double eta =
+        done > 0 ? elapsed * static_cast<double>(total_tokens - done) / static_cast<double>(done)
+                 : 0.0;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "held-out: %lld/%lld tokens, %s, ETA %s",
+                  static_cast<long long>(done), static_cast<long long>(total_tokens),
+                  format_duration(elapsed).c_str(), format_duration(eta).c_str());
+    log.status(buf);
+  };
 }
 
 }  // namespace sg

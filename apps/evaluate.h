@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "apps/train_log.h"
 #include "data/batcher.h"
 #include "engine/executor.h"
 #include "layers/lm_model.h"
@@ -25,5 +26,10 @@ struct EvalResult {
 // progress(tokens_done) is called after each batch when given.
 EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
                     const std::function<void(int64_t)>& progress = nullptr);
+
+// A progress callback for evaluate that writes "held-out: N/TOTAL tokens, elapsed, ETA" to `log`
+// every few seconds once the evaluation has run for two (a full softmax over an LM1B vocabulary
+// on a CPU takes minutes).
+std::function<void(int64_t)> eval_progress(TrainLog& log, int64_t total_tokens);
 
 }  // namespace sg

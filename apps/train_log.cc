@@ -51,6 +51,11 @@ void TrainLog::progress(const ProgressInfo& p) {
   std::fflush(stderr);
 }
 
+void TrainLog::end_line() {
+  if (open_line_) std::fputc('\n', stderr);
+  open_line_ = false;
+}
+
 void TrainLog::status(const std::string& text) {
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s", text.c_str());

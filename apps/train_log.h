@@ -27,6 +27,7 @@ class TrainLog {
   void progress(const ProgressInfo& p);
   void line(const std::string& text);    // a full line (ends any in-place progress line)
   void status(const std::string& text);  // a progress line of setup work, like progress()
+  void end_line();                       // ends an in-place line (before other output)
   void record(const nlohmann::json& j);  // one JSON line
   ~TrainLog();
 
