@@ -79,7 +79,8 @@ LmGraph build_lm(const LmConfig& cfg) {
     if (cfg.training && cfg.sampled > 0) {
       m.loss = sampled_softmax_loss(g, x, W, b, m.targets, cfg.sampled).loss;
     } else {
-      FullSoftmax fs = full_softmax_loss(g, x, W, b, m.targets, cfg.keep_logits);
+      FullSoftmax fs = full_softmax_loss(g, x, W, b, m.targets, cfg.keep_logits,
+                                         /*loss_only=*/!cfg.training);
       m.loss = fs.loss;
       m.row_loss = fs.row_loss;
       g.keep(m.row_loss);

@@ -50,20 +50,23 @@ class FullSoftmaxGradOp final : public Op {
 
 class FullSoftmaxOp final : public Op {
  public:
-  FullSoftmaxOp(int64_t n, int64_t v, int64_t d) : n_(n), v_(v), d_(d) {}
+  FullSoftmaxOp(int64_t n, int64_t v, int64_t d, bool loss_only)
+      : n_(n), v_(v), d_(d), loss_only_(loss_only) {}
   std::string type() const override { return "full_softmax"; }
   size_t workspace_bytes(const Graph&, const Node&) const override {
-    return softmax_xent_delta_workspace_bytes(n_, v_);
+    return loss_only_ ? 0 : softmax_xent_delta_workspace_bytes(n_, v_);
   }
   void run(OpContext& c) const override {
     float* delta = c.out(2).f32();
     SG_DISPATCH(c.be, gemm, false, true, n_, v_, d_, 1.0f, c.in(0).f32(), d_, c.in(1).f32(), d_,
                 0.0f, delta, v_);
     SG_DISPATCH(c.be, softmax_xent_delta, delta, c.in(2).f32(), c.in(3).i32(), n_, v_,
-                c.out(1).f32(), c.out(0).f32(), c.out(3).f32(), c.workspace, c.workspace_bytes);
+                c.out(1).f32(), c.out(0).f32(), loss_only_ ? nullptr : c.out(3).f32(), c.workspace,
+                c.workspace_bytes);
   }
   void backward(Graph& g, const Node& node, const std::vector<Grad>& og,
                 std::vector<Grad>& ig) const override {
+    SG_CHECK(!loss_only_, "full softmax: built for evaluation (loss only), it has no gradient");
     for (size_t k = 1; k < og.size(); ++k)
       SG_CHECK(!og[k].defined(), "full softmax: only the mean loss is differentiable");
     SG_CHECK(og[0].defined() && !og[0].is_sparse(), "full softmax: missing loss gradient");
@@ -81,12 +84,13 @@ class FullSoftmaxOp final : public Op {
 
  private:
   int64_t n_, v_, d_;
+  bool loss_only_;
 };
 
 }  // namespace
 
 FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets,
-                              bool keep_logits) {
+                              bool keep_logits, bool loss_only) {
   const Shape &hs = g.value(h).shape, &ws = g.value(W).shape;
   SG_CHECK(g.value(h).dtype == DType::F32 && g.value(W).dtype == DType::F32 &&
                g.value(b).dtype == DType::F32,
@@ -110,7 +114,7 @@ FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId
   }
   const std::string base = "full_softmax." + std::to_string(g.values().size());
   auto o = g.add(
-      std::make_shared<FullSoftmaxOp>(n, ws[0], ws[1]), {h, W, b, targets},
+      std::make_shared<FullSoftmaxOp>(n, ws[0], ws[1], loss_only), {h, W, b, targets},
       {ValueSpec{base + ".loss", Shape{1}}, ValueSpec{base + ".row_loss", Shape{n}},
        ValueSpec{base + ".delta", Shape{n, ws[0]}}, ValueSpec{base + ".colsum", Shape{ws[0]}}});
   r.loss = o[0];

@@ -4,6 +4,8 @@
 // Default: one fused op (GEMM + in-place softmax/loss/gradient row pass, softmax.cc) whose backward
 // is two GEMMs; the gradient of W is dense [V, D]. keep_logits: built from engine ops (matmul,
 // bias_add, log_softmax_cross_entropy) so the logits are a value that can be read (generate).
+// loss_only (evaluation graphs): the fused op computes the losses only (no gradient, no column
+// sums, no workspace) and cannot be differentiated.
 #pragma once
 #include <cstdint>
 
@@ -18,7 +20,7 @@ struct FullSoftmax {
 };
 
 FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets,
-                              bool keep_logits = false);
+                              bool keep_logits = false, bool loss_only = false);
 
 // Forward FLOPs of the logits GEMM.
 int64_t full_softmax_forward_flops(int64_t n, int64_t v, int64_t d);

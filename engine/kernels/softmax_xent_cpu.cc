@@ -116,6 +116,17 @@ void softmax_xent_delta(Backend& be, float* x, const float* bias, const int32_t*
                         void* workspace, size_t workspace_bytes) {
   SG_CHECK(c > 0, "softmax cross-entropy: no classes");
   check_targets(targets, n, c);
+  if (!colsum) {  // losses only: no exponentials stored, no column sums
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (n * c >= (1 << 15))
+    for (int64_t i = 0; i < n; ++i) {
+      float* xi = x + i * c;
+      const float m = row_add_bias_max(xi, bias, c);
+      const float s = row_exp_sum(xi, c, m, nullptr);
+      row_loss[i] = std::log(s) + m - xi[targets[i]];
+    }
+    sum_all(be, row_loss, n, n > 0 ? 1.0f / static_cast<float>(n) : 0.0f, mean_loss);
+    return;
+  }
   const int64_t chunks = softmax_xent_delta_chunks(n);
   SG_CHECK(workspace_bytes >= softmax_xent_delta_workspace_bytes(n, c),
            "softmax_xent_delta: workspace of ", workspace_bytes, " bytes is too small (need ",

@@ -93,7 +93,7 @@ void softmax_xent_delta(Backend& be, float* x, const float* bias, const int32_t*
     SG_CUDA(cudaGetLastError());
   }
   // The CUDA column sum has its own fixed order; the chunk workspace is the CPU kernel's.
-  column_sum(be, x, n, c, colsum);
+  if (colsum) column_sum(be, x, n, c, colsum);
   sum_all(be, row_loss, n, n > 0 ? 1.0f / static_cast<float>(n) : 0.0f, mean_loss);
 }
 

@@ -4,6 +4,8 @@
 // more than one chunk of the kernel's column sums.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/executor.h"
 #include "engine/ops/ops.h"
 #include "layers/softmax.h"
@@ -48,6 +50,43 @@ TEST(FullSoftmax, FusedMatchesComposite) {
     ASSERT_EQ(a.size(), b.size()) << name;
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << name << " " << i;
   }
+}
+
+// The evaluation form (loss_only: no gradient, no column sums, no workspace) gives bit for bit the
+// training form's losses, and refuses to be differentiated.
+TEST(FullSoftmax, LossOnlyMatchesTheTrainingForward) {
+  auto be = Backend::create("cpu", 2);
+  const int64_t n = kB * kT;
+  std::vector<float> h(n * kD), W(kV * kD), b(kV);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = std::sin(0.37f * float(i));
+  for (size_t i = 0; i < W.size(); ++i) W[i] = std::cos(0.91f * float(i));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = 0.1f * float(i % 5);
+  const std::vector<int32_t> t = targets();
+  std::vector<float> loss[2], rows[2];
+  size_t workspace[2] = {0, 0};
+  for (int loss_only = 0; loss_only < 2; ++loss_only) {
+    Graph g;
+    const ValueId vh = g.parameter("h", {n, kD}), vW = g.parameter("W", {kV, kD}),
+                  vb = g.parameter("b", {kV}), vt = g.input("t", {n}, DType::I32);
+    const FullSoftmax fs = full_softmax_loss(g, vh, vW, vb, vt, false, loss_only == 1);
+    Executor ex(g, *be);
+    ex.upload(vh, h.data(), h.size() * 4);
+    ex.upload(vW, W.data(), W.size() * 4);
+    ex.upload(vb, b.data(), b.size() * 4);
+    ex.upload(vt, t.data(), t.size() * 4);
+    ex.run(0, 0, /*training=*/false);
+    loss[loss_only].resize(1);
+    rows[loss_only].resize(n);
+    ex.download(fs.loss, loss[loss_only].data(), 4);
+    ex.download(fs.row_loss, rows[loss_only].data(), n * 4);
+    workspace[loss_only] = g.nodes().back().op->workspace_bytes(g, g.nodes().back());
+    if (loss_only) EXPECT_THROW(g.backward(fs.loss), Error);
+  }
+  EXPECT_EQ(loss[0], loss[1]);
+  EXPECT_EQ(rows[0], rows[1]);
+  EXPECT_GT(loss[0][0], 0.f);
+  EXPECT_GT(workspace[0], 0u);
+  EXPECT_EQ(workspace[1], 0u);
 }
 
 TEST(FullSoftmax, BadShapesThrow) {
