@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "tests/optim/optim_test_util.h"
 
@@ -335,45 +336,33 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
       EXPECT_EQ(what.find('\n'), std::string::npos) << what;
     }
   };
-  OptimizerConfig c;
-  c.rule = "adamax";
-  expect_error(c, "unknown optimizer rule 'adamax'");
-  c = {};
-  c.schedule = "exponential";
-  expect_error(c, "unknown schedule 'exponential'");
-  c.schedule = "warmup:5+step";
-  expect_error(c, "unknown schedule 'warmup:5+step'");
-  c.schedule = "cosine";
-  expect_error(c, "needs total_steps");
-  c.schedule = "linear";
-  expect_error(c, "needs total_steps");
-  c = {};
-  c.beta1 = 1.f;
-  expect_error(c, "beta1");
-  c = {};
-  c.lr = -1;
-  expect_error(c, "lr must be");
-  c = {};
-  c.sparsify = 0;
-  expect_error(c, "sparsify");
-  c = {};
-  c.state = "softmax/W=v:cm";
-  expect_error(c, "'softmax/W', which is not a trained parameter");
-  c.rule = "sgd";
-  c.state = "emb/W=m:cs";
-  expect_error(c, "rule keeps no m");
-  c = {};
-  c.state = "cs-mv:0x";
-  expect_error(c, "compression must be > 0");
-  c.state = "emb/W=m:cs:5x:cu";
-  expect_error(c, "conservative update (cu) applies to Count-Min only");
-  c.state = "emb/W=v:none";
-  expect_error(c, "only m can be 'none'");
-  c.state = "emb/W=m:none:5x";
-  expect_error(c, "option '5x' on a none store");
-  c.rule = "momentum";
-  c.state = "emb/W=m:none";
-  expect_error(c, "m:none for 'emb/W' needs adam or adamw");
+  using Set = std::function<void(OptimizerConfig&)>;
+  const std::vector<std::pair<Set, std::string>> cases = {
+      {[](OptimizerConfig& c) { c.rule = "adamax"; }, "unknown optimizer rule 'adamax'"},
+      {[](OptimizerConfig& c) { c.schedule = "exponential"; }, "unknown schedule 'exponential'"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:5+step"; },
+       "unknown schedule 'warmup:5+step'"},
+      {[](OptimizerConfig& c) { c.schedule = "cosine"; }, "needs total_steps"},
+      {[](OptimizerConfig& c) { c.schedule = "linear"; }, "needs total_steps"},
+      {[](OptimizerConfig& c) { c.beta1 = 1.f; }, "beta1"},
+      {[](OptimizerConfig& c) { c.lr = -1; }, "lr must be"},
+      {[](OptimizerConfig& c) { c.sparsify = 0; }, "sparsify"},
+      {[](OptimizerConfig& c) { c.state = "softmax/W=v:cm"; },
+       "'softmax/W', which is not a trained parameter"},
+      {[](OptimizerConfig& c) { c.rule = "sgd", c.state = "emb/W=m:cs"; }, "rule keeps no m"},
+      {[](OptimizerConfig& c) { c.state = "cs-mv:0x"; }, "compression must be > 0"},
+      {[](OptimizerConfig& c) { c.state = "emb/W=m:cs:5x:cu"; },
+       "conservative update (cu) applies to Count-Min only"},
+      {[](OptimizerConfig& c) { c.state = "emb/W=v:none"; }, "only m can be 'none'"},
+      {[](OptimizerConfig& c) { c.state = "emb/W=m:none:5x"; }, "option '5x' on a none store"},
+      {[](OptimizerConfig& c) { c.rule = "momentum", c.state = "emb/W=m:none"; },
+       "m:none for 'emb/W' needs adam or adamw"},
+  };
+  for (const auto& [set, needle] : cases) {
+    OptimizerConfig c;
+    set(c);
+    expect_error(c, needle);
+  }
 }
 
 TEST(Optimizer, StepBeforeBindAndBadStep) {
