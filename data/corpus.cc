@@ -199,7 +199,8 @@ ShardText load_shard(const std::string& path, int64_t begin, int64_t end) {
   const std::string label = begin == 0 ? path : path + " (from byte " + std::to_string(begin) + ")";
   const char* base = s.bytes.data();
   const size_t n = s.bytes.size();
-  size_t pos = 0;
+  // A UTF-8 byte-order mark at the start of the file is not text (LineReader drops it too).
+  size_t pos = begin == 0 && s.bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
   int64_t line_no = 0;
   while (pos < n) {
     const char* nl = static_cast<const char*>(std::memchr(base + pos, '\n', n - pos));

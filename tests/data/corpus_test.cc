@@ -53,6 +53,9 @@ TEST(Corpus, TextFilesAreTrainingShardsInTheOrderGiven) {
   CorpusLayout two = find_corpus(d.file("b.txt") + "," + d.file("a.txt"));
   EXPECT_EQ(two.train_shards, (std::vector<std::string>{d.file("b.txt"), d.file("a.txt")}));
   EXPECT_THAT(error_of([&] { require_heldout(two); }), HasSubstr("names text files"));
+  EXPECT_THAT(error_of([&] { find_corpus(","); }), HasSubstr("names no file"));
+  EXPECT_EQ(find_corpus(d.file("a.txt") + ",").train_shards,
+            std::vector<std::string>{d.file("a.txt")});
   EXPECT_NO_THROW(require_training(two));
 }
 
@@ -156,6 +159,22 @@ TEST(Corpus, SplitShardsCutsAtLineBoundaries) {
   ASSERT_EQ(pieces.size(), 3u);
   EXPECT_THAT(error_of([&] { load_shard(pieces[2].path, pieces[2].begin, pieces[2].end); }),
               HasSubstr(d.file("bad") + " (from byte 10):1 is not valid UTF-8"));
+}
+
+// The training reader and the vocabulary reader agree on a byte-order mark: it is not part of the
+// first word.
+TEST(Corpus, LoadShardDropsAByteOrderMark) {
+  TempDir d;
+  write_file(d.file("bom"),
+             "\xEF\xBB\xBF"
+             "first word\nsecond\n");
+  ShardText s = load_shard(d.file("bom"));
+  ASSERT_EQ(s.sentences(), 2u);
+  EXPECT_EQ(s.sentence(0), "first word");
+  EXPECT_TRUE(Vocab::build({d.file("bom")}, 1).contains("first"));
+  auto pieces = split_shards({d.file("bom")}, 4);  // the mark stays with the first piece only
+  ASSERT_GE(pieces.size(), 2u);
+  EXPECT_EQ(load_shard(pieces[0].path, pieces[0].begin, pieces[0].end).sentence(0), "first word");
 }
 
 TEST(Text, Utf8Validation) {
