@@ -112,8 +112,10 @@ int cmd_train(const RunConfig& requested) {
                 ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
                 : Vocab::load(cfg.vocab_file));
   TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
-  // A vocabulary built just now has counted every predicted token: no second pass for epochs.
-  if (!ck && cfg.vocab_file.empty()) batches.set_corpus_words(vocab.counted_predictions());
+  // A vocabulary built from these shards (now, or by the run being resumed from the same --data)
+  // has counted every predicted token: no second pass for epochs.
+  if (cfg.vocab_file.empty() && (!ck || ck->cfg.data == cfg.data))
+    batches.set_corpus_words(vocab.counted_predictions());
   const int64_t words_per_step = static_cast<int64_t>(cfg.batch) * cfg.bptt;
   int64_t total_steps = cfg.steps;
   if (total_steps == 0) {
