@@ -7,7 +7,8 @@
 //
 // Every `eval_every` steps (and at the end) the held-out perplexity is computed with the full
 // softmax on a second, forward-only graph that shares the parameters' memory. Checkpoints
-// (apps/checkpoint.h) are written atomically every `checkpoint_every` steps, at the end, and on
+// (apps/checkpoint.h) are written atomically every `checkpoint_every` steps and every
+// `checkpoint_minutes` of wall time (default 10, so a crash loses at most that), at the end, and on
 // SIGINT/SIGTERM; --resume reloads one and replays the data stream so the continued run is bitwise
 // identical to an uninterrupted one.
 #include <sys/stat.h>
@@ -203,10 +204,12 @@ int cmd_train(const RunConfig& requested) {
                 {"seconds", r.seconds}});
     return r;
   };
+  auto t_saved = std::chrono::steady_clock::now();
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
     save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt);
     log.record({{"event", "checkpoint"}, {"step", at_step}, {"path", ck_path}});
+    t_saved = std::chrono::steady_clock::now();
   };
 
   g_stop_signal = 0;
@@ -300,7 +303,10 @@ int cmd_train(const RunConfig& requested) {
       t_window = std::chrono::steady_clock::now();
     }
     if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) run_eval(step);
-    if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0 && !last) save(step);
+    const bool every = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
+    const bool timed =
+        cfg.checkpoint_minutes > 0 && seconds_since(t_saved) >= 60.0 * cfg.checkpoint_minutes;
+    if ((every || timed) && !last) save(step);
   }
   const double train_s = seconds_since(t_start);
   const double measured_s = measuring ? seconds_since(t_measure) : 0;

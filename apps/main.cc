@@ -71,6 +71,8 @@ struct ModelFlags {
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
     add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
         "steps between checkpoints (0 = end only)");
+    add(app, "--checkpoint-minutes", &sg::RunConfig::checkpoint_minutes,
+        "also write the checkpoint every this many minutes (default 10; 0 = off)");
     add(app, "--log", &sg::RunConfig::log, "JSON-lines metrics file");
     add(app, "--summary-json", &sg::RunConfig::summary_json, "end-of-run summary JSON file");
     add(app, "--eval-every", &sg::RunConfig::eval_every,

@@ -68,6 +68,8 @@ void RunConfig::validate() const {
       checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0 &&
           warmup_steps >= 0,
       "--checkpoint-every, --eval-every and --eval-tokens must be >= 0, --progress-every >= 1");
+  SG_CHECK(checkpoint_minutes >= 0, "--checkpoint-minutes must be >= 0 (0 = off), got ",
+           checkpoint_minutes);
   SG_CHECK(!resume || !checkpoint.empty(), "--resume needs --checkpoint DIR");
 }
 
@@ -106,6 +108,7 @@ nlohmann::json RunConfig::to_json() const {
           {"seed", seed},
           {"checkpoint", checkpoint},
           {"checkpoint_every", checkpoint_every},
+          {"checkpoint_minutes", checkpoint_minutes},
           {"eval_every", eval_every},
           {"eval_max_tokens", eval_max_tokens}};
 }
@@ -125,6 +128,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     SG_GET(checkpoint_every), SG_GET(eval_every), SG_GET(eval_max_tokens);
     c.clip_per_param = j.value("clip_per_param", 0.0f);  // absent in checkpoints before it existed
     c.tf32 = j.value("tf32", false);
+    c.checkpoint_minutes = j.value("checkpoint_minutes", 10.0);
     // Optimizer hyperparameters became flags later; older checkpoints used these defaults.
     c.beta1 = j.value("beta1", 0.9f), c.beta2 = j.value("beta2", 0.999f);
     c.eps = j.value("eps", 1e-8f), c.momentum = j.value("momentum", 0.9f);

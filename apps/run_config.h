@@ -43,8 +43,9 @@ struct RunConfig {
   int threads = 0;
   uint64_t seed = 1;
   // Output.
-  std::string checkpoint;        // folder; empty = none
-  int64_t checkpoint_every = 0;  // steps; 0 = only at the end
+  std::string checkpoint;          // folder; empty = none
+  int64_t checkpoint_every = 0;    // steps; 0 = only at the end
+  double checkpoint_minutes = 10;  // also every this many minutes of wall time; 0 = off
   bool resume = false;
   std::string log;              // JSON-lines metrics file
   std::string summary_json;     // end-of-run summary

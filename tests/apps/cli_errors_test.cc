@@ -69,6 +69,8 @@ TEST(CliErrors, OutOfRangeValues) {
                         "--weight-decay");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --sparsify 2"),
                         "--sparsify");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint-minutes -1"),
+                        "--checkpoint-minutes");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --tf32"),
                         "--tf32 needs --device cuda");
 }

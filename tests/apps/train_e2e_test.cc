@@ -137,6 +137,23 @@ TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
   EXPECT_NE(r.err.find("held-out at step 3"), std::string::npos) << r.err;
 }
 
+// Checkpoints by wall time (default every 10 minutes): a tiny interval writes one after every
+// step, the default only the final one in a short run; either way the file is complete.
+TEST(TrainEndToEnd, TimedCheckpoints) {
+  std::string d = temp_dir("timed");
+  for (const std::string minutes : {"0.000001", ""}) {
+    const std::string tag = minutes.empty() ? "default" : "often";
+    CliResult r = run_cli("train " + kTiny + " --steps 6 --heldout none --checkpoint " + d + "/" +
+                          tag + " --log " + d + "/" + tag + ".jsonl" +
+                          (minutes.empty() ? "" : " --checkpoint-minutes " + minutes));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto saves = read_jsonl(d + "/" + tag + ".jsonl", "checkpoint");
+    ASSERT_EQ(saves.size(), minutes.empty() ? 1u : 6u) << tag;
+    EXPECT_EQ(saves.back()["step"].get<int64_t>(), 6);
+    EXPECT_EQ(read_safetensors(d + "/" + tag + "/checkpoint.safetensors").metadata.at("step"), "6");
+  }
+}
+
 TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
   std::string d = temp_dir("noheld");
   CliResult r =
