@@ -36,7 +36,8 @@ struct ModelFlags {
     add(app, "--batch", &sg::RunConfig::batch, "streams per batch B");
     add(app, "--bptt", &sg::RunConfig::bptt, "tokens per stream per step T");
     add(app, "--optimizer", &sg::RunConfig::optimizer,
-        "sgd | momentum | adagrad | rmsprop | adam | adamw | sm3");
+        "sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3 | topk-sgd | "
+        "randk-sgd");
     add(app, "--lr", &sg::RunConfig::lr, "learning rate");
     add(app, "--schedule", &sg::RunConfig::schedule,
         "constant | linear | cosine | warmup:N | warmup:N+linear | warmup:N+cosine");
@@ -70,7 +71,7 @@ struct ModelFlags {
     add(app, "--seed", &sg::RunConfig::seed, "random seed");
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
     add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
-        "steps between checkpoints (0 = end only)");
+        "also write the checkpoint every this many steps (0 = off)");
     add(app, "--checkpoint-minutes", &sg::RunConfig::checkpoint_minutes,
         "also write the checkpoint every this many minutes (default 10; 0 = off)");
     add(app, "--log", &sg::RunConfig::log, "JSON-lines metrics file");
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "all subcommands' flags");
 
-  CLI::App* train = app.add_subcommand("train", "train a language model on an LM1B-layout corpus");
+  CLI::App* train = app.add_subcommand(
+      "train", "train a language model on an LM1B-layout corpus or plain-text files");
   ModelFlags train_flags;
   train_flags.register_flags(train, true);
 
