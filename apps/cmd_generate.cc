@@ -45,6 +45,11 @@ int cmd_generate(const GenerateOptions& o) {
     std::istringstream is(o.prompt);
     for (std::string w; is >> w;) prompt.push_back(w);
   }
+  std::string unknown;  // words are case-sensitive and tokenized like the training text
+  for (const auto& w : prompt)
+    if (!vocab.contains(w)) unknown += (unknown.empty() ? "" : ", ") + w;
+  if (!unknown.empty())
+    std::fprintf(stderr, "note: not in the vocabulary, read as <UNK>: %s\n", unknown.c_str());
   uint64_t draw = 0;
   for (int s = 0; s < o.count; ++s) {
     reset_lm_state(ex, model);

@@ -94,6 +94,13 @@ TEST(TrainEndToEnd, GenerateIsReproducible) {
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(std::count(a.out.begin(), a.out.end(), '\n'), 3);
   EXPECT_EQ(a.out.rfind("the people", 0), 0u) << a.out;
+  EXPECT_EQ(a.err, "");
+  // Words outside the vocabulary are read as <UNK>, and the user is told which.
+  CliResult c = run_cli("generate --checkpoint " + d +
+                        "/ck --count 1 --max-words 3 --prompt 'the qqqzzz people'");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(c.out.rfind("the <UNK> people", 0), 0u) << c.out;
+  EXPECT_NE(c.err.find("not in the vocabulary, read as <UNK>: qqqzzz"), std::string::npos) << c.err;
 }
 
 // --beta1/--beta2/--eps/--momentum/--weight-decay reach the optimizer: the defaults spelled out
