@@ -22,7 +22,7 @@ namespace sg {
 // target: a batch built before a skip request is recognised by its index and dropped.
 struct TrainBatcher::Impl {
   static constexpr size_t kQueue = 8;
-  Vocab vocab;
+  const Vocab& vocab;  // the caller's; it outlives the batcher
   std::vector<std::string> shards;
   int64_t B, T;
   TrainStream stream;

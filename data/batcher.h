@@ -4,18 +4,18 @@
 // time-major: tokens[t*B + b], targets[t*B + b]. Model state carries across batches (stream b
 // continues in column b).
 //
-// TrainBatcher: endless. Epoch e visits the shards in an order shuffled from (seed, e) and each
-// shard's sentences
-//   in an order shuffled from (seed, e, shard); one shard is in memory at a time. Streams are
-//   filled the way bench/torch_lm.py does: for b = 0..B-1, stream b takes T pairs, pulling the next
-//   sentence of the sequence whenever its current one is used up. A prefetch thread builds batches
-//   ahead into a bounded queue; its errors are re-thrown by next(). Deterministic for a seed;
-//   skip(n) reaches the state after n next() calls without building the n batches.
+// TrainBatcher: endless. Epoch e visits the shard pieces (train_stream.h) in an order shuffled
+//   from (seed, e) and each piece's sentences in an order shuffled from (seed, e, piece); one
+//   piece is in memory at a time. Streams are filled the way bench/torch_lm.py does: for
+//   b = 0..B-1, stream b takes T pairs, pulling the next sentence of the sequence whenever its
+//   current one is used up. A prefetch thread builds batches ahead into a bounded queue; its errors
+//   are re-thrown by next(). Deterministic for a seed; skip(n) reaches the state after n next()
+//   calls without building the n batches. The vocabulary is used, not copied: it must outlive the
+//   batcher (an LM1B vocabulary is ~50 MB).
 // EvalBatcher: one shard, sentences in file order, cut at sentence boundaries into B contiguous
-// streams of
-//   about equal length (stream b starts with a fresh <S>); the tail of shorter streams is padded
-//   with token = target = 0 and weight 0. max_tokens > 0 keeps only the first max_tokens
-//   predictions of the file.
+//   streams of about equal length (stream b starts with a fresh <S>); the tail of shorter streams
+//   is padded with token = target = 0 and weight 0. max_tokens > 0 keeps only the first
+//   max_tokens predictions of the file.
 #pragma once
 #include <cstdint>
 #include <memory>
