@@ -81,6 +81,23 @@ TEST(CliErrors, MissingAndEmptyDataFolder) {
   std::string empty = temp_dir("empty");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + empty), empty);
   expect_one_line_error(run_cli("train --preset tiny --steps 1"), "--data");
+  // Text files instead of a folder: a missing file, a missing held-out file, an empty held-out
+  // folder, and eval on text files without --shard.
+  std::string d = make_corpus("textfiles");
+  const std::string tr = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + tr + "," + d + "/nope.txt"),
+                        "training file " + d + "/nope.txt does not exist");
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --data " + tr + " --heldout " + d + "/nope.txt"),
+      "held-out shard " + d + "/nope.txt does not exist");
+  std::string held_empty = temp_dir("heldempty");
+  mkdir((held_empty + "/training-monolingual.tokenized.shuffled").c_str(), 0755);
+  mkdir((held_empty + "/heldout-monolingual.tokenized.shuffled").c_str(), 0755);
+  std::ofstream(held_empty + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100")
+      << "a b c\n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + held_empty),
+                        "remove the empty folder");
+  expect_one_line_error(run_cli("eval --checkpoint " + d + " --data " + tr), "names text files");
 }
 
 TEST(CliErrors, NonUtf8Shard) {
