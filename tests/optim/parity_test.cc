@@ -59,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"adam", "dense"},
                       Case{"adam", "emb/W=m:cs:5x,v:cm:5x;dense/W=m:cs:3x,v:cm:3x"},
                       Case{"adam", "emb/W=m:cs:5x:paper,v:cm:5x:paper:clean=0.5/2"},
-                      Case{"adam", "emb/W=m:cs:5x:paper,v:cm:5x:cu"},
+                      Case{"adam", "emb/W=m:cs:5x:paper,v:cm:5x:cu"}, Case{"adam", "cs-v-nom"},
                       Case{"momentum", "emb/W=m:cs:2x:d5"}, Case{"nesterov", "dense"},
                       Case{"adagrad", "emb/W=v:cm:4x:d4"}, Case{"rmsprop", "cs-v"},
                       Case{"adamw", "dense"}, Case{"sgd", "dense"}, Case{"sm3", "dense"},
