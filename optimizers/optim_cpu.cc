@@ -63,32 +63,43 @@ void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* 
   }
 }
 
-// Adam with m in a depth-3 Count-Sketch and v in a depth-3 Count-Min sketch (the cs-mv preset),
-// both already updated by sketch_update: per active row, the three signed m bucket rows and the
-// three v bucket rows are contiguous [d] vectors, so median / min / clamp / step vectorise over
-// the columns. Same expressions as sketch_row_value + apply_element<Adam> (median of three and min
-// as the same compare-selects), so the result is bitwise that of the generic path.
-void adam_cs3_cm3_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
-                       int64_t d, const StoreView& m, const StoreView& v) {
+// Adam with m in a depth-3 Count-Sketch (kNoM: no m at all, m = g) and v in a depth-3 Count-Min
+// sketch (the cs-mv and cs-v-nom presets), already updated by sketch_update: per active row, the
+// three signed m bucket rows and the three v bucket rows are contiguous [d] vectors, so median /
+// min / clamp / step vectorise over the columns. Same expressions as moment_value /
+// sketch_row_value + apply_element<Adam> (median of three and min as the same compare-selects), so
+// the result is bitwise that of the generic path.
+template <bool kNoM>
+void adam_sketch_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
+                      int64_t d, const float* g, const StoreView& m, const StoreView& v) {
   const float wd = r.wd_factor, step = r.step_size, eps = r.eps, bound = r.m_bound;
+  const float md = r.m_decay, mscale = r.m_scale;
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
   for (int64_t p = 0; p < u; ++p) {
     const int64_t row = row_of(ids, p);
-    const SketchRow ms = sketch_row(m, row), vs = sketch_row(v, row);
-    const float* __restrict__ m0 = m.data + ms.off[0];
-    const float* __restrict__ m1 = m.data + ms.off[1];
-    const float* __restrict__ m2 = m.data + ms.off[2];
+    SketchRow ms{};
+    if (!kNoM) ms = sketch_row(m, row);
+    const SketchRow vs = sketch_row(v, row);
+    const float* __restrict__ m0 = kNoM ? nullptr : m.data + ms.off[0];
+    const float* __restrict__ m1 = kNoM ? nullptr : m.data + ms.off[1];
+    const float* __restrict__ m2 = kNoM ? nullptr : m.data + ms.off[2];
     const float* __restrict__ v0 = v.data + vs.off[0];
     const float* __restrict__ v1 = v.data + vs.off[1];
     const float* __restrict__ v2 = v.data + vs.off[2];
     const float s0 = ms.sign[0], s1 = ms.sign[1], s2 = ms.sign[2];
+    const float* __restrict__ gr = g + p * d;
     float* __restrict__ wr = w + row * d;
 #pragma omp simd
     for (int64_t c = 0; c < d; ++c) {
-      const float a = s0 * m0[c], b = s1 * m1[c], e = s2 * m2[c];
-      const float lo = a < b ? a : b, hi = a < b ? b : a;
-      const float mid = hi < e ? hi : e;
-      float mv = lo > mid ? lo : mid;
+      float mv;
+      if (kNoM) {
+        mv = md * 0.f + mscale * gr[c];  // moment_value of a None store
+      } else {
+        const float a = s0 * m0[c], b = s1 * m1[c], e = s2 * m2[c];
+        const float lo = a < b ? a : b, hi = a < b ? b : a;
+        const float mid = hi < e ? hi : e;
+        mv = lo > mid ? lo : mid;
+      }
       float vv = v0[c];
       vv = v1[c] < vv ? v1[c] : vv;
       vv = v2[c] < vv ? v2[c] : vv;
@@ -144,7 +155,11 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
     }
     if (m.kind == StoreKind::CountSketch && m.hash.depth == 3 && v.kind == StoreKind::CountMin &&
         v.hash.depth == 3) {
-      adam_cs3_cm3_rows(be, r, w, ids, u, d, m, v);
+      adam_sketch_rows<false>(be, r, w, ids, u, d, g, m, v);
+      return;
+    }
+    if (m.kind == StoreKind::None && v.kind == StoreKind::CountMin && v.hash.depth == 3) {
+      adam_sketch_rows<true>(be, r, w, ids, u, d, g, m, v);
       return;
     }
   }

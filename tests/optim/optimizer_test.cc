@@ -106,6 +106,19 @@ TEST(Optimizer, NoFirstMomentEqualsAdamWithBeta1Zero) {
     EXPECT_FALSE(bitwise_equal(momentum.E, none.E)) << rule;
     for (const auto& [name, data] : none.state) EXPECT_EQ(name.find("/m"), std::string::npos);
   }
+  {
+    // The CPU fast path (m none, v Count-Min of depth 3) against the generic one (depth 1), both
+    // lossless, so any difference is the kernels'.
+    OptimizerConfig cfg;
+    cfg.lr = 0.05f;
+    cfg.state = "emb/W=m:none,v:cm:0.25x:d3:identity:cu";
+    TrainResult fast = train_tiny(cfg, 6);
+    cfg.state = "emb/W=m:none,v:cm:1x:d1:identity:cu";
+    TrainResult generic = train_tiny(cfg, 6);
+    EXPECT_TRUE(bitwise_equal(fast.E, generic.E));
+    cfg.state = "dense";
+    EXPECT_FALSE(bitwise_equal(fast.E, train_tiny(cfg, 6).E));
+  }
   testing_optim::Tiny t;
   OptimizerConfig cfg;
   cfg.state = "cs-v-nom";
