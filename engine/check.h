@@ -34,7 +34,7 @@ template <typename... Args>
 }  // namespace sg
 
 #define SG_FAIL(...) ::sg::detail::fail(__FILE__, __LINE__, __VA_ARGS__)
-#define SG_CHECK(cond, ...)                  \
-  do {                                       \
-    if (!(cond)) SG_FAIL(__VA_ARGS__);       \
+#define SG_CHECK(cond, ...)            \
+  do {                                 \
+    if (!(cond)) SG_FAIL(__VA_ARGS__); \
   } while (0)

@@ -1,5 +1,6 @@
-// Graph construction and reverse-mode autograd (see graph.h). Backward walks the forward nodes in reverse,
-// sums each value's gradient contributions with explicit add ops, and asks each op to append its gradient ops.
+// Graph construction and reverse-mode autograd (see graph.h). Backward walks the forward nodes in
+// reverse, sums each value's gradient contributions with explicit add ops, and asks each op to
+// append its gradient ops.
 #include "engine/graph.h"
 
 #include <algorithm>
@@ -20,7 +21,8 @@ size_t Graph::check_id(ValueId v) const {
 }
 
 ValueId Graph::new_value(const std::string& name, Shape shape, DType dtype, Category cat) {
-  for (int64_t d : shape.dims) SG_CHECK(d >= 0, "value '", name, "' has a negative dimension: ", shape.str());
+  for (int64_t d : shape.dims)
+    SG_CHECK(d >= 0, "value '", name, "' has a negative dimension: ", shape.str());
   Value v;
   v.name = layer_.empty() ? name : layer_ + "/" + name;
   v.layer = layer_;
@@ -48,7 +50,8 @@ ValueId Graph::state(const std::string& name, Shape shape) {
 std::vector<ValueId> Graph::add(std::shared_ptr<const Op> op, std::vector<ValueId> inputs,
                                 std::vector<ValueSpec> outputs) {
   SG_CHECK(op, "null op");
-  SG_CHECK(num_forward_ < 0 || building_backward_, "graph is closed: backward() was already called");
+  SG_CHECK(num_forward_ < 0 || building_backward_,
+           "graph is closed: backward() was already called");
   bool needs_grad = false;
   for (ValueId v : inputs) needs_grad |= value(v).requires_grad;
   Node n;
@@ -84,8 +87,9 @@ std::vector<ValueId> Graph::parameters() const {
 
 namespace {
 
-// Sums the gradient contributions of one value with explicit add ops. Row-sparse contributions cannot be summed
-// with anything yet (no model here shares a sparse parameter), so that is a clear error.
+// Sums the gradient contributions of one value with explicit add ops. Row-sparse contributions
+// cannot be summed with anything yet (no model here shares a sparse parameter), so that is a clear
+// error.
 Grad sum_contributions(Graph& g, const Value& v, const std::vector<Grad>& parts) {
   if (parts.empty()) return Grad{};
   if (parts.size() == 1) return parts[0];
@@ -115,7 +119,8 @@ std::map<ValueId, Grad> Graph::backward(ValueId loss) {
   {
     LayerScope scope(*this, lv.layer);
     Grad seed;
-    seed.dense = add1(make_fill_op(1.0f), {}, ValueSpec{"loss.grad", lv.shape, DType::F32, Category::Gradient});
+    seed.dense = add1(make_fill_op(1.0f), {},
+                      ValueSpec{"loss.grad", lv.shape, DType::F32, Category::Gradient});
     contrib[loss].push_back(seed);
   }
 

@@ -1,14 +1,18 @@
-// Memory planner: a pure function from buffer requests (byte size, category, arena, lifetime) to byte offsets in
-// two arenas, plus a report. Needs no device, so a laptop can plan a GPU run.
+// Memory planner: a pure function from buffer requests (byte size, category, arena, lifetime) to
+// byte offsets in two arenas, plus a report. Needs no device, so a laptop can plan a GPU run.
 //
-//   persistent arena: parameters, optimizer state, carried LSTM state; every buffer lives for the whole run and
+//   persistent arena: parameters, optimizer state, carried LSTM state; every buffer lives for the
+//   whole run and
 //                     gets its own range (no reuse).
-//   step arena:       activations, gradients, data, workspaces; a buffer lives over op indices [first, last]
-//                     (inclusive). Two buffers may share bytes only when their lifetimes do not overlap.
-//                     Offsets are assigned greedily, largest buffer first (ties: earlier first, then request
-//                     order), each at the best-fitting (smallest sufficient) gap among already placed buffers
-//                     whose lifetimes overlap it. Deterministic for the same requests.
-// Every offset and size is rounded up to `alignment` bytes (256 by default: the CUDA allocation granularity).
+//   step arena:       activations, gradients, data, workspaces; a buffer lives over op indices
+//   [first, last]
+//                     (inclusive). Two buffers may share bytes only when their lifetimes do not
+//                     overlap. Offsets are assigned greedily, largest buffer first (ties: earlier
+//                     first, then request order), each at the best-fitting (smallest sufficient)
+//                     gap among already placed buffers whose lifetimes overlap it. Deterministic
+//                     for the same requests.
+// Every offset and size is rounded up to `alignment` bytes (256 by default: the CUDA allocation
+// granularity).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -25,9 +29,9 @@ enum class Category : uint8_t {
   OptStateSketch,  // optimizer state in Count-Sketch / Count-Min stores
   OptStateCover,   // optimizer state in SM3 row/column covers
   Activation,
-  Workspace,       // temporaries and library (cuBLAS/cuDNN/Thrust) workspaces
-  Data,            // input batch (ids, targets)
-  State,           // carried recurrent state (truncated BPTT)
+  Workspace,  // temporaries and library (cuBLAS/cuDNN/Thrust) workspaces
+  Data,       // input batch (ids, targets)
+  State,      // carried recurrent state (truncated BPTT)
 };
 constexpr int kNumCategories = 9;
 const char* category_name(Category c);
@@ -54,14 +58,16 @@ struct Plan {
   size_t step_peak_live = 0;    // max over op indices of the sum of aligned sizes live at that op
   int step_peak_op = 0;         // op index where step_peak_live is reached
   size_t total_bytes() const { return persistent_bytes + step_bytes; }
-  std::map<Category, size_t> by_category;  // aligned bytes requested per category (step: at peak op)
+  std::map<Category, size_t>
+      by_category;  // aligned bytes requested per category (step: at peak op)
   std::map<std::string, size_t> by_layer;  // aligned bytes requested per layer (same convention)
 };
 
 // Plans the requests. Throws sg::Error on malformed input (first > last, negative first).
 Plan plan_memory(const std::vector<BufferRequest>& requests, size_t alignment = 256);
 
-// Throws sg::Error with one line ("plan needs X but the budget is Y") when plan.total_bytes() > budget.
+// Throws sg::Error with one line ("plan needs X but the budget is Y") when plan.total_bytes() >
+// budget.
 void check_budget(const Plan& plan, size_t budget_bytes);
 
 // Human-readable table of a plan: by category, then by layer, then arena sizes.

@@ -1,5 +1,6 @@
-// Counter-based random numbers, identical on CPU and CUDA: every draw is a pure function of (seed, stream, index),
-// so dropout masks and samples do not depend on the device, thread count or launch geometry.
+// Counter-based random numbers, identical on CPU and CUDA: every draw is a pure function of (seed,
+// stream, index), so dropout masks and samples do not depend on the device, thread count or launch
+// geometry.
 //   mix64(x)       : SplitMix64 finaliser (a bijection on 64-bit integers)
 //   rng_u64(s,t,i) : mix64(mix64(seed ^ stream * phi) + index)
 //   rng_uniform    : top 24 bits of rng_u64 mapped to [0, 1)

@@ -1,5 +1,6 @@
 // Tensor: a typed, shaped view into memory owned by a planner arena (tensors never own memory).
-// Shapes are row-major; the last dimension is contiguous. dtype is fp32 or int32 (ids); bf16/fp16 are reserved.
+// Shapes are row-major; the last dimension is contiguous. dtype is fp32 or int32 (ids); bf16/fp16
+// are reserved.
 #pragma once
 #include <cstddef>
 #include <cstdint>
