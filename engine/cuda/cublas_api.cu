@@ -19,9 +19,11 @@ void resolve(void* lib, const std::string& lib_name, const char* symbol, Fn* out
 }
 }  // namespace
 
-CublasApi CublasApi::load() {
+CublasApi CublasApi::load() { return load("libcublas.so." + std::to_string(CUBLAS_VER_MAJOR)); }
+
+CublasApi CublasApi::load(const std::string& library_name) {
   CublasApi api;
-  api.library_name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+  api.library_name = library_name;
   // Never dlclose'd: cuBLAS keeps per-process state that outlives a handle.
   api.library = dlopen(api.library_name.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!api.library) {

@@ -24,7 +24,8 @@ struct CublasApi {
   std::string library_name;
 
   // Loads the library and every entry point above; throws sg::Error naming what is missing.
-  static CublasApi load();
+  static CublasApi load();  // libcublas.so.<CUBLAS_VER_MAJOR>
+  static CublasApi load(const std::string& library_name);
 };
 
 }  // namespace sg

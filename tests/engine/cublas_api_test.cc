@@ -1,6 +1,7 @@
 // cuBLAS is loaded on demand (engine/cuda/cublas_api.h): a process that never creates a CUDA
-// backend never maps libcublas, and loading resolves every entry point the backend calls. Runs
-// without a GPU (it needs only the library); compiled in CUDA builds only.
+// backend never maps libcublas, loading resolves every entry point the backend calls, and a
+// missing library or symbol is one clear line. Runs without a GPU (it needs only the library);
+// compiled in CUDA builds only.
 #include <gtest/gtest.h>
 
 #ifdef SG_WITH_CUDA
@@ -31,6 +32,30 @@ TEST(CublasApi, NotLoadedUntilACudaBackendAsksThenEveryEntryPointResolves) {
   EXPECT_NE(api.set_math_mode, nullptr);
   EXPECT_NE(api.sgemm, nullptr);
   EXPECT_NE(api.sgemm_strided_batched, nullptr);
+}
+
+// The two ways loading can fail, each one line naming what is missing: no such library, and a
+// library without the cuBLAS entry points (libm stands in for a wrong or broken libcublas).
+TEST(CublasApi, MissingLibraryOrSymbolIsOneClearLine) {
+  try {
+    CublasApi::load("libsketchgrad-no-such-cublas.so.0");
+    ADD_FAILURE() << "loading a missing library did not throw";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot load libsketchgrad-no-such-cublas.so.0"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("LD_LIBRARY_PATH"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  try {
+    CublasApi::load("libm.so.6");
+    ADD_FAILURE() << "a library without cuBLAS symbols did not throw";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cublasCreate"), std::string::npos) << what;
+    EXPECT_NE(what.find("libm.so.6"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
 }
 
 }  // namespace
