@@ -329,6 +329,7 @@ def make_optimizers(model, lr, lazy, sampled, state="dense", diagnostics_every=0
         opts.append(SketchedSparseAdam([{"params": [p], "name": names.get(id(p), "table")} for p in sketched],
                                        sketch_m=sketch[0], sketch_v=sketch[1], compression=sketch[2],
                                        conservative=sketch[3], no_m=sketch[3],
+                                       **(dict(clean_alpha=0.2, clean_every=125) if sketch[3] else {}),
                                        diagnostics_every=diagnostics_every, **adam))
     return opts
 

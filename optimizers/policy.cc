@@ -179,6 +179,8 @@ MomentStores StatePolicy::resolve(const std::string& param, const ParamShapeInfo
   if (large && preset_no_m_ && has_m && m_optional) {
     ms.m.kind = StoreKind::None;
     ms.v.update = SketchUpdate::Conservative;
+    ms.v.clean_alpha = 0.2f;  // the paper's cleaning for Adam (the authors' code: 0.25 every 1000)
+    ms.v.clean_every = 125;
   }
   return ms;
 }

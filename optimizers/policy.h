@@ -7,8 +7,9 @@
 //   preset  := "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
 //            | "cs-v"    v only in a Count-Min Sketch
 //            | "cs-m"    m only in a Count-Sketch
-//            | "cs-v-nom" v in a Count-Min Sketch with the conservative update and no first
-//                        moment (Adam/AdamW with beta1 = 0 on those parameters; others: cs-v)
+//            | "cs-v-nom" v in a Count-Min Sketch with the conservative update, cleaned x0.2 every
+//                        125 steps (the paper's Adam setting), and no first moment (Adam/AdamW
+//                        with beta1 = 0 on those parameters; other rules: cs-v)
 //   entry   := param "=" moment ("," moment)*        e.g. embedding/W=m:cs:5x,v:cm:5x
 //   moment  := ("m" | "v") ":" store (":" option)*
 //   store   := "dense" | "cs" (Count-Sketch, m only) | "cm" (Count-Min, v only)

@@ -2,8 +2,8 @@
 # `make demo`: on the bundled State of the Union corpus (data/sotu), train the small default model three times
 # with the same steps and seed - dense Adam; Adam with sketched state (cs-mv: m in a Count-Sketch, v in a
 # Count-Min sketch, 5x smaller, on the embedding and softmax); and cs-v-nom (no first moment on those tables, v in
-# a 5x Count-Min with the conservative update: 10x smaller) - then print the held-out perplexities and memory
-# plans side by side, and generate a few sentences from the cs-mv model. Everything lands in out/demo/.
+# a 5x Count-Min, conservative update, cleaned x0.2 every 125 steps: 10x smaller) - then print the perplexities and
+# memory plans side by side, and generate a few sentences from the cs-mv model. Everything lands in out/demo/.
 # Usage: scripts/demo.sh [BUILD_DIR]   (DEMO_STEPS, DEMO_THREADS override the defaults)
 set -euo pipefail
 BUILD=${1:-build}
