@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <cstdio>
 #include <thread>
+#ifdef __GLIBC__
+#include <malloc.h>  // malloc_trim
+#endif
 
 namespace sg {
 

@@ -53,26 +53,23 @@ TEST(CliErrors, UnknownFlag) {
 
 TEST(CliErrors, OutOfRangeValues) {
   std::string d = make_corpus("range");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --batch 0"), "--batch");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --dropout 1.5"),
-                        "--dropout");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:x"),
-                        "--softmax");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --optimizer adamax"),
-                        "adamax");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --state cs-mv:0x"),
-                        "cs-mv:0x");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --beta1 1"), "--beta1");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --beta2 -0.1"), "--beta2");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --eps 0"), "--eps");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --weight-decay -1"),
-                        "--weight-decay");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --sparsify 2"),
-                        "--sparsify");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint-minutes -1"),
-                        "--checkpoint-minutes");
-  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --tf32"),
-                        "--tf32 needs --device cuda");
+  // (flags, expected part of the one error line)
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--batch 0", "--batch"},
+      {"--dropout 1.5", "--dropout"},
+      {"--softmax sampled:x", "--softmax"},
+      {"--optimizer adamax", "adamax"},
+      {"--state cs-mv:0x", "cs-mv:0x"},
+      {"--beta1 1", "--beta1"},
+      {"--beta2 -0.1", "--beta2"},
+      {"--eps 0", "--eps"},
+      {"--weight-decay -1", "--weight-decay"},
+      {"--sparsify 2", "--sparsify"},
+      {"--checkpoint-minutes -1", "--checkpoint-minutes"},
+      {"--tf32", "--tf32 needs --device cuda"},
+  };
+  for (const auto& [flags, needle] : cases)
+    expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
 }
 
 TEST(CliErrors, MissingAndEmptyDataFolder) {
