@@ -1,6 +1,7 @@
 // From a RunConfig (what the user asked for) to the pieces the engine builds: the language model's
-// LmConfig for training and for evaluation, and the OptimizerConfig. Kept in one place so train,
-// eval, generate and plan build exactly the same model from the same flags.
+// LmConfig for training and for evaluation, the OptimizerConfig, and the vocabulary built from the
+// training shards (with progress). Kept in one place so train, eval, generate, plan and vocab build
+// exactly the same model and vocabulary from the same flags.
 #pragma once
 #include <cstdint>
 
