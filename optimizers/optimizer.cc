@@ -301,10 +301,18 @@ void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
     r.v_decay = 1.f;
     r.v_scale = 1.f;
   }
-  if (p.m.view.is_sketch())
+  // m and v sketches with the same hash and the Lazy update (cs-mv) share one sort and one pass
+  // over g; bitwise the same as the two updates below.
+  const bool paired =
+      p.m.view.is_sketch() && p.v.view.is_sketch() && p.m.spec.update == SketchUpdate::Lazy &&
+      p.v.spec.update == SketchUpdate::Lazy && same_buckets(p.m.view.hash, p.v.view.hash);
+  if (paired)
+    SG_DISPATCH(be, sketch_update_pair, p.m.view, r.m_decay, r.m_scale, p.v.view, r.v_decay,
+                r.v_scale, p.ids, p.count, p.n, p.g, workspace_, workspace_bytes_);
+  if (p.m.view.is_sketch() && !paired)
     SG_DISPATCH(be, sketch_update, p.m.view, p.ids, p.count, p.n, p.g, false, r.m_decay, r.m_scale,
                 p.m.spec.update, workspace_, workspace_bytes_);
-  if (p.v.view.is_sketch())
+  if (p.v.view.is_sketch() && !paired)
     SG_DISPATCH(be, sketch_update, p.v.view, p.ids, p.count, p.n, p.g, true, r.v_decay, r.v_scale,
                 p.v.spec.update, workspace_, workspace_bytes_);
   SG_DISPATCH(be, apply_rule, r, p.w, p.ids, p.count, p.n, p.dim, p.g, p.m.view, p.v.view);

@@ -42,6 +42,15 @@ struct SketchHash {
   }
 };
 
+// True when two hashes put every row in the same buckets with the same signs (same depth, width,
+// identity flag and seeds): two such sketches can share one sort of (bucket, row) keys.
+inline bool same_buckets(const SketchHash& x, const SketchHash& y) {
+  if (x.depth != y.depth || x.width != y.width || x.identity != y.identity) return false;
+  for (int j = 0; j < x.depth && j < kMaxSketchDepth; ++j)
+    if (x.a[j] != y.a[j] || x.b[j] != y.b[j]) return false;
+  return true;
+}
+
 // The fixed seeds described above.
 inline SketchHash make_sketch_hash(int depth, uint32_t width, uint64_t salt = 0,
                                    bool identity = false) {

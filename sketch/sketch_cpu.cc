@@ -65,6 +65,29 @@ int64_t active_rows(const int32_t* count, int64_t n, const char* what) {
   return u;
 }
 
+// keys[j * u + p] = (j * width + bucket_j(id_p)) << 32 | p for the u active rows, sorted; returns
+// their number, depth * u. `tmp` holds as many keys.
+int64_t sorted_bucket_keys(const SketchHash& h, const int32_t* ids, int64_t u, uint64_t* keys,
+                           uint64_t* tmp) {
+  const int64_t width = h.width;
+  for (int j = 0; j < h.depth; ++j)
+    for (int64_t p = 0; p < u; ++p)
+      keys[j * u + p] =
+          (static_cast<uint64_t>(j * width + h.bucket(j, static_cast<uint32_t>(ids ? ids[p] : p)))
+           << 32) |
+          static_cast<uint64_t>(p);
+  const int64_t m = static_cast<int64_t>(h.depth) * u;
+  sort_bucket_keys(keys, tmp, m, static_cast<uint64_t>(h.depth) * width);
+  return m;
+}
+
+// End of the run of equal buckets that starts at q (keys sorted).
+int64_t run_end(const uint64_t* keys, int64_t m, int64_t q) {
+  int64_t end = q + 1;
+  while (end < m && (keys[end] >> 32) == (keys[q] >> 32)) ++end;
+  return end;
+}
+
 void check_ids(const StoreView& s, const int32_t* ids, int64_t u, const char* what) {
   if (!ids) {
     SG_CHECK(u <= s.rows, what, ": ", u, " dense rows for a store of ", s.rows);
@@ -111,19 +134,13 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
     }
   }
 
-  const int64_t m = static_cast<int64_t>(depth) * u;
-  for (int j = 0; j < depth; ++j)
-    for (int64_t p = 0; p < u; ++p)
-      keys[j * u + p] = (static_cast<uint64_t>(j * width + s.hash.bucket(j, row_id(p))) << 32) |
-                        static_cast<uint64_t>(p);
-  sort_bucket_keys(keys, keys_tmp, m, static_cast<uint64_t>(depth) * width);
+  const int64_t m = sorted_bucket_keys(s.hash, ids, u, keys, keys_tmp);
 
 #pragma omp parallel for num_threads(be.threads()) schedule(dynamic, 256) if (m * d >= (1 << 14))
   for (int64_t q = 0; q < m; ++q) {
     const uint64_t key = keys[q] >> 32;
     if (q > 0 && (keys[q - 1] >> 32) == key) continue;  // not the head of its bucket's run
-    int64_t end = q + 1;
-    while (end < m && (keys[end] >> 32) == key) ++end;
+    const int64_t end = run_end(keys, m, q);
     const int j = static_cast<int>(key / width);
     float* bucket = s.data + static_cast<int64_t>(key) * d;  // (j * width + b) * d
     for (int64_t c0 = 0; c0 < d; c0 += kChunk) {
@@ -146,6 +163,62 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
         for (int64_t c = 0; c < cn; ++c) dst[c] = std::max(decay * dst[c], acc[c]);
       else
         for (int64_t c = 0; c < cn; ++c) dst[c] += acc[c];
+    }
+  }
+}
+
+void sketch_update_pair(Backend& be, StoreView a, float a_decay, float a_scale, StoreView b,
+                        float b_decay, float b_scale, const int32_t* ids, const int32_t* count,
+                        int64_t n, const float* x, void* workspace, size_t workspace_bytes) {
+  SG_CHECK(a.is_sketch() && b.is_sketch(), "sketch_update_pair on ", store_kind_name(a.kind),
+           " and ", store_kind_name(b.kind), " stores");
+  SG_CHECK(same_buckets(a.hash, b.hash) && a.rows == b.rows && a.dim == b.dim,
+           "sketch_update_pair: the two sketches must share rows, columns and hash");
+  const int depth = a.hash.depth;
+  const int64_t d = a.dim;
+  const size_t need = sketch_update_workspace_bytes(depth, n, d, SketchUpdate::Lazy);
+  SG_CHECK(workspace_bytes >= need, "sketch_update_pair: workspace of ", workspace_bytes,
+           " bytes, needs ", need);
+  SG_CHECK(static_cast<uint64_t>(depth) * a.hash.width < (1ull << 32),
+           "sketch too large for 32-bit keys");
+  const int64_t u = active_rows(count, n, "sketch_update_pair");
+  check_ids(a, ids, u, "sketch_update_pair");
+  auto* keys = static_cast<uint64_t*>(workspace);
+  auto* keys_tmp = reinterpret_cast<uint64_t*>(
+      static_cast<char*>(workspace) + align256(static_cast<size_t>(depth) * n * sizeof(uint64_t)));
+  const int64_t m = sorted_bucket_keys(a.hash, ids, u, keys, keys_tmp);
+  const bool a_signed = a.kind == StoreKind::CountSketch,
+             b_signed = b.kind == StoreKind::CountSketch;
+  const int64_t width = a.hash.width;
+
+  // The loop of sketch_update's Lazy case, for both stores at once: a's inputs are x, b's x * x.
+#pragma omp parallel for num_threads(be.threads()) schedule(dynamic, 256) if (m * d >= (1 << 14))
+  for (int64_t q = 0; q < m; ++q) {
+    const uint64_t key = keys[q] >> 32;
+    if (q > 0 && (keys[q - 1] >> 32) == key) continue;
+    const int64_t end = run_end(keys, m, q);
+    const int j = static_cast<int>(key / width);
+    float* bucket_a = a.data + static_cast<int64_t>(key) * d;
+    float* bucket_b = b.data + static_cast<int64_t>(key) * d;
+    for (int64_t c0 = 0; c0 < d; c0 += kChunk) {
+      const int64_t cn = std::min(kChunk, d - c0);
+      float acc_a[kChunk], acc_b[kChunk];
+      for (int64_t r = q; r < end; ++r) {
+        const int64_t p = static_cast<int64_t>(keys[r] & 0xffffffffu);
+        const float sg =
+            (a_signed || b_signed) ? a.hash.sign(j, static_cast<uint32_t>(ids ? ids[p] : p)) : 1.0f;
+        const float* src = x + p * d + c0;
+        for (int64_t c = 0; c < cn; ++c) {
+          const float xa = src[c], xb = src[c] * src[c];
+          const float va = a_signed ? sg * xa : xa, vb = b_signed ? sg * xb : xb;
+          acc_a[c] = r == q ? va : acc_a[c] + va;
+          acc_b[c] = r == q ? vb : acc_b[c] + vb;
+        }
+      }
+      for (int64_t c = 0; c < cn; ++c) {
+        bucket_a[c0 + c] = a_decay * bucket_a[c0 + c] + a_scale * acc_a[c];
+        bucket_b[c0 + c] = b_decay * bucket_b[c0 + c] + b_scale * acc_b[c];
+      }
     }
   }
 }

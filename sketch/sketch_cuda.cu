@@ -10,6 +10,8 @@
 //   4. one warp per sorted position (8 per block); only the head of a run of equal buckets works:
 //      its lanes split the columns and each sums (Conservative: takes the max of) the run's rows in
 //      ascending position order, then writes the bucket once.
+// sketch_update_pair (m and v of Adam sharing one hash): steps 2-3 once, then step 4 updates both
+// stores from one read of x (bucket_pair_kernel).
 // Workspace (256-byte aligned base, from sketch_update_workspace_bytes): keys A [m] u64 | keys B
 // [m] u64 | (Paper, Conservative) delta [n, dim] f32 | CUB temporary storage (the rest), each
 // 256-aligned.
@@ -104,6 +106,38 @@ __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const 
   }
 }
 
+// bucket_kernel's Lazy case for two stores sharing the hash: a takes x, b takes x * x.
+__global__ void bucket_pair_kernel(StoreView a, StoreView b, const int32_t* ids, int64_t m,
+                                   const uint64_t* keys, int pbits, uint64_t invalid,
+                                   const float* x, float a_decay, float a_scale, float b_decay,
+                                   float b_scale) {
+  const int64_t q = int64_t(blockIdx.x) * kKeysPerBlock + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (q >= m || keys[q] >= invalid) return;
+  const uint64_t key = keys[q] >> pbits;
+  if (q > 0 && (keys[q - 1] >> pbits) == key) return;
+  const uint64_t pmask = (uint64_t(1) << pbits) - 1;
+  const int64_t d = a.dim;
+  const int j = static_cast<int>(key / a.hash.width);
+  const bool a_signed = a.kind == StoreKind::CountSketch,
+             b_signed = b.kind == StoreKind::CountSketch;
+  float* bucket_a = a.data + int64_t(key) * d;
+  float* bucket_b = b.data + int64_t(key) * d;
+  for (int64_t c = lane; c < d; c += 32) {
+    float acc_a = 0.0f, acc_b = 0.0f;
+    for (int64_t r = q; r < m && (keys[r] >> pbits) == key; ++r) {
+      const int64_t p = int64_t(keys[r] & pmask);
+      const float sg = (a_signed || b_signed) ? a.hash.sign(j, uint32_t(ids ? ids[p] : p)) : 1.0f;
+      const float xa = x[p * d + c], xb = xa * xa;
+      const float va = a_signed ? sg * xa : xa, vb = b_signed ? sg * xb : xb;
+      acc_a = r == q ? va : acc_a + va;
+      acc_b = r == q ? vb : acc_b + vb;
+    }
+    bucket_a[c] = a_decay * bucket_a[c] + a_scale * acc_a;
+    bucket_b[c] = b_decay * bucket_b[c] + b_scale * acc_b;
+  }
+}
+
 __global__ void query_kernel(StoreView s, const int32_t* ids, const int32_t* count, int64_t n,
                              float* out) {
   const int64_t d = s.dim, u = active(count, n), total = n * d;
@@ -124,6 +158,46 @@ __global__ void scale_kernel(float* x, int64_t n, float alpha) {
 }
 }  // namespace
 
+namespace {
+// The sorted keys of steps 2-3 and how to read them (key >> pbits = bucket, valid iff < invalid).
+struct KeySort {
+  int pbits = 0, end_bit = 0;
+  uint64_t invalid = 0;
+  const uint64_t* sorted = nullptr;
+};
+
+// Writes the depth * n (bucket, position) keys of the active rows and sorts them with CUB (steps
+// 2-3 above). `temp` / `temp_bytes` are what the workspace leaves after the keys and deltas.
+KeySort sort_keys(cudaStream_t st, const StoreView& s, const int32_t* ids, const int32_t* count,
+                  int64_t n, uint64_t* keys_a, uint64_t* keys_b, void* temp, size_t temp_bytes) {
+  const int64_t m = int64_t(s.hash.depth) * n;
+  SG_CHECK(m <= INT32_MAX, "sketch_update: ", m, " keys (depth * n) exceed the 32-bit sort size");
+  const uint64_t dw =
+      uint64_t(s.hash.depth) * s.hash.width;  // buckets in all planes; also the invalid one
+  KeySort k;
+  k.pbits = bit_width(uint64_t(n - 1));
+  k.end_bit = k.pbits + bit_width(dw);
+  SG_CHECK(k.end_bit <= 64, "sketch_update: keys need ", k.end_bit, " bits (n ", n,
+           ", depth * width ", dw, ")");
+  k.invalid = dw << k.pbits;
+  {  // host-only size query (no launch); the planner's bound must cover it
+    cub::DoubleBuffer<uint64_t> probe(keys_a, keys_b);
+    size_t need = 0;
+    SG_CUDA(cub::DeviceRadixSort::SortKeys(nullptr, need, probe, static_cast<int>(m), 0, k.end_bit,
+                                           st));
+    SG_CHECK(need <= temp_bytes, "sketch_update: CUB radix sort of ", m, " keys needs ", need,
+             " temporary bytes, the workspace leaves ", temp_bytes,
+             " (sketch_update_workspace_bytes' bound is too small for this CUB)");
+  }
+  keys_kernel<<<grid_for(m), 256, 0, st>>>(s, ids, count, n, k.pbits, k.invalid, keys_a);
+  cub::DoubleBuffer<uint64_t> kb(keys_a, keys_b);
+  SG_CUDA(
+      cub::DeviceRadixSort::SortKeys(temp, temp_bytes, kb, static_cast<int>(m), 0, k.end_bit, st));
+  k.sorted = kb.Current();  // the selector is set on the host by SortKeys
+  return k;
+}
+}  // namespace
+
 void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* count, int64_t n,
                    const float* x, bool square, float decay, float scale, SketchUpdate mode,
                    void* workspace, size_t workspace_bytes) {
@@ -135,14 +209,6 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   if (n <= 0) return;
   cudaStream_t st = as_cuda(be).stream();
   const int64_t m = int64_t(depth) * n, d = s.dim;
-  SG_CHECK(m <= INT32_MAX, "sketch_update: ", m, " keys (depth * n) exceed the 32-bit sort size");
-  const uint64_t dw =
-      uint64_t(depth) * s.hash.width;  // buckets in all planes; also the invalid one
-  const int pbits = bit_width(uint64_t(n - 1)), end_bit = pbits + bit_width(dw);
-  SG_CHECK(end_bit <= 64, "sketch_update: keys need ", end_bit, " bits (n ", n, ", depth * width ",
-           dw, ")");
-  const uint64_t invalid = dw << pbits;
-
   char* w = static_cast<char*>(workspace);
   const size_t keys_bytes = align256(size_t(m) * sizeof(uint64_t));
   auto* keys_a = reinterpret_cast<uint64_t*>(w);
@@ -155,29 +221,40 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
       2 * keys_bytes + (lazy ? 0 : align256(size_t(n) * size_t(d) * sizeof(float)));
   SG_CHECK(workspace_bytes >= temp_off, "sketch_update: workspace of ", workspace_bytes,
            " bytes, the keys and deltas need ", temp_off);
-  void* temp = w + temp_off;
-  size_t temp_bytes = workspace_bytes - temp_off;
-  {  // host-only size query (no launch); the planner's bound must cover it
-    cub::DoubleBuffer<uint64_t> probe(keys_a, keys_b);
-    size_t need = 0;
-    SG_CUDA(
-        cub::DeviceRadixSort::SortKeys(nullptr, need, probe, static_cast<int>(m), 0, end_bit, st));
-    SG_CHECK(need <= temp_bytes, "sketch_update: CUB radix sort of ", m, " keys needs ", need,
-             " temporary bytes, the workspace leaves ", temp_bytes,
-             " (sketch_update_workspace_bytes' bound is too small for this CUB)");
-  }
 
   if (!lazy)
     delta_kernel<<<grid_for(n * d), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale,
                                                   mode == SketchUpdate::Conservative, delta);
-  keys_kernel<<<grid_for(m), 256, 0, st>>>(s, ids, count, n, pbits, invalid, keys_a);
-  cub::DoubleBuffer<uint64_t> kb(keys_a, keys_b);
-  SG_CUDA(
-      cub::DeviceRadixSort::SortKeys(temp, temp_bytes, kb, static_cast<int>(m), 0, end_bit, st));
-  const uint64_t* sorted = kb.Current();  // the selector is set on the host by SortKeys
+  const KeySort k =
+      sort_keys(st, s, ids, count, n, keys_a, keys_b, w + temp_off, workspace_bytes - temp_off);
   const unsigned blocks = static_cast<unsigned>((m + kKeysPerBlock - 1) / kKeysPerBlock);
   bucket_kernel<<<blocks, 32 * kKeysPerBlock, 0, st>>>(
-      s, ids, m, sorted, pbits, invalid, lazy ? x : delta, square, decay, scale, mode);
+      s, ids, m, k.sorted, k.pbits, k.invalid, lazy ? x : delta, square, decay, scale, mode);
+  SG_CUDA(cudaGetLastError());
+}
+
+void sketch_update_pair(Backend& be, StoreView a, float a_decay, float a_scale, StoreView b,
+                        float b_decay, float b_scale, const int32_t* ids, const int32_t* count,
+                        int64_t n, const float* x, void* workspace, size_t workspace_bytes) {
+  SG_CHECK(a.is_sketch() && b.is_sketch(), "sketch_update_pair on ", store_kind_name(a.kind),
+           " and ", store_kind_name(b.kind), " stores");
+  SG_CHECK(same_buckets(a.hash, b.hash) && a.rows == b.rows && a.dim == b.dim,
+           "sketch_update_pair: the two sketches must share rows, columns and hash");
+  const int depth = a.hash.depth;
+  const size_t need = sketch_update_workspace_bytes(depth, n, a.dim, SketchUpdate::Lazy);
+  SG_CHECK(workspace_bytes >= need, "sketch_update_pair: workspace of ", workspace_bytes,
+           " bytes, needs ", need);
+  if (n <= 0) return;
+  cudaStream_t st = as_cuda(be).stream();
+  const int64_t m = int64_t(depth) * n;
+  char* w = static_cast<char*>(workspace);
+  const size_t keys_bytes = align256(size_t(m) * sizeof(uint64_t));
+  const KeySort k = sort_keys(st, a, ids, count, n, reinterpret_cast<uint64_t*>(w),
+                              reinterpret_cast<uint64_t*>(w + keys_bytes), w + 2 * keys_bytes,
+                              workspace_bytes - 2 * keys_bytes);
+  const unsigned blocks = static_cast<unsigned>((m + kKeysPerBlock - 1) / kKeysPerBlock);
+  bucket_pair_kernel<<<blocks, 32 * kKeysPerBlock, 0, st>>>(
+      a, b, ids, m, k.sorted, k.pbits, k.invalid, x, a_decay, a_scale, b_decay, b_scale);
   SG_CUDA(cudaGetLastError());
 }
 

@@ -1,7 +1,8 @@
 // Sketch store properties on the CPU kernels: hashing, lossless sketches, Count-Min never
 // under-estimates, Count-Sketch error centred on zero across seeds, error falling with width on a
 // Zipf stream, deterministic combination of colliding rows, cleaning, Paper semantics, the
-// conservative Count-Min update (lossless, between truth and Lazy, thread-independent), bad input.
+// conservative Count-Min update (lossless, between truth and Lazy, thread-independent), the paired
+// m/v update (equal to two updates), bad input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -331,6 +332,60 @@ TEST(Sketch, CleaningMultipliesEverything) {
   for (size_t i = 0; i < t.size(); ++i) t[i] = float(i % 13);
   cpu::scale_inplace(*be, t.data(), int64_t(t.size()), 0.25f);
   for (size_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], 0.25f * float(i % 13));
+}
+
+// Adam's m (Count-Sketch, x) and v (Count-Min, x*x) through one shared sort equal two separate
+// Lazy updates bit for bit, on a colliding Zipf stream, for any thread count.
+TEST(Sketch, PairUpdateEqualsTwoUpdates) {
+  const int64_t rows = 3000, dim = 70, width = 97;  // ~10 rows per bucket; dim not a chunk multiple
+  for (int threads : {1, 2}) {
+    auto be = Backend::create("cpu", threads);
+    HostSketch m1(StoreKind::CountSketch, rows, dim, 3, width),
+        v1(StoreKind::CountMin, rows, dim, 3, width);
+    HostSketch m2(StoreKind::CountSketch, rows, dim, 3, width),
+        v2(StoreKind::CountMin, rows, dim, 3, width);
+    for (int step = 0; step < 4; ++step) {
+      std::vector<int32_t> z = zipf_ids(900, rows, 17 + step);
+      std::set<int32_t> uniq(z.begin(), z.end());
+      std::vector<int32_t> ids(uniq.begin(), uniq.end());
+      std::vector<float> x(ids.size() * dim);
+      for (size_t k = 0; k < x.size(); ++k) x[k] = float(rng_uniform_double(5, step, k) - 0.5);
+      m1.update(*be, ids, x, 0.9f, 0.1f);
+      v1.update(*be, ids, x, 0.999f, 0.001f, SketchUpdate::Lazy, /*square=*/true);
+      // One row past count must be ignored: a garbage id there would throw if it were read.
+      std::vector<int32_t> padded = ids;
+      padded.push_back(-5);
+      std::vector<float> xp = x;
+      xp.resize(x.size() + dim, 1e9f);
+      const int32_t count = static_cast<int32_t>(ids.size());
+      cpu::sketch_update_pair(*be, m2.view, 0.9f, 0.1f, v2.view, 0.999f, 0.001f, padded.data(),
+                              &count, count + 1, xp.data(), m2.ws.data(), m2.ws.size());
+    }
+    ASSERT_EQ(0, std::memcmp(m1.table.data(), m2.table.data(), m1.table.size() * sizeof(float)));
+    ASSERT_EQ(0, std::memcmp(v1.table.data(), v2.table.data(), v1.table.size() * sizeof(float)));
+    bool moved = false;
+    for (float t : m2.table) moved = moved || t != 0.f;
+    EXPECT_TRUE(moved);
+  }
+}
+
+TEST(Sketch, PairUpdateNeedsOneHash) {
+  auto be = Backend::create("cpu", 1);
+  HostSketch m(StoreKind::CountSketch, 10, 2, 3, 4), v(StoreKind::CountMin, 10, 2, 3, 4);
+  HostSketch other_seed(StoreKind::CountMin, 10, 2, 3, 4, /*salt=*/1);
+  HostSketch other_width(StoreKind::CountMin, 10, 2, 3, 5);
+  const int32_t id = 3, one = 1;
+  float x[2] = {1, 1};
+  auto pair = [&](const StoreView& a, const StoreView& b, size_t ws) {
+    cpu::sketch_update_pair(*be, a, 0.9f, 0.1f, b, 0.99f, 0.01f, &id, &one, 1, x, m.ws.data(), ws);
+  };
+  EXPECT_NO_THROW(pair(m.view, v.view, m.ws.size()));
+  EXPECT_THROW(pair(m.view, other_seed.view, m.ws.size()), Error);
+  EXPECT_THROW(pair(m.view, other_width.view, m.ws.size()), Error);
+  EXPECT_THROW(pair(m.view, v.view, 8), Error);
+  StoreView dense = v.view;
+  dense.kind = StoreKind::Dense;
+  EXPECT_THROW(pair(m.view, dense, m.ws.size()), Error);
 }
 
 TEST(Sketch, BadInputThrows) {
