@@ -32,6 +32,16 @@ size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUp
   return std::max(cpu, cuda);
 }
 
+void check_sketch_pair(const StoreView& a, const StoreView& b, int64_t n, size_t workspace_bytes) {
+  SG_CHECK(a.is_sketch() && b.is_sketch(), "sketch_update_pair on ", store_kind_name(a.kind),
+           " and ", store_kind_name(b.kind), " stores");
+  SG_CHECK(same_buckets(a.hash, b.hash) && a.rows == b.rows && a.dim == b.dim,
+           "sketch_update_pair: the two sketches must share rows, columns and hash");
+  const size_t need = sketch_update_workspace_bytes(a.hash.depth, n, a.dim, SketchUpdate::Lazy);
+  SG_CHECK(workspace_bytes >= need, "sketch_update_pair: workspace of ", workspace_bytes,
+           " bytes, needs ", need);
+}
+
 namespace cpu {
 
 namespace {
@@ -170,15 +180,9 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
 void sketch_update_pair(Backend& be, StoreView a, float a_decay, float a_scale, StoreView b,
                         float b_decay, float b_scale, const int32_t* ids, const int32_t* count,
                         int64_t n, const float* x, void* workspace, size_t workspace_bytes) {
-  SG_CHECK(a.is_sketch() && b.is_sketch(), "sketch_update_pair on ", store_kind_name(a.kind),
-           " and ", store_kind_name(b.kind), " stores");
-  SG_CHECK(same_buckets(a.hash, b.hash) && a.rows == b.rows && a.dim == b.dim,
-           "sketch_update_pair: the two sketches must share rows, columns and hash");
+  check_sketch_pair(a, b, n, workspace_bytes);
   const int depth = a.hash.depth;
   const int64_t d = a.dim;
-  const size_t need = sketch_update_workspace_bytes(depth, n, d, SketchUpdate::Lazy);
-  SG_CHECK(workspace_bytes >= need, "sketch_update_pair: workspace of ", workspace_bytes,
-           " bytes, needs ", need);
   SG_CHECK(static_cast<uint64_t>(depth) * a.hash.width < (1ull << 32),
            "sketch too large for 32-bit keys");
   const int64_t u = active_rows(count, n, "sketch_update_pair");

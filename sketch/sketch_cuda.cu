@@ -75,15 +75,21 @@ __global__ void keys_kernel(StoreView s, const int32_t* ids, const int32_t* coun
 // One warp per sorted key (kKeysPerBlock warps per block); lane l handles columns l, l + 32, ...
 // Each column's arithmetic is the same whatever the mapping, so results do not depend on it.
 constexpr int kKeysPerBlock = 8;
+
+// Whether sorted key q is valid and the first of its run of equal buckets (the warp that works).
+__device__ bool run_head(const uint64_t* keys, int64_t q, int64_t m, int pbits, uint64_t invalid) {
+  if (q >= m || keys[q] >= invalid) return false;
+  return q == 0 || (keys[q - 1] >> pbits) != (keys[q] >> pbits);
+}
+
 __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const uint64_t* keys,
                               int pbits, uint64_t invalid, const float* src, bool square,
                               float decay, float scale, SketchUpdate mode) {
   const bool lazy = mode == SketchUpdate::Lazy, conservative = mode == SketchUpdate::Conservative;
   const int64_t q = int64_t(blockIdx.x) * kKeysPerBlock + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  if (q >= m || keys[q] >= invalid) return;
+  if (!run_head(keys, q, m, pbits, invalid)) return;
   const uint64_t key = keys[q] >> pbits;
-  if (q > 0 && (keys[q - 1] >> pbits) == key) return;
   const uint64_t pmask = (uint64_t(1) << pbits) - 1;
   const int64_t d = s.dim, width = s.hash.width;
   const int j = static_cast<int>(key / width);
@@ -113,9 +119,8 @@ __global__ void bucket_pair_kernel(StoreView a, StoreView b, const int32_t* ids,
                                    float b_scale) {
   const int64_t q = int64_t(blockIdx.x) * kKeysPerBlock + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  if (q >= m || keys[q] >= invalid) return;
+  if (!run_head(keys, q, m, pbits, invalid)) return;
   const uint64_t key = keys[q] >> pbits;
-  if (q > 0 && (keys[q - 1] >> pbits) == key) return;
   const uint64_t pmask = (uint64_t(1) << pbits) - 1;
   const int64_t d = a.dim;
   const int j = static_cast<int>(key / a.hash.width);
@@ -236,14 +241,8 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
 void sketch_update_pair(Backend& be, StoreView a, float a_decay, float a_scale, StoreView b,
                         float b_decay, float b_scale, const int32_t* ids, const int32_t* count,
                         int64_t n, const float* x, void* workspace, size_t workspace_bytes) {
-  SG_CHECK(a.is_sketch() && b.is_sketch(), "sketch_update_pair on ", store_kind_name(a.kind),
-           " and ", store_kind_name(b.kind), " stores");
-  SG_CHECK(same_buckets(a.hash, b.hash) && a.rows == b.rows && a.dim == b.dim,
-           "sketch_update_pair: the two sketches must share rows, columns and hash");
+  check_sketch_pair(a, b, n, workspace_bytes);
   const int depth = a.hash.depth;
-  const size_t need = sketch_update_workspace_bytes(depth, n, a.dim, SketchUpdate::Lazy);
-  SG_CHECK(workspace_bytes >= need, "sketch_update_pair: workspace of ", workspace_bytes,
-           " bytes, needs ", need);
   if (n <= 0) return;
   cudaStream_t st = as_cuda(be).stream();
   const int64_t m = int64_t(depth) * n;

@@ -24,6 +24,8 @@
 
 namespace sg {
 size_t sketch_update_workspace_bytes(int depth, int64_t n, int64_t dim, SketchUpdate mode);
+// sketch_update_pair's preconditions (both sketches, same rows, columns and hash; workspace).
+void check_sketch_pair(const StoreView& a, const StoreView& b, int64_t n, size_t workspace_bytes);
 }  // namespace sg
 
 namespace sg::cpu {
