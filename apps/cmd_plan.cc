@@ -146,6 +146,7 @@ int cmd_plan(const PlanOptions& o) {
            "plan needs a vocabulary size: --vocab-size N, --data DIR, --vocab FILE or "
            "--preset paper-lm1b");
 
+  const std::string softmax_note = cfg.fit_softmax_to_vocab(vocab);
   int64_t batch = cfg.batch;
   std::string budget_note;
   if (!o.budget.empty()) {
@@ -195,6 +196,7 @@ int cmd_plan(const PlanOptions& o) {
     j["config"]["batch"] = batch;
     if (other) j["compare"] = plan_json(*other);
     if (!o.budget.empty()) j["budget_batch"] = batch;
+    if (!softmax_note.empty()) j["softmax_note"] = softmax_note;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -205,6 +207,7 @@ int cmd_plan(const PlanOptions& o) {
       cfg.proj ? ("->" + std::to_string(cfg.proj)).c_str() : "", cfg.softmax.c_str(),
       static_cast<long long>(batch), cfg.bptt, cfg.optimizer.c_str());
   if (!budget_note.empty()) std::printf("%s\n", budget_note.c_str());
+  if (!softmax_note.empty()) std::printf("%s\n", softmax_note.c_str());
   std::printf("\noptimizer state per parameter (%s):\n%s\n", main_run.state.c_str(),
               main_run.optimizer.c_str());
   std::printf("\ntraining step (state %s):\n%s\n", main_run.state.c_str(),

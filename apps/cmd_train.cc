@@ -81,13 +81,16 @@ int cmd_train(const RunConfig& requested) {
   // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
   // run.
   std::optional<Checkpoint> ck;
-  std::string ck_path;
+  std::optional<Vocab> ck_vocab;
+  std::string ck_path, softmax_note;
   if (!cfg.checkpoint.empty()) {
     make_folder(cfg.checkpoint);
     ck_path = checkpoint_file(cfg.checkpoint);
     if (cfg.resume) {
       SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
       ck = read_checkpoint(ck_path);
+      ck_vocab = checkpoint_vocab(*ck);
+      softmax_note = cfg.fit_softmax_to_vocab(ck_vocab->size());  // as the first run chose
       auto bad = ck->cfg.incompatibilities(cfg);
       if (!bad.empty()) {
         std::string list;
@@ -108,10 +111,12 @@ int cmd_train(const RunConfig& requested) {
   TrainLog log(cfg.log);
   auto t_setup = std::chrono::steady_clock::now();
   const Vocab vocab =
-      ck ? checkpoint_vocab(*ck)
+      ck ? std::move(*ck_vocab)
          : (cfg.vocab_file.empty()
                 ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
                 : Vocab::load(cfg.vocab_file));
+  if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
+  if (!softmax_note.empty()) log.line(softmax_note);
   TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
   // A vocabulary built from these shards (now, or by the run being resumed from the same --data)
   // has counted every predicted token: no second pass for epochs.

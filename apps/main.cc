@@ -96,8 +96,11 @@ struct ModelFlags {
     sg::RunConfig c;
     c.preset = parsed.preset;
     c.apply_preset();
-    for (auto& [opt, apply] : overrides)
-      if (opt->count() > 0) apply(c);
+    for (auto& [opt, apply] : overrides) {
+      if (opt->count() == 0) continue;
+      apply(c);
+      if (opt->check_lname("softmax")) c.softmax_given = true;
+    }
     c.resume = parsed.resume;
     c.profile = parsed.profile;
     return c;

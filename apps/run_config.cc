@@ -17,6 +17,18 @@ int RunConfig::sampled_count() const {
   return n;
 }
 
+std::string RunConfig::fit_softmax_to_vocab(int64_t vocab) {
+  const int s = sampled_count();
+  if (s == 0 || s < vocab) return "";
+  SG_CHECK(!softmax_given, "--softmax ", softmax, " needs a vocabulary of more than ", s,
+           " words, this one has ", vocab, ": use --softmax full or a smaller S");
+  const std::string note = "note: the vocabulary (" + std::to_string(vocab) +
+                           " words) is not larger than the preset's " + softmax +
+                           ", so the full softmax is used (--softmax to choose)";
+  softmax = "full";
+  return note;
+}
+
 void RunConfig::apply_preset() {
   if (preset == "small") {
     emb = 128, hidden = 512, proj = 128, layers = 1, dropout = 0.0f;

@@ -21,7 +21,8 @@ struct RunConfig {
   int emb = 128, hidden = 512, proj = 128, layers = 1;
   float dropout = 0.0f;
   std::string softmax = "sampled:1024";  // "full" or "sampled:S"
-  std::string lstm_impl = "native";      // "native" or "cudnn"
+  bool softmax_given = false;        // --softmax was on the command line (not saved in checkpoints)
+  std::string lstm_impl = "native";  // "native" or "cudnn"
   int batch = 32, bptt = 20;
   // Optimizer.
   std::string optimizer = "adam";
@@ -58,6 +59,10 @@ struct RunConfig {
   int sampled_count() const;  // S of "sampled:S", 0 for "full"
   void apply_preset();        // fills model/batch fields from `preset`
   void validate() const;      // throws sg::Error with one line naming the flag
+  // A sampled softmax needs more classes than samples. When the preset's S does not fit `vocab`
+  // words, the full softmax (exact, and cheaper there) is used and the returned note says so; an
+  // explicit --softmax sampled:S that does not fit throws one line naming the flag. "" otherwise.
+  std::string fit_softmax_to_vocab(int64_t vocab);
   nlohmann::json to_json() const;
   static RunConfig from_json(const nlohmann::json& j);
   // Fields that must match between a checkpoint and a --resume run (model shape, optimizer, state,

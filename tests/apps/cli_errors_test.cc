@@ -104,6 +104,14 @@ TEST(CliErrors, NonUtf8Shard) {
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), "UTF-8");
 }
 
+TEST(CliErrors, SampledSoftmaxLargerThanTheVocabulary) {
+  std::string d = make_corpus("sampled");  // 9 words with the specials
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:50"),
+                        "--softmax sampled:50 needs a vocabulary of more than 50 words");
+  expect_one_line_error(run_cli("plan --vocab-size 40 --softmax sampled:64"),
+                        "use --softmax full or a smaller S");
+}
+
 TEST(CliErrors, MinCountAboveEveryWord) {
   std::string d = make_corpus("mincount");  // the most frequent word ("the") occurs 800 times
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --min-count 1000"),

@@ -1,7 +1,8 @@
 // End to end through the command line on the bundled corpus (data/sotu): training lowers the loss,
 // the plan matches what the backend allocated, a resumed run is bitwise identical to an
 // uninterrupted one, eval counts every predicted token of the real LM1B test shard (159,658),
-// generate is reproducible, optimizer hyperparameter flags take effect, plan --json parses.
+// generate is reproducible, optimizer hyperparameter flags take effect, plan --json parses, a
+// vocabulary smaller than the preset's sampled softmax falls back to the full softmax.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -142,6 +143,28 @@ TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
   EXPECT_NE(r.err.find("2 training shard(s)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("held-out: " + held), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("held-out at step 3"), std::string::npos) << r.err;
+}
+
+// The small preset's sampled:1024 on a vocabulary of fewer words: the full softmax is used with a
+// note (also when resuming, where the checkpoint recorded "full"); an explicit --softmax
+// sampled:S that does not fit is an error (tests/apps/cli_errors_test.cc).
+TEST(TrainEndToEnd, SmallVocabularyUsesTheFullSoftmax) {
+  const std::string d = temp_dir("smallvocab");
+  {
+    std::ofstream f(d + "/words.txt");
+    for (int i = 0; i < 300; ++i) f << "a b c d e f g a b a\n";
+  }
+  const std::string run = "train --threads 2 --steps 4 --heldout none --min-count 1 --data " + d +
+                          "/words.txt --checkpoint " + d + "/ck";
+  CliResult r = run_cli(run);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("vocabulary (10 words) is not larger than the preset's sampled:1024"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("softmax full"), std::string::npos) << r.err;
+  r = run_cli("train --threads 2 --steps 6 --heldout none --min-count 1 --data " + d +
+              "/words.txt --checkpoint " + d + "/ck --resume");
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 // Checkpoints by wall time (default every 10 minutes): a tiny interval writes one after every
