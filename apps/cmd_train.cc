@@ -34,8 +34,8 @@
 namespace sg {
 namespace {
 
-// Set by SIGINT/SIGTERM; the loop finishes the current step, checkpoints and exits. A signal
-// handler can only reach a global.
+// Set by SIGINT/SIGTERM; the loop finishes the current step (a held-out evaluation stops at its
+// next batch), checkpoints and exits with 130. A signal handler can only reach a global.
 volatile std::sig_atomic_t g_stop_signal = 0;
 void on_stop_signal(int sig) { g_stop_signal = sig; }
 
@@ -195,8 +195,18 @@ int cmd_train(const RunConfig& requested) {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
                    cfg.eval_max_tokens);
-    EvalResult r = evaluate(*eval_ex, *eval_model, eb, eval_progress(log, eb.total_predicted()));
+    EvalResult r = evaluate(*eval_ex, *eval_model, eb, eval_progress(log, eb.total_predicted()),
+                            [] { return g_stop_signal != 0; });
     char buf[200];
+    if (r.stopped) {
+      std::snprintf(buf, sizeof buf,
+                    "held-out evaluation at step %lld stopped by signal %d after %lld of %lld "
+                    "tokens",
+                    static_cast<long long>(at_step), static_cast<int>(g_stop_signal),
+                    static_cast<long long>(r.tokens), static_cast<long long>(eb.total_predicted()));
+      log.line(buf);
+      return std::nullopt;
+    }
     std::snprintf(buf, sizeof buf,
                   "held-out at step %lld: perplexity %.6g over %lld tokens (%.1f s)",
                   static_cast<long long>(at_step), r.perplexity(), static_cast<long long>(r.tokens),
@@ -390,7 +400,7 @@ int cmd_train(const RunConfig& requested) {
     SG_CHECK(std::rename(tmp.c_str(), cfg.summary_json.c_str()) == 0, "cannot write summary ",
              cfg.summary_json);
   }
-  return 0;
+  return g_stop_signal ? 130 : 0;  // a signal during the final evaluation: training was complete
 }
 
 }  // namespace sg

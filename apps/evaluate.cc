@@ -12,7 +12,8 @@ namespace sg {
 double EvalResult::perplexity() const { return std::exp(mean_nll()); }
 
 EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
-                    const std::function<void(int64_t)>& progress) {
+                    const std::function<void(int64_t)>& progress,
+                    const std::function<bool()>& stop) {
   auto t0 = std::chrono::steady_clock::now();
   const int64_t n = model.cfg.batch * model.cfg.bptt;
   SG_CHECK(model.row_loss != kNoValue, "evaluation needs a graph built with training = false");
@@ -20,7 +21,7 @@ EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
   EvalResult r;
   Batch b;
   std::vector<float> losses(n);
-  while (batches.next(b)) {
+  while (!(r.stopped = stop && stop()) && batches.next(b)) {
     SG_CHECK(b.T == model.cfg.bptt && b.B == model.cfg.batch, "evaluation batch is ", b.T, "x", b.B,
              " but the graph was built for ", model.cfg.bptt, "x", model.cfg.batch);
     ex.upload(model.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));

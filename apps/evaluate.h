@@ -19,13 +19,17 @@ struct EvalResult {
   double nll_sum = 0;
   int64_t tokens = 0;
   double seconds = 0;
+  bool stopped = false;  // `stop` returned true before the shard's end: the sums are partial
   double mean_nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0.0; }
   double perplexity() const;
 };
 
-// progress(tokens_done) is called after each batch when given.
+// progress(tokens_done) is called after each batch when given; stop() before each batch, and a
+// true result ends the evaluation there (e.g. on Ctrl-C: a full softmax over an LM1B vocabulary
+// on a CPU takes minutes).
 EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
-                    const std::function<void(int64_t)>& progress = nullptr);
+                    const std::function<void(int64_t)>& progress = nullptr,
+                    const std::function<bool()>& stop = nullptr);
 
 // A progress callback for evaluate that writes "held-out: N/TOTAL tokens, elapsed, ETA" to `log`
 // every few seconds once the evaluation has run for two (a full softmax over an LM1B vocabulary

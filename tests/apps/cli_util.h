@@ -48,6 +48,36 @@ inline CliResult run_cli(const std::string& args, const std::string& workdir = "
   return r;
 }
 
+// Starts sketchgrad in the background (stdout and stderr to dir/stdout, dir/stderr); the pid is
+// sketchgrad's own (the shell execs it), so signals and wait_cli reach it directly.
+inline pid_t start_cli(const std::string& args, const std::string& dir) {
+  const std::string cmd = std::string("cd ") + SG_SOURCE_DIR + " && OMP_NUM_THREADS=2 exec " +
+                          SG_BIN_DIR + "/sketchgrad " + args + " >" + dir + "/stdout 2>" + dir +
+                          "/stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Exit code of a start_cli process (128 + signal when killed by one).
+inline int wait_cli(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Polls `path` until it contains `needle` (true) or `seconds` pass (false).
+inline bool wait_for_text(const std::string& path, const std::string& needle, double seconds) {
+  for (int i = 0; i < static_cast<int>(seconds * 20); ++i) {
+    if (read_text(path).find(needle) != std::string::npos) return true;
+    usleep(50000);
+  }
+  return false;
+}
+
 inline bool file_exists(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0;

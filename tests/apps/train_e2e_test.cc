@@ -2,10 +2,13 @@
 // the plan matches what the backend allocated, a resumed run is bitwise identical to an
 // uninterrupted one, eval counts every predicted token of the real LM1B test shard (159,658),
 // generate is reproducible, optimizer hyperparameter flags take effect, plan --json parses, a
-// vocabulary smaller than the preset's sampled softmax falls back to the full softmax.
+// vocabulary smaller than the preset's sampled softmax falls back to the full softmax, Ctrl-C
+// checkpoints (also during a held-out evaluation) and the run resumes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "apps/safetensors.h"
@@ -165,6 +168,58 @@ TEST(TrainEndToEnd, SmallVocabularyUsesTheFullSoftmax) {
   r = run_cli("train --threads 2 --steps 6 --heldout none --min-count 1 --data " + d +
               "/words.txt --checkpoint " + d + "/ck --resume");
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// Ctrl-C (SIGINT) during training: the step finishes, the checkpoint is written, exit code 130,
+// and the run resumes from that step.
+TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
+  const std::string d = temp_dir("sigint"), ck = d + "/ck";
+  const pid_t pid = start_cli(
+      "train " + kTiny + " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
+      d);
+  ASSERT_GT(pid, 0);
+  const bool started = wait_for_text(d + "/stderr", "step 5/", 60);
+  kill(pid, SIGINT);
+  ASSERT_TRUE(started) << read_text(d + "/stderr");
+  EXPECT_EQ(wait_cli(pid), 130);
+  const std::string err = read_text(d + "/stderr");
+  const size_t at = err.find("stopped by signal 2 at step ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const long long step = std::atoll(err.c_str() + at + 28);
+  ASSERT_GE(step, 5) << err;
+  ASSERT_TRUE(file_exists(ck + "/checkpoint.safetensors"));
+  CliResult r = run_cli("train " + kTiny + " --heldout none --steps " + std::to_string(step + 2) +
+                        " --checkpoint " + ck + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("at step " + std::to_string(step)), std::string::npos) << r.err;
+}
+
+// Ctrl-C during a held-out evaluation (which can take minutes) stops it at its next batch instead
+// of finishing it; then the checkpoint is written as above.
+TEST(TrainEndToEnd, SignalStopsAHeldoutEvaluation) {
+  const std::string d = temp_dir("sigeval"), ck = d + "/ck", held = d + "/held.txt";
+  {
+    std::ofstream f(held);
+    for (int k = 1; k <= 4; ++k)  // ~520k tokens: seconds of full-softmax evaluation
+      f << read_text(kData + "/training-monolingual.tokenized.shuffled/news.en-0000" +
+                     std::to_string(k) + "-of-00100");
+  }
+  const pid_t pid = start_cli("train --preset small --threads 2 --data " + kData + " --heldout " +
+                                  held + " --steps 3 --eval-every 1 --checkpoint " + ck,
+                              d);
+  ASSERT_GT(pid, 0);
+  const bool evaluating =
+      wait_for_text(d + "/stderr", " tokens, ", 120);  // its progress line, after 2 s
+  kill(pid, SIGINT);
+  ASSERT_TRUE(evaluating) << read_text(d + "/stderr");
+  EXPECT_EQ(wait_cli(pid), 130);
+  const std::string err = read_text(d + "/stderr");
+  EXPECT_NE(err.find("held-out evaluation at step 1 stopped by signal 2 after"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("stopped by signal 2 after 0 of"), std::string::npos) << err;
+  EXPECT_NE(err.find("stopped by signal 2 at step 1"), std::string::npos) << err;
+  EXPECT_EQ(err.find("held-out at step 1: perplexity"), std::string::npos) << err;
+  EXPECT_TRUE(file_exists(ck + "/checkpoint.safetensors"));
 }
 
 // Checkpoints by wall time (default every 10 minutes): a tiny interval writes one after every
