@@ -69,10 +69,16 @@ inline int wait_cli(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Polls `path` until it contains `needle` (true) or `seconds` pass (false).
-inline bool wait_for_text(const std::string& path, const std::string& needle, double seconds) {
+// Polls `path` until it contains `needle` (true), or process `pid` has exited or `seconds` pass
+// (false). The process is not reaped: wait_cli still gets its exit code.
+inline bool wait_for_text(const std::string& path, const std::string& needle, double seconds,
+                          pid_t pid) {
   for (int i = 0; i < static_cast<int>(seconds * 20); ++i) {
     if (read_text(path).find(needle) != std::string::npos) return true;
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid)
+      return read_text(path).find(needle) != std::string::npos;
     usleep(50000);
   }
   return false;

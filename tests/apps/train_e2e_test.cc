@@ -178,7 +178,7 @@ TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
       "train " + kTiny + " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
       d);
   ASSERT_GT(pid, 0);
-  const bool started = wait_for_text(d + "/stderr", "step 5/", 60);
+  const bool started = wait_for_text(d + "/stderr", "step 5/", 60, pid);
   kill(pid, SIGINT);
   ASSERT_TRUE(started) << read_text(d + "/stderr");
   EXPECT_EQ(wait_cli(pid), 130);
@@ -201,15 +201,17 @@ TEST(TrainEndToEnd, SignalStopsAHeldoutEvaluation) {
   {
     std::ofstream f(held);
     for (int k = 1; k <= 4; ++k)  // ~520k tokens: seconds of full-softmax evaluation
-      f << read_text(kData + "/training-monolingual.tokenized.shuffled/news.en-0000" +
-                     std::to_string(k) + "-of-00100");
+      f << read_text(std::string(SG_SOURCE_DIR) + "/" + kData +
+                     "/training-monolingual.tokenized.shuffled/news.en-0000" + std::to_string(k) +
+                     "-of-00100");
   }
+  ASSERT_GT(read_text(held).size(), 2000000u);
   const pid_t pid = start_cli("train --preset small --threads 2 --data " + kData + " --heldout " +
                                   held + " --steps 3 --eval-every 1 --checkpoint " + ck,
                               d);
   ASSERT_GT(pid, 0);
   const bool evaluating =
-      wait_for_text(d + "/stderr", " tokens, ", 120);  // its progress line, after 2 s
+      wait_for_text(d + "/stderr", " tokens, ", 120, pid);  // its progress line, after 2 s
   kill(pid, SIGINT);
   ASSERT_TRUE(evaluating) << read_text(d + "/stderr");
   EXPECT_EQ(wait_cli(pid), 130);
