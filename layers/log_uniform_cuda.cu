@@ -46,6 +46,10 @@ __global__ void __launch_bounds__(kThreads)
     found += added;
     __syncthreads();  // scan storage is reused; ids and draws are visible below
   }
+  // Draw limit hit (tries 0, the loss turns non-finite): the missing ids become 0, so the
+  // sampled softmax never reads outside its tables.
+  for (int64_t p = found + t; p < count; p += kThreads) ids[p] = 0;
+  __syncthreads();
   const int64_t n = draws;
   for (int64_t p = t; p < count; p += kThreads)
     logq[p] = log_expected_count(__ldcg(ids + p), vocab, n);

@@ -105,10 +105,13 @@ __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const 
       const float sv = src[p * d + c];
       const float xv = (lazy && square) ? sv * sv : sv;
       const float v = signed_sketch ? sg * xv : xv;
-      acc = r == q ? v : (conservative ? fmaxf(acc, v) : acc + v);
+      // max as the CPU's std::max (a NaN operand is kept, not dropped as fmaxf would), sums and
+      // products rounded one by one (no contraction into FMA, as in bucket_pair_kernel)
+      acc = r == q ? v : (conservative ? (acc < v ? v : acc) : __fadd_rn(acc, v));
     }
-    bucket[c] = lazy ? decay * bucket[c] + scale * acc
-                     : (conservative ? fmaxf(decay * bucket[c], acc) : bucket[c] + acc);
+    const float decayed = __fmul_rn(decay, bucket[c]);
+    bucket[c] = lazy ? __fadd_rn(decayed, __fmul_rn(scale, acc))
+                     : (conservative ? (decayed < acc ? acc : decayed) : __fadd_rn(bucket[c], acc));
   }
 }
 
@@ -133,13 +136,13 @@ __global__ void bucket_pair_kernel(StoreView a, StoreView b, const int32_t* ids,
     for (int64_t r = q; r < m && (keys[r] >> pbits) == key; ++r) {
       const int64_t p = int64_t(keys[r] & pmask);
       const float sg = (a_signed || b_signed) ? a.hash.sign(j, uint32_t(ids ? ids[p] : p)) : 1.0f;
-      const float xa = x[p * d + c], xb = xa * xa;
+      const float xa = x[p * d + c], xb = __fmul_rn(xa, xa);
       const float va = a_signed ? sg * xa : xa, vb = b_signed ? sg * xb : xb;
-      acc_a = r == q ? va : acc_a + va;
-      acc_b = r == q ? vb : acc_b + vb;
+      acc_a = r == q ? va : __fadd_rn(acc_a, va);
+      acc_b = r == q ? vb : __fadd_rn(acc_b, vb);
     }
-    bucket_a[c] = a_decay * bucket_a[c] + a_scale * acc_a;
-    bucket_b[c] = b_decay * bucket_b[c] + b_scale * acc_b;
+    bucket_a[c] = __fadd_rn(__fmul_rn(a_decay, bucket_a[c]), __fmul_rn(a_scale, acc_a));
+    bucket_b[c] = __fadd_rn(__fmul_rn(b_decay, bucket_b[c]), __fmul_rn(b_scale, acc_b));
   }
 }
 
@@ -173,28 +176,30 @@ struct KeySort {
 
 // Writes the depth * n (bucket, position) keys of the active rows and sorts them with CUB (steps
 // 2-3 above). `temp` / `temp_bytes` are what the workspace leaves after the keys and deltas.
-KeySort sort_keys(cudaStream_t st, const StoreView& s, const int32_t* ids, const int32_t* count,
-                  int64_t n, uint64_t* keys_a, uint64_t* keys_b, void* temp, size_t temp_bytes) {
+KeySort sort_keys(const char* what, cudaStream_t st, const StoreView& s, const int32_t* ids,
+                  const int32_t* count, int64_t n, uint64_t* keys_a, uint64_t* keys_b, void* temp,
+                  size_t temp_bytes) {
   const int64_t m = int64_t(s.hash.depth) * n;
-  SG_CHECK(m <= INT32_MAX, "sketch_update: ", m, " keys (depth * n) exceed the 32-bit sort size");
+  SG_CHECK(m <= INT32_MAX, what, ": ", m, " keys (depth * n) exceed the 32-bit sort size");
   const uint64_t dw =
       uint64_t(s.hash.depth) * s.hash.width;  // buckets in all planes; also the invalid one
   KeySort k;
   k.pbits = bit_width(uint64_t(n - 1));
   k.end_bit = k.pbits + bit_width(dw);
-  SG_CHECK(k.end_bit <= 64, "sketch_update: keys need ", k.end_bit, " bits (n ", n,
-           ", depth * width ", dw, ")");
+  SG_CHECK(k.end_bit <= 64, what, ": keys need ", k.end_bit, " bits (n ", n, ", depth * width ", dw,
+           ")");
   k.invalid = dw << k.pbits;
   {  // host-only size query (no launch); the planner's bound must cover it
     cub::DoubleBuffer<uint64_t> probe(keys_a, keys_b);
     size_t need = 0;
     SG_CUDA(cub::DeviceRadixSort::SortKeys(nullptr, need, probe, static_cast<int>(m), 0, k.end_bit,
                                            st));
-    SG_CHECK(need <= temp_bytes, "sketch_update: CUB radix sort of ", m, " keys needs ", need,
+    SG_CHECK(need <= temp_bytes, what, ": CUB radix sort of ", m, " keys needs ", need,
              " temporary bytes, the workspace leaves ", temp_bytes,
              " (sketch_update_workspace_bytes' bound is too small for this CUB)");
   }
   keys_kernel<<<grid_for(m), 256, 0, st>>>(s, ids, count, n, k.pbits, k.invalid, keys_a);
+  SG_CUDA(cudaGetLastError());
   cub::DoubleBuffer<uint64_t> kb(keys_a, keys_b);
   SG_CUDA(
       cub::DeviceRadixSort::SortKeys(temp, temp_bytes, kb, static_cast<int>(m), 0, k.end_bit, st));
@@ -230,8 +235,9 @@ void sketch_update(Backend& be, StoreView s, const int32_t* ids, const int32_t* 
   if (!lazy)
     delta_kernel<<<grid_for(n * d), 256, 0, st>>>(s, ids, count, n, x, square, decay, scale,
                                                   mode == SketchUpdate::Conservative, delta);
-  const KeySort k =
-      sort_keys(st, s, ids, count, n, keys_a, keys_b, w + temp_off, workspace_bytes - temp_off);
+  if (!lazy) SG_CUDA(cudaGetLastError());
+  const KeySort k = sort_keys("sketch_update", st, s, ids, count, n, keys_a, keys_b, w + temp_off,
+                              workspace_bytes - temp_off);
   const unsigned blocks = static_cast<unsigned>((m + kKeysPerBlock - 1) / kKeysPerBlock);
   bucket_kernel<<<blocks, 32 * kKeysPerBlock, 0, st>>>(
       s, ids, m, k.sorted, k.pbits, k.invalid, lazy ? x : delta, square, decay, scale, mode);
@@ -248,9 +254,10 @@ void sketch_update_pair(Backend& be, StoreView a, float a_decay, float a_scale, 
   const int64_t m = int64_t(depth) * n;
   char* w = static_cast<char*>(workspace);
   const size_t keys_bytes = align256(size_t(m) * sizeof(uint64_t));
-  const KeySort k = sort_keys(st, a, ids, count, n, reinterpret_cast<uint64_t*>(w),
-                              reinterpret_cast<uint64_t*>(w + keys_bytes), w + 2 * keys_bytes,
-                              workspace_bytes - 2 * keys_bytes);
+  const KeySort k =
+      sort_keys("sketch_update_pair", st, a, ids, count, n, reinterpret_cast<uint64_t*>(w),
+                reinterpret_cast<uint64_t*>(w + keys_bytes), w + 2 * keys_bytes,
+                workspace_bytes - 2 * keys_bytes);
   const unsigned blocks = static_cast<unsigned>((m + kKeysPerBlock - 1) / kKeysPerBlock);
   bucket_pair_kernel<<<blocks, 32 * kKeysPerBlock, 0, st>>>(
       a, b, ids, m, k.sorted, k.pbits, k.invalid, x, a_decay, a_scale, b_decay, b_scale);

@@ -19,11 +19,17 @@ CudaBackend::CudaBackend(int ordinal, int threads)
            err == cudaSuccess ? "no devices" : cudaGetErrorString(err), ")");
   SG_CHECK(ordinal < n, "--device cuda:", ordinal, ": only ", n, " GPU(s) present");
   SG_CUDA(cudaSetDevice(ordinal));
+  blas_ = CublasApi::load();  // first: a missing library leaves nothing to release
   SG_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  blas_ = CublasApi::load();
-  SG_CUBLAS(blas_.create(&cublas_));
-  SG_CUBLAS(blas_.set_stream(cublas_, stream_));
-  SG_CUBLAS(blas_.set_math_mode(cublas_, CUBLAS_PEDANTIC_MATH));
+  try {  // a throwing constructor runs no destructor: release what exists, then report
+    SG_CUBLAS(blas_.create(&cublas_));
+    SG_CUBLAS(blas_.set_stream(cublas_, stream_));
+    SG_CUBLAS(blas_.set_math_mode(cublas_, CUBLAS_PEDANTIC_MATH));
+  } catch (...) {
+    if (cublas_) blas_.destroy(cublas_);
+    cudaStreamDestroy(stream_);
+    throw;
+  }
 }
 
 void CudaBackend::set_tf32(bool on) {
@@ -38,8 +44,9 @@ CudaBackend::~CudaBackend() {
 
 std::string CudaBackend::description() const {
   cudaDeviceProp prop{};
-  cudaGetDeviceProperties(&prop, ordinal_);
-  return std::string("cuda:") + std::to_string(ordinal_) + " (" + prop.name + ")";
+  const std::string dev = std::string("cuda:") + std::to_string(ordinal_);
+  if (cudaGetDeviceProperties(&prop, ordinal_) != cudaSuccess) return dev;
+  return dev + " (" + prop.name + ")";
 }
 
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t n) {

@@ -66,7 +66,9 @@ __global__ void backward_kernel(const float* logits, const int32_t* targets, con
     dx[j] = ok ? (expf(x[j] - m) * inv - (j == t ? 1.0f : 0.0f)) * scale : nanf("");
 }
 
-// One block per row, in place: x_i <- (softmax(x_i + b) - onehot(t_i)) / n, and the row's loss.
+// One block per row, in place: x_i <- (softmax(x_i + b) - onehot(t_i)) / n, and the row's loss;
+// kDelta false (evaluation, losses only): the loss alone, x is not written.
+template <bool kDelta>
 __global__ void delta_kernel(float* x, const float* bias, const int32_t* targets, int64_t n,
                              int64_t c, float* row_loss) {
   const int64_t i = blockIdx.x;
@@ -76,6 +78,7 @@ __global__ void delta_kernel(float* x, const float* bias, const int32_t* targets
   const int32_t t = targets[i];
   const bool ok = t >= 0 && t < c;
   if (threadIdx.x == 0) row_loss[i] = ok ? logf(s) + m - (xi[t] + bias[t]) : nanf("");
+  if (!kDelta) return;
   __syncthreads();  // x[t] is read above before any thread overwrites it
   const float inv_n = 1.0f / static_cast<float>(n);
   const float k = inv_n / s;
@@ -88,8 +91,13 @@ void softmax_xent_delta(Backend& be, float* x, const float* bias, const int32_t*
                         int64_t c, float* row_loss, float* mean_loss, float* colsum, void*,
                         size_t) {
   if (n > 0) {
-    delta_kernel<<<static_cast<unsigned>(n), kThreads, 0, as_cuda(be).stream()>>>(x, bias, targets,
-                                                                                  n, c, row_loss);
+    cudaStream_t st = as_cuda(be).stream();
+    if (colsum)
+      delta_kernel<true>
+          <<<static_cast<unsigned>(n), kThreads, 0, st>>>(x, bias, targets, n, c, row_loss);
+    else
+      delta_kernel<false>
+          <<<static_cast<unsigned>(n), kThreads, 0, st>>>(x, bias, targets, n, c, row_loss);
     SG_CUDA(cudaGetLastError());
   }
   // The CUDA column sum has its own fixed order; the chunk workspace is the CPU kernel's.

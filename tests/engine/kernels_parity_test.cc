@@ -153,6 +153,17 @@ std::vector<ParityCase> cases() {
                   return Outputs{row.host(), mean.host(), x.host(), colsum.host()};
                 },
                 1e-5});
+  cs.push_back({"softmax_xent_delta_loss_only",  // evaluation: no column sums, losses only
+                [](Backend& be) {
+                  const int64_t n = 70, c = 1001;
+                  F x(be, random_floats(n * c, 16, -20, 20)), b(be, random_floats(c, 17, -3, 3)),
+                      row(be, n), mean(be, 1);
+                  I t(be, random_ids(n, c, 18));
+                  SG_DISPATCH(be, softmax_xent_delta, x.get(), b.get(), t.get(), n, c, row.get(),
+                              mean.get(), nullptr, nullptr, 0);
+                  return Outputs{row.host(), mean.host()};
+                },
+                1e-5});
   cs.push_back({"gemm_device_scalars",
                 [](Backend& be) {
                   const int64_t m = 33, n = 65, k = 47;
