@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "data/corpus.h"
 #include "data/vocab.h"
@@ -49,6 +50,7 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, 1)), model.g, model.grads);
   ExecutorOptions eo;
   eo.extra = opt.requests();
+  eo.extra.push_back(LossWindow::request());  // as train does
   eo.grads_to_keep = opt.grads_to_keep();
   r.train = collect_requests(model.g, eo);
   r.train_plan = plan_memory(r.train.requests);

@@ -24,6 +24,7 @@
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
+#include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "apps/process_stats.h"
 #include "apps/train_log.h"
@@ -137,9 +138,12 @@ int cmd_train(const RunConfig& requested) {
   Optimizer opt(optimizer_config(cfg, total_steps), model.g, model.grads);
   ExecutorOptions eo;
   eo.extra = opt.requests();
+  eo.extra.push_back(LossWindow::request());
   eo.grads_to_keep = opt.grads_to_keep();
   Executor ex(model.g, *be, eo);
   opt.bind(ex, 0);
+  LossWindow losses;
+  losses.bind(ex, eo.extra.size() - 1, model.loss);
 
   // No held-out shard: no evaluation graph either (at LM1B scale its logits are hundreds of MB).
   std::optional<LmGraph> eval_model;
@@ -227,6 +231,26 @@ int cmd_train(const RunConfig& requested) {
     t_saved = std::chrono::steady_clock::now();
   };
 
+  // A non-finite loss in the open window of steps: one line, exit 1, the last checkpoint is kept.
+  auto report_divergence = [&](float window_sum, int64_t window_steps) {
+    const int64_t from = step - window_steps + 1;
+    log.line("training diverged " +
+             (from == step
+                  ? "at step " + std::to_string(step)
+                  : "between steps " + std::to_string(from) + " and " + std::to_string(step)) +
+             " (loss " + std::to_string(window_sum) +
+             "); try a smaller --lr or --clip; the last checkpoint is kept");
+    log.record({{"event", "diverged"}, {"step", step}, {"first_step", from}});
+    return 1;
+  };
+  auto diverged = [&] {
+    if (losses.steps() == 0) return false;
+    const float s = losses.sum();
+    if (std::isfinite(s)) return false;
+    report_divergence(s, losses.steps());
+    return true;
+  };
+
   g_stop_signal = 0;
   auto old_int = std::signal(SIGINT, on_stop_signal);
   auto old_term = std::signal(SIGTERM, on_stop_signal);
@@ -241,14 +265,15 @@ int cmd_train(const RunConfig& requested) {
   const double setup_s = seconds_since(t_setup);
   const int64_t first_step = step;
   auto t_start = std::chrono::steady_clock::now(), t_window = t_start, t_measure = t_start;
-  double window_loss = 0, last_loss = NAN, last_window_loss = NAN;
-  int64_t window_steps = 0, measured_steps = 0;
+  double last_window_loss = NAN;
+  int64_t measured_steps = 0;
   bool measuring = false;
   Batch b;
   double data_s = 0, optimizer_s = 0;
   if (cfg.profile) ex.set_profiling(true);
   while (step < total_steps) {
     if (g_stop_signal) {
+      if (diverged()) return 1;
       log.line("stopped by signal " + std::to_string(g_stop_signal) + " at step " +
                std::to_string(step) +
                (ck_path.empty() ? " (no --checkpoint: progress is lost)"
@@ -267,19 +292,8 @@ int cmd_train(const RunConfig& requested) {
     opt.step(step);
     if (cfg.profile) be->synchronize();
     optimizer_s += seconds_since(t_opt);
-    float loss;
-    ex.download(model.loss, &loss, sizeof loss);
-    if (!std::isfinite(loss)) {
-      log.line("training diverged at step " + std::to_string(step) + " (loss " +
-               std::to_string(loss) +
-               "); try a smaller --lr or --clip; the last checkpoint is kept");
-      log.record({{"event", "diverged"}, {"step", step}});
-      return 1;
-    }
+    losses.add_step();  // read once per progress window: no wait for the device here
     words_seen += b.predicted;
-    last_loss = loss;
-    window_loss += loss;
-    ++window_steps;
     // words/s excludes the first warmup_steps of this process (allocation, caches, thread
     // start-up).
     if (!measuring && step - first_step >= cfg.warmup_steps) {
@@ -291,11 +305,14 @@ int cmd_train(const RunConfig& requested) {
     }
     const bool last = step == total_steps;
     if (step % cfg.progress_every == 0 || last) {
+      int64_t window_steps = 0;
+      const float window_sum = losses.take(&window_steps);  // waits for the device
+      if (!std::isfinite(window_sum)) return report_divergence(window_sum, window_steps);
       double dt = seconds_since(t_window);
       ProgressInfo p;
       p.step = step;
       p.total_steps = total_steps;
-      p.loss = window_loss / window_steps;
+      p.loss = static_cast<double>(window_sum) / window_steps;
       p.words_per_s = window_steps * words_per_step / std::max(dt, 1e-9);
       p.lr = opt.learning_rate(step);
       p.epochs = batches.epochs_done();
@@ -313,15 +330,16 @@ int cmd_train(const RunConfig& requested) {
                   {"epochs", p.epochs},
                   {"elapsed_s", seconds_since(t_start)}});
       last_window_loss = p.loss;
-      window_loss = 0;
-      window_steps = 0;
       t_window = std::chrono::steady_clock::now();
     }
     if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) run_eval(step);
     const bool every = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
     const bool timed =
         cfg.checkpoint_minutes > 0 && seconds_since(t_saved) >= 60.0 * cfg.checkpoint_minutes;
-    if ((every || timed) && !last) save(step);
+    if ((every || timed) && !last) {
+      if (diverged()) return 1;  // never checkpoint parameters a diverged step has updated
+      save(step);
+    }
   }
   const double train_s = seconds_since(t_start);
   const double measured_s = measuring ? seconds_since(t_measure) : 0;
@@ -348,26 +366,25 @@ int cmd_train(const RunConfig& requested) {
   save(step);
   std::optional<EvalResult> final_eval = run_eval(step);
 
-  nlohmann::json summary = {
-      {"steps", step},
-      {"total_steps", total_steps},
-      {"words_per_step", words_per_step},
-      {"words_per_s", words_per_s},
-      {"measured_steps", measured_steps},
-      {"train_seconds", train_s},
-      {"setup_seconds", setup_s},
-      {"final_train_loss", std::isnan(last_window_loss) ? last_loss : last_window_loss},
-      {"train_loss_is_sampled", cfg.sampled_count() > 0},
-      {"vocab", vocab.size()},
-      {"planned_bytes", planned},
-      {"planned_train_bytes", ex.plan().total_bytes()},
-      {"planned_eval_bytes", planned_eval},
-      {"planned_peak_bytes", categories_json(ex.plan())},
-      {"measured_peak_bytes", be->bytes_high_water()},
-      {"peak_rss_bytes", peak_resident_bytes()},
-      {"optimizer", opt.describe()},
-      {"device", be->description()},
-      {"config", cfg.to_json()}};
+  nlohmann::json summary = {{"steps", step},
+                            {"total_steps", total_steps},
+                            {"words_per_step", words_per_step},
+                            {"words_per_s", words_per_s},
+                            {"measured_steps", measured_steps},
+                            {"train_seconds", train_s},
+                            {"setup_seconds", setup_s},
+                            {"final_train_loss", last_window_loss},
+                            {"train_loss_is_sampled", cfg.sampled_count() > 0},
+                            {"vocab", vocab.size()},
+                            {"planned_bytes", planned},
+                            {"planned_train_bytes", ex.plan().total_bytes()},
+                            {"planned_eval_bytes", planned_eval},
+                            {"planned_peak_bytes", categories_json(ex.plan())},
+                            {"measured_peak_bytes", be->bytes_high_water()},
+                            {"peak_rss_bytes", peak_resident_bytes()},
+                            {"optimizer", opt.describe()},
+                            {"device", be->description()},
+                            {"config", cfg.to_json()}};
   if (dev_total > 0) {
     size_t dev_free1 = 0, total1 = 0;
     be->memory_info(&dev_free1, &total1);

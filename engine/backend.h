@@ -37,6 +37,10 @@ class Backend {
   size_t bytes_high_water() const { return bytes_high_water_; }
 
   virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  // Host to device in stream order without waiting for the device: src may be reused as soon as
+  // this returns (CUDA copies it into a pinned staging buffer first), and kernels queued later see
+  // the bytes. For per-step inputs, so the host can queue the next step while the device works.
+  virtual void upload(void* dst, const void* src, size_t bytes) { copy_from_host(dst, src, bytes); }
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // device to device
   virtual void fill_zero(void* dst, size_t bytes) = 0;

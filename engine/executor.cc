@@ -194,7 +194,7 @@ void Executor::upload(ValueId v, const void* host, size_t bytes) {
   Tensor t = tensor(v);
   SG_CHECK(bytes == t.nbytes(), "upload of ", bytes, " bytes into '", g_.value(v).name, "' of ",
            t.nbytes());
-  be_.copy_from_host(t.data, host, bytes);
+  be_.upload(t.data, host, bytes);
 }
 
 void Executor::download(ValueId v, void* host, size_t bytes) const {

@@ -76,7 +76,8 @@ class Executor {
   Backend& backend() const { return be_; }
   const Graph& graph() const { return g_; }
 
-  // Host <-> value helpers (tests, initialisation, metrics).
+  // Host <-> value helpers (batches, tests, initialisation, metrics). upload does not wait for the
+  // device (Backend::upload); download does.
   void upload(ValueId v, const void* host, size_t bytes);
   void download(ValueId v, void* host, size_t bytes) const;
   std::vector<float> read_f32(ValueId v) const;

@@ -187,7 +187,7 @@ class CudnnLstmBackwardOp final : public Op {
     float* ws = reinterpret_cast<float*>(w + s.ws);
     float* dws = reinterpret_cast<float*>(w + s.dws);
     int32_t* seq = reinterpret_cast<int32_t*>(w + s.seq);
-    ctx.be.copy_from_host(seq, c.seq.data(), c.seq.size() * sizeof(int32_t));
+    ctx.be.upload(seq, c.seq.data(), c.seq.size() * sizeof(int32_t));
     float* W = ctx.in(1).f32();
     float* P = d.P > 0 ? ctx.in(7).f32() : nullptr;
     int o = 0;
@@ -232,7 +232,7 @@ class CudnnLstmOp final : public Op {
     const Space s = layout(c, false, true);
     float* ws = reinterpret_cast<float*>(w + s.ws);
     int32_t* seq = reinterpret_cast<int32_t*>(w + s.seq);
-    ctx.be.copy_from_host(seq, c.seq.data(), c.seq.size() * sizeof(int32_t));
+    ctx.be.upload(seq, c.seq.data(), c.seq.size() * sizeof(int32_t));
     float* h0 = ctx.in(3).f32();
     float* c0 = ctx.in(4).f32();
     c.convert(ctx.be, true, ctx.in(1).f32(), ctx.in(2).f32(), d.P > 0 ? ctx.in(5).f32() : nullptr,

@@ -1,5 +1,6 @@
 // CUDA backend: device selection with clear errors, one stream, cuBLAS handle (strict FP32 math by
-// default).
+// default), uploads through a ring of pinned staging buffers (the host does not wait for them).
+#include <cstring>
 #include <memory>
 
 #include "engine/cuda/cuda_backend.h"
@@ -38,6 +39,11 @@ void CudaBackend::set_tf32(bool on) {
 }
 
 CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_);  // pending uploads read the staging buffers
+  for (Staging& s : staging_) {
+    if (s.done) cudaEventDestroy(s.done);
+    if (s.host) cudaFreeHost(s.host);
+  }
   if (cublas_) blas_.destroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -52,6 +58,23 @@ std::string CudaBackend::description() const {
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t n) {
   SG_CUDA(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
   SG_CUDA(cudaStreamSynchronize(stream_));
+}
+void CudaBackend::upload(void* dst, const void* src, size_t n) {
+  if (n == 0) return;
+  Staging& s = staging_[next_staging_];
+  next_staging_ = (next_staging_ + 1) % kStagingSlots;
+  if (s.done) SG_CUDA(cudaEventSynchronize(s.done));  // its last copy has left the buffer
+  if (s.bytes < n) {
+    if (s.host) SG_CUDA(cudaFreeHost(s.host));
+    s.host = nullptr;
+    s.bytes = 0;
+    SG_CUDA(cudaHostAlloc(&s.host, n, cudaHostAllocDefault));
+    s.bytes = n;
+  }
+  if (!s.done) SG_CUDA(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
+  std::memcpy(s.host, src, n);
+  SG_CUDA(cudaMemcpyAsync(dst, s.host, n, cudaMemcpyHostToDevice, stream_));
+  SG_CUDA(cudaEventRecord(s.done, stream_));
 }
 void CudaBackend::copy_to_host(void* dst, const void* src, size_t n) {
   SG_CUDA(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, stream_));

@@ -28,6 +28,7 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
   std::string description() const override;
   void copy_from_host(void* dst, const void* src, size_t n) override;
+  void upload(void* dst, const void* src, size_t n) override;
   void copy_to_host(void* dst, const void* src, size_t n) override;
   void copy(void* dst, const void* src, size_t n) override;
   void fill_zero(void* dst, size_t n) override;
@@ -51,6 +52,17 @@ class CudaBackend final : public Backend {
   CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
   bool tf32_ = false;
+  // upload()'s pinned host buffers, used in turn; a slot is refilled only after the copy recorded
+  // by its event is done, so the host runs at most kStagingSlots uploads ahead of the device.
+  // Host memory (the batch of a step, e.g. 2 x 80 KiB for the paper model), outside the plan.
+  struct Staging {
+    void* host = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t done = nullptr;
+  };
+  static constexpr int kStagingSlots = 8;
+  Staging staging_[kStagingSlots];
+  int next_staging_ = 0;
 };
 
 inline CudaBackend& as_cuda(Backend& be) { return static_cast<CudaBackend&>(be); }

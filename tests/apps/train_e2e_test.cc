@@ -170,6 +170,27 @@ TEST(TrainEndToEnd, SmallVocabularyUsesTheFullSoftmax) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// A run that diverges stops with one line and exit code 1; the step losses are read once per
+// progress window, so the check names the window, and no checkpoint is written after the first step
+// of the window that went non-finite.
+TEST(TrainEndToEnd, DivergenceStopsWithoutCheckpointingIt) {
+  const std::string d = temp_dir("diverge");
+  CliResult r = run_cli("train " + kTiny +
+                        " --heldout none --optimizer sgd --lr 99 --clip 0 --steps 40 "
+                        "--progress-every 10 --checkpoint-every 3 --checkpoint " +
+                        d + "/ck --log " + d + "/log.jsonl");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("training diverged "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the last checkpoint is kept"), std::string::npos) << r.err;
+  auto div = read_jsonl(d + "/log.jsonl", "diverged");
+  ASSERT_EQ(div.size(), 1u);
+  const int64_t first = div[0]["first_step"];
+  EXPECT_LE(first, div[0]["step"].get<int64_t>());
+  auto saved = read_jsonl(d + "/log.jsonl", "checkpoint");
+  ASSERT_FALSE(saved.empty()) << "diverged before the first checkpoint: raise --lr less";
+  for (const auto& c : saved) EXPECT_LT(c["step"].get<int64_t>(), first) << c.dump();
+}
+
 // Ctrl-C (SIGINT) during training: the step finishes, the checkpoint is written, exit code 130,
 // and the run resumes from that step.
 TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
