@@ -61,6 +61,10 @@ void CudaBackend::copy_from_host(void* dst, const void* src, size_t n) {
 }
 void CudaBackend::upload(void* dst, const void* src, size_t n) {
   if (n == 0) return;
+  if (n > kMaxStagedBytes) {  // not a batch: no pinned copy of it kept around
+    copy_from_host(dst, src, n);
+    return;
+  }
   Staging& s = staging_[next_staging_];
   next_staging_ = (next_staging_ + 1) % kStagingSlots;
   if (s.done) SG_CUDA(cudaEventSynchronize(s.done));  // its last copy has left the buffer

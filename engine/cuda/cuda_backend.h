@@ -61,6 +61,7 @@ class CudaBackend final : public Backend {
     cudaEvent_t done = nullptr;
   };
   static constexpr int kStagingSlots = 8;
+  static constexpr size_t kMaxStagedBytes = size_t(64) << 20;  // larger uploads: copy_from_host
   Staging staging_[kStagingSlots];
   int next_staging_ = 0;
 };
