@@ -234,6 +234,9 @@ def main():
     keep = ("OMP_", "GOMP_", "OPENBLAS_", "MKL_", "CUDA_VISIBLE")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     variants = list(VARIANTS) if a.variant == "all" else [a.variant]
+    if paper and a.variant == "all":  # 20,480 x 793,471 full-softmax logits are 65 GB: not on one GPU
+        variants.remove("full")
+        print("note: --variant all with paper-lm1b skips the full softmax (its logits alone are 65 GB)", flush=True)
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
               "args": vars(a), "runs": {},
               "environment": {"sketchgrad": {k: v for k, v in sg_env.items() if k.startswith(keep)},
