@@ -88,8 +88,23 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
   const size_t extra_begin = gr.extra_begin;
 
   plan_ = plan_memory(requests_);
-  persistent_ = be_.allocate(plan_.persistent_bytes);
-  step_ = be_.allocate(plan_.step_bytes);
+  auto arena = [&](size_t bytes, const char* which) {
+    try {
+      return be_.allocate(bytes);
+    } catch (const Error& e) {
+      SG_FAIL("the planned ", which, " arena of ", format_bytes(bytes), " cannot be allocated (",
+              e.what(),
+              "); `sketchgrad plan` with the same flags shows where the memory goes, and "
+              "`plan --budget SIZE` finds the largest batch that fits");
+    }
+  };
+  persistent_ = arena(plan_.persistent_bytes, "persistent");
+  try {
+    step_ = arena(plan_.step_bytes, "per-step");
+  } catch (...) {
+    be_.deallocate(persistent_, plan_.persistent_bytes);
+    throw;
+  }
   be_.fill_zero(persistent_, plan_.persistent_bytes);
   be_.fill_zero(step_, plan_.step_bytes);
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "engine/backend.h"
@@ -156,6 +157,45 @@ TEST(Executor, StepAllocatesNothing) {
   EXPECT_EQ(g_news.load(), 0);
   EXPECT_EQ(be->allocation_count(), arena_allocs);
   EXPECT_EQ(arena_allocs, 2u);  // one persistent arena, one step arena
+}
+
+// A host backend whose second allocation fails, as a plan too large for the machine would.
+class SecondAllocationFails final : public Backend {
+ public:
+  SecondAllocationFails() : Backend(Device::CPU, 1) {}
+  std::string description() const override { return "test"; }
+  void copy_from_host(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
+  void copy_to_host(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
+  void copy(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
+  void fill_zero(void* d, size_t n) override { std::memset(d, 0, n); }
+  void synchronize() override {}
+  void memory_info(size_t* f, size_t* t) const override { *f = *t = 0; }
+
+ protected:
+  void* raw_allocate(size_t bytes) override {
+    SG_CHECK(++calls_ < 2, "out of test memory allocating ", bytes, " bytes");
+    return std::malloc(bytes ? bytes : 1);
+  }
+  void raw_deallocate(void* p) override { std::free(p); }
+
+ private:
+  int calls_ = 0;
+};
+
+TEST(Executor, ArenaThatCannotBeAllocatedIsOneClearErrorAndLeaksNothing) {
+  Net n;
+  build(n);
+  SecondAllocationFails be;
+  try {
+    Executor ex(n.g, be, ExecutorOptions{{}, {}, {n.grads[n.w].dense}});
+    FAIL() << "the executor was built without its step arena";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the planned per-step arena of "), std::string::npos) << what;
+    EXPECT_NE(what.find("out of test memory"), std::string::npos) << what;
+    EXPECT_NE(what.find("plan --budget SIZE"), std::string::npos) << what;
+  }
+  EXPECT_EQ(be.bytes_in_use(), 0u);  // the persistent arena was given back
 }
 
 TEST(Executor, ForwardOnlyStopsBeforeBackward) {
