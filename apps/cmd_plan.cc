@@ -3,11 +3,13 @@
 // buffer requests (engine/executor.h collect_requests) and runs the planner on them:
 //   - a table by category and by layer (engine/planner.h format_plan);
 //   - --compare: dense state next to the sketched policy (--state, or cs-mv when --state is dense);
+//     --compare-states A,B,...: any policies side by side, ratios to the first;
 //   - --budget SIZE: the largest batch whose plan fits (planned bytes grow monotonically with the
 //   batch);
 //   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
 // The evaluation graph (full softmax, forward only) that `train` also builds is planned and
 // reported beside it.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -91,39 +93,72 @@ std::string mb(size_t b) {
   return os.str();
 }
 
-std::string compare_table(const PlannedRun& a, const PlannedRun& b) {
+// Planned bytes by category of several runs side by side, each with its ratio to the first.
+std::string compare_table(const std::vector<const PlannedRun*>& runs) {
   std::ostringstream os;
-  auto row = [&](const std::string& name, size_t x, size_t y) {
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "  %-22s %14s %14s %8s\n", name.c_str(), mb(x).c_str(),
-                  mb(y).c_str(),
-                  x ? (std::to_string(static_cast<int>(100.0 * y / x + 0.5)) + "%").c_str() : "-");
+  auto row = [&](const std::string& name, const std::vector<size_t>& v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %-22s", name.c_str());
     os << buf;
+    for (size_t k = 0; k < v.size(); ++k) {
+      std::snprintf(buf, sizeof buf, " %14s", mb(v[k]).c_str());
+      os << buf;
+      if (k == 0) continue;
+      const std::string ratio =
+          v[0] ? std::to_string(static_cast<int>(100.0 * v[k] / v[0] + 0.5)) + "%" : "-";
+      std::snprintf(buf, sizeof buf, " %7s", ratio.c_str());
+      os << buf;
+    }
+    os << "\n";
   };
-  char head[200];
-  std::snprintf(head, sizeof head, "  %-22s %14s %14s %8s\n", "category", a.state.c_str(),
-                b.state.c_str(), "ratio");
-  os << head;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "  %-22s", "category");
+  os << buf;
+  for (size_t k = 0; k < runs.size(); ++k) {
+    std::snprintf(buf, sizeof buf, " %14s", runs[k]->state.c_str());
+    os << buf;
+    if (k > 0) os << "   ratio";
+  }
+  os << "\n";
+  auto column = [&](auto&& bytes_of) {
+    std::vector<size_t> v;
+    for (const PlannedRun* r : runs) v.push_back(bytes_of(*r));
+    return v;
+  };
+  auto category_bytes = [](const PlannedRun& r, Category cat) {
+    auto it = r.train_plan.by_category.find(cat);
+    return it == r.train_plan.by_category.end() ? size_t(0) : it->second;
+  };
   for (int c = 0; c < kNumCategories; ++c) {
-    Category cat = static_cast<Category>(c);
-    auto get = [&](const Plan& p) {
-      auto it = p.by_category.find(cat);
-      return it == p.by_category.end() ? size_t(0) : it->second;
-    };
-    size_t x = get(a.train_plan), y = get(b.train_plan);
-    if (x || y) row(category_name(cat), x, y);
+    const Category cat = static_cast<Category>(c);
+    auto v = column([&](const PlannedRun& r) { return category_bytes(r, cat); });
+    if (std::any_of(v.begin(), v.end(), [](size_t x) { return x != 0; }))
+      row(category_name(cat), v);
   }
-  size_t sa = 0, sb = 0;
-  for (auto cat : {Category::OptStateDense, Category::OptStateSketch, Category::OptStateCover}) {
-    auto ia = a.train_plan.by_category.find(cat), ib = b.train_plan.by_category.find(cat);
-    sa += ia == a.train_plan.by_category.end() ? 0 : ia->second;
-    sb += ib == b.train_plan.by_category.end() ? 0 : ib->second;
-  }
-  row("optimizer state (all)", sa, sb);
-  row("training total", a.train_plan.total_bytes(), b.train_plan.total_bytes());
-  row("+ evaluation graph", a.eval_plan.total_bytes(), b.eval_plan.total_bytes());
-  row("total", a.total(), b.total());
+  row("optimizer state (all)", column([&](const PlannedRun& r) {
+        return category_bytes(r, Category::OptStateDense) +
+               category_bytes(r, Category::OptStateSketch) +
+               category_bytes(r, Category::OptStateCover);
+      }));
+  row("training total", column([](const PlannedRun& r) { return r.train_plan.total_bytes(); }));
+  row("+ evaluation graph", column([](const PlannedRun& r) { return r.eval_plan.total_bytes(); }));
+  row("total", column([](const PlannedRun& r) { return r.total(); }));
   return os.str();
+}
+
+std::vector<std::string> split_states(const std::string& list) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : list + ",") {
+    if (ch != ',') {
+      cur += ch;
+      continue;
+    }
+    SG_CHECK(!cur.empty(), "--compare-states needs policies separated by commas, got '", list, "'");
+    out.push_back(cur);
+    cur.clear();
+  }
+  return out;
 }
 
 }  // namespace
@@ -175,11 +210,19 @@ int cmd_plan(const PlanOptions& o) {
   }
 
   PlannedRun main_run = plan_run(cfg, vocab, cfg.state, batch);
-  std::optional<PlannedRun> other;
-  if (o.compare) {
-    const std::string alt = cfg.state == "dense" ? "cs-mv" : "dense";
-    other = plan_run(cfg, vocab, alt, batch);
+  // --compare: dense beside the sketched policy (--state, or cs-mv when --state is dense);
+  // --compare-states: the listed policies, the first being the reference for the ratios.
+  std::vector<PlannedRun> compared;
+  if (!o.compare_states.empty()) {
+    for (const std::string& st : split_states(o.compare_states))
+      compared.push_back(plan_run(cfg, vocab, st, batch));
+  } else if (o.compare) {
+    const std::string sketched = cfg.state == "dense" ? "cs-mv" : cfg.state;
+    compared.push_back(plan_run(cfg, vocab, "dense", batch));
+    compared.push_back(plan_run(cfg, vocab, sketched, batch));
   }
+  std::vector<const PlannedRun*> columns;
+  for (const PlannedRun& r : compared) columns.push_back(&r);
 
   if (!o.svg.empty()) {
     std::string svg =
@@ -196,7 +239,12 @@ int cmd_plan(const PlanOptions& o) {
   if (o.json) {
     nlohmann::json j = {{"vocab", vocab}, {"config", cfg.to_json()}, {"plan", plan_json(main_run)}};
     j["config"]["batch"] = batch;
-    if (other) j["compare"] = plan_json(*other);
+    if (columns.size() == 2 && o.compare_states.empty())  // --compare: the other policy
+      j["compare"] = plan_json(*columns[cfg.state == "dense" ? 1 : 0]);
+    if (!columns.empty()) {
+      j["states"] = nlohmann::json::array();
+      for (const PlannedRun* r : columns) j["states"].push_back(plan_json(*r));
+    }
     if (!o.budget.empty()) j["budget_batch"] = batch;
     if (!softmax_note.empty()) j["softmax_note"] = softmax_note;
     std::printf("%s\n", j.dump(2).c_str());
@@ -219,15 +267,16 @@ int cmd_plan(const PlanOptions& o) {
               format_bytes(main_run.eval_plan.total_bytes()).c_str());
   std::printf("total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
               mb(main_run.total()).c_str());
-  if (other) {
-    std::printf("\ndense vs sketched (MB = 10^6 bytes):\n%s",
-                (main_run.state == "dense" ? compare_table(main_run, *other)
-                                           : compare_table(*other, main_run))
-                    .c_str());
-  }
-  const PlannedRun& sketched = (other && main_run.state == "dense") ? *other : main_run;
-  if (!sketched.notes.empty()) std::printf("\n");
-  for (const std::string& n : sketched.notes) std::printf("%s\n", n.c_str());
+  if (!columns.empty())
+    std::printf("\n%s (MB = 10^6 bytes):\n%s",
+                o.compare_states.empty() ? "dense vs sketched" : "state policies side by side",
+                compare_table(columns).c_str());
+  std::vector<std::string> notes = main_run.notes;  // overloaded sketches, each said once
+  for (const PlannedRun* r : columns)
+    for (const std::string& n : r->notes)
+      if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+  if (!notes.empty()) std::printf("\n");
+  for (const std::string& n : notes) std::printf("%s\n", n.c_str());
   if (!o.svg.empty()) std::printf("\narena picture written to %s\n", o.svg.c_str());
   return 0;
 }

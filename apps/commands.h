@@ -38,7 +38,9 @@ struct PlanOptions {
   RunConfig cfg;
   int64_t vocab_size = 0;  // 0: from --data (built vocabulary) or the preset (paper-lm1b: 793,471)
   bool compare = false;    // dense vs sketched side by side
-  std::string budget;      // e.g. "8GiB": find the largest batch that fits
+  std::string
+      compare_states;  // --compare-states A,B,...: these policies side by side (implies compare)
+  std::string budget;  // e.g. "8GiB": find the largest batch that fits
   bool json = false;
   std::string svg;  // write the arena picture here
 };

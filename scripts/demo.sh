@@ -25,8 +25,9 @@ for state in "${STATES[@]}"; do
 done
 
 echo
-echo "== memory plan of this configuration, dense vs sketched =="
-"$BIN" plan --data "$DATA" --preset small --compare --svg "$OUT/plan.svg" | sed -n '/dense vs sketched/,$p'
+echo "== memory plan of this configuration, the three policies side by side =="
+"$BIN" plan --data "$DATA" --preset small --compare-states "$(IFS=,; echo "${STATES[*]}")" \
+  --svg "$OUT/plan.svg" | sed -n '/side by side/,$p'
 
 echo
 echo "== results after $STEPS steps (held-out: data/sotu heldout shard, full softmax) =="

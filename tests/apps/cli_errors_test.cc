@@ -128,6 +128,13 @@ TEST(CliErrors, BadVocabularyLine) {
       run_cli(std::string(kTiny) + " --data " + d + " --vocab " + d + "/vocab.txt"), "vocab.txt");
 }
 
+TEST(CliErrors, BadCompareStates) {
+  expect_one_line_error(run_cli("plan --preset paper-lm1b --compare-states dense,,cs-mv"),
+                        "separated by commas");
+  expect_one_line_error(run_cli("plan --preset paper-lm1b --compare-states dense,bogus"),
+                        "unknown state policy 'bogus'");
+}
+
 TEST(CliErrors, BudgetThatCannotFit) {
   expect_one_line_error(run_cli("plan --preset paper-lm1b --budget 10MB"), "does not fit");
   expect_one_line_error(run_cli("plan --preset paper-lm1b --budget lots"), "lots");

@@ -289,5 +289,30 @@ TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
   EXPECT_EQ(j["vocab"].get<int64_t>(), 793471);
 }
 
+// Any policies side by side: the optimizer state shrinks from dense to cs-mv (m and v at 1/5) to
+// cs-v-nom (v only), everything else is the same; the text table has one ratio column per policy.
+TEST(TrainEndToEnd, PlanComparesListedStates) {
+  const std::string flags = "plan --preset paper-lm1b --compare-states dense,cs-mv,cs-v-nom";
+  CliResult r = run_cli(flags + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto states = nlohmann::json::parse(r.out)["states"];
+  ASSERT_EQ(states.size(), 3u);
+  std::vector<double> opt_state, other;
+  for (const auto& st : states) {
+    const auto& cat = st["by_category"];
+    const double o = cat.value("opt_state_dense", 0.0) + cat.value("opt_state_sketch", 0.0);
+    opt_state.push_back(o);
+    other.push_back(st["train_total_bytes"].get<double>() - o);
+  }
+  EXPECT_EQ(states[1]["state"], "cs-mv");
+  EXPECT_GT(opt_state[0], opt_state[1]);
+  EXPECT_GT(opt_state[1], opt_state[2]);
+  EXPECT_EQ(other[0], other[1]);
+  EXPECT_EQ(other[1], other[2]);
+  r = run_cli(flags);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("cs-v-nom   ratio"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace sg::testing
