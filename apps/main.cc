@@ -36,7 +36,8 @@ struct ModelFlags {
     add(app, "--batch", &sg::RunConfig::batch, "streams per batch B");
     add(app, "--bptt", &sg::RunConfig::bptt, "tokens per stream per step T");
     add(app, "--optimizer", &sg::RunConfig::optimizer,
-        "sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3 | topk-sgd | "
+        "sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3 | sm3-momentum | "
+        "topk-sgd | "
         "randk-sgd");
     add(app, "--lr", &sg::RunConfig::lr, "learning rate");
     add(app, "--schedule", &sg::RunConfig::schedule,
@@ -48,7 +49,8 @@ struct ModelFlags {
     add(app, "--beta2", &sg::RunConfig::beta2,
         "Adam/AdamW/RMSprop second-moment decay (default 0.999)");
     add(app, "--eps", &sg::RunConfig::eps, "Adam/AdamW/RMSprop/Adagrad epsilon (default 1e-8)");
-    add(app, "--momentum", &sg::RunConfig::momentum, "momentum/nesterov factor (default 0.9)");
+    add(app, "--momentum", &sg::RunConfig::momentum,
+        "momentum/nesterov/sm3-momentum factor (default 0.9)");
     add(app, "--weight-decay", &sg::RunConfig::weight_decay,
         "weight decay: L2 on the gradient, AdamW decoupled (default 0)");
     add(app, "--sparsify", &sg::RunConfig::sparsify,

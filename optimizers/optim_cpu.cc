@@ -178,7 +178,7 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
 }
 
 void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, int64_t rows,
-                    int64_t cols, float* row_acc, float* col_acc, float* col_tmp) {
+                    int64_t cols, float* row_acc, float* col_acc, float* col_tmp, float* u) {
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (cols + kBlock - 1) / kBlock;
   // Column maxima of nu with the old accumulators (max is exact: any order gives the same result).
@@ -204,7 +204,10 @@ void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, 
     float mx = 0.f;
     for (int64_t c = 0; c < cols; ++c) {
       const float nu = std::min(ri, col_acc[c]) + gr[c] * gr[c];
-      wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
+      if (u)
+        u[i * cols + c] = gr[c] / (sqrtf(nu) + eps);
+      else
+        wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
       mx = std::max(mx, nu);
     }
     row_acc[i] = mx;
@@ -213,10 +216,11 @@ void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, 
 }
 
 void sm3_rows_step(Backend& be, float lr, float eps, float* w, const int32_t* ids,
-                   const int32_t* count, int64_t n, int64_t d, const float* g, float* row_acc) {
-  const int64_t u = valid_rows(count, n, "sm3_rows_step");
-#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
-  for (int64_t p = 0; p < u; ++p) {
+                   const int32_t* count, int64_t n, int64_t d, const float* g, float* row_acc,
+                   float* u) {
+  const int64_t valid = valid_rows(count, n, "sm3_rows_step");
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (valid * d >= (1 << 14))
+  for (int64_t p = 0; p < valid; ++p) {
     const int64_t i = row_of(ids, p);
     const float ri = row_acc[i];
     float* wr = w + i * d;
@@ -224,7 +228,10 @@ void sm3_rows_step(Backend& be, float lr, float eps, float* w, const int32_t* id
     float mx = 0.f;
     for (int64_t c = 0; c < d; ++c) {
       const float nu = ri + gr[c] * gr[c];
-      wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
+      if (u)
+        u[p * d + c] = gr[c] / (sqrtf(nu) + eps);
+      else
+        wr[c] = wr[c] - lr * gr[c] / (sqrtf(nu) + eps);
       mx = std::max(mx, nu);
     }
     row_acc[i] = mx;

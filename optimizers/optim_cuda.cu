@@ -87,7 +87,7 @@ __global__ void sm3_col_kernel(const float* g, int64_t rows, int64_t cols, const
 // One block per row: update the weights, block max of nu into the row accumulator.
 __global__ void sm3_row_kernel(float lr, float eps, float* w, const int32_t* ids,
                                const int32_t* count, int64_t n, int64_t d, const float* g,
-                               float* row_acc, const float* col_acc) {
+                               float* row_acc, const float* col_acc, float* u) {
   __shared__ float sh[kThreads];
   const int64_t p = blockIdx.x;
   if (p >= valid(count, n)) return;
@@ -98,8 +98,12 @@ __global__ void sm3_row_kernel(float lr, float eps, float* w, const int32_t* ids
   for (int64_t c = threadIdx.x; c < d; c += kThreads) {
     const float gv = g[p * d + c];
     const float nu = (col_acc ? fminf(ri, col_acc[c]) : ri) + gv * gv;
-    float* wp = w + i * d + c;
-    *wp = *wp - lr * gv / (sqrtf(nu) + eps);
+    if (u) {
+      u[p * d + c] = gv / (sqrtf(nu) + eps);
+    } else {
+      float* wp = w + i * d + c;
+      *wp = *wp - lr * gv / (sqrtf(nu) + eps);
+    }
     mx = fmaxf(mx, nu);
   }
   sh[threadIdx.x] = mx;
@@ -200,21 +204,22 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
 }
 
 void sm3_dense_step(Backend& be, float lr, float eps, float* w, const float* g, int64_t rows,
-                    int64_t cols, float* row_acc, float* col_acc, float* col_tmp) {
+                    int64_t cols, float* row_acc, float* col_acc, float* col_tmp, float* u) {
   if (rows * cols <= 0) return;
   cudaStream_t st = as_cuda(be).stream();
   sm3_col_kernel<<<grid_for(cols), kThreads, 0, st>>>(g, rows, cols, row_acc, col_acc, col_tmp);
-  sm3_row_kernel<<<static_cast<unsigned>(rows), kThreads, 0, st>>>(lr, eps, w, nullptr, nullptr,
-                                                                   rows, cols, g, row_acc, col_acc);
+  sm3_row_kernel<<<static_cast<unsigned>(rows), kThreads, 0, st>>>(
+      lr, eps, w, nullptr, nullptr, rows, cols, g, row_acc, col_acc, u);
   SG_CUDA(cudaMemcpyAsync(col_acc, col_tmp, cols * sizeof(float), cudaMemcpyDeviceToDevice, st));
   SG_CUDA(cudaGetLastError());
 }
 
 void sm3_rows_step(Backend& be, float lr, float eps, float* w, const int32_t* ids,
-                   const int32_t* count, int64_t n, int64_t d, const float* g, float* row_acc) {
+                   const int32_t* count, int64_t n, int64_t d, const float* g, float* row_acc,
+                   float* u) {
   if (n * d <= 0) return;
   sm3_row_kernel<<<static_cast<unsigned>(n), kThreads, 0, as_cuda(be).stream()>>>(
-      lr, eps, w, ids, count, n, d, g, row_acc, nullptr);
+      lr, eps, w, ids, count, n, d, g, row_acc, nullptr, u);
   SG_CUDA(cudaGetLastError());
 }
 

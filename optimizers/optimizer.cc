@@ -71,7 +71,8 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& g,
       p.n = p.rows;
     }
     p.rule = rule_;
-    if (rule_ == RuleKind::Sm3 && p.rank < 2) p.rule = RuleKind::Adagrad;  // vectors: dense adagrad
+    if ((rule_ == RuleKind::Sm3 || rule_ == RuleKind::Sm3Momentum) && p.rank < 2)
+      p.rule = RuleKind::Adagrad;  // vectors: dense adagrad
     const bool sparsified =
         rule_ == RuleKind::TopK || rule_ == RuleKind::RandK || rule_ == RuleKind::TopKNoFeedback;
     if (sparsified && p.sparse)
@@ -93,7 +94,7 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& g,
       }
       add_state(p, p.v, "v", layer);
     }
-    if (p.rule == RuleKind::Sm3) {
+    if (p.rule == RuleKind::Sm3 || p.rule == RuleKind::Sm3Momentum) {
       p.v.spec.kind = StoreKind::Cover;
       add_state(p, p.v, "v", layer);
       if (!p.sparse) ws = std::max(ws, static_cast<size_t>(p.dim) * sizeof(float));
@@ -252,13 +253,26 @@ void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
   if (gscale || l2 != 0.f)
     SG_DISPATCH(be, prepare_grad, p.g, p.ids, p.count, p.n, p.dim, gscale, l2, p.w);
 
-  if (p.rule == RuleKind::Sm3) {
+  if (p.rule == RuleKind::Sm3 || p.rule == RuleKind::Sm3Momentum) {
+    // sm3-momentum: the covers turn g into u = g / (sqrt(nu) + eps) in place, then the momentum
+    // rule in its EMA form runs on u with m in its store (dense or sketched).
+    float* u = p.rule == RuleKind::Sm3Momentum ? p.g : nullptr;
     if (p.sparse)
       SG_DISPATCH(be, sm3_rows_step, lr, cfg_.eps, p.w, p.ids, p.count, p.n, p.dim, p.g,
-                  p.v.view.data);
+                  p.v.view.data, u);
     else
       SG_DISPATCH(be, sm3_dense_step, lr, cfg_.eps, p.w, p.g, p.rows, p.dim, p.v.view.data,
-                  p.v.view.col, static_cast<float*>(workspace_));
+                  p.v.view.col, static_cast<float*>(workspace_), u);
+    if (!u) return;
+    RuleParams r;
+    r.rule = RuleKind::Momentum;
+    r.lr = r.step_size = lr;
+    r.m_decay = cfg_.momentum;
+    r.m_scale = 1.f - cfg_.momentum;
+    if (p.m.view.is_sketch())
+      SG_DISPATCH(be, sketch_update, p.m.view, p.ids, p.count, p.n, p.g, false, r.m_decay,
+                  r.m_scale, p.m.spec.update, workspace_, workspace_bytes_);
+    SG_DISPATCH(be, apply_rule, r, p.w, p.ids, p.count, p.n, p.dim, p.g, p.m.view, StoreView{});
     return;
   }
   if (p.e.req >= 0) {

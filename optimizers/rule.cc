@@ -18,6 +18,7 @@ constexpr Named kRules[] = {{"sgd", RuleKind::Sgd},
                             {"adam", RuleKind::Adam},
                             {"adamw", RuleKind::AdamW},
                             {"sm3", RuleKind::Sm3},
+                            {"sm3-momentum", RuleKind::Sm3Momentum},
                             {"topk-sgd", RuleKind::TopK},
                             {"randk-sgd", RuleKind::RandK},
                             {"topk-sgd-nofeedback", RuleKind::TopKNoFeedback}};
@@ -27,7 +28,8 @@ RuleKind parse_rule(const std::string& name) {
   for (const Named& r : kRules)
     if (name == r.name) return r.kind;
   SG_FAIL("unknown optimizer rule '", name,
-          "' (known: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sm3, topk-sgd, "
+          "' (known: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, sm3, sm3-momentum, "
+          "topk-sgd, "
           "randk-sgd, topk-sgd-nofeedback)");
 }
 
@@ -39,7 +41,7 @@ const char* rule_name(RuleKind r) {
 
 bool rule_has_m(RuleKind r) {
   return r == RuleKind::Momentum || r == RuleKind::Nesterov || r == RuleKind::Adam ||
-         r == RuleKind::AdamW;
+         r == RuleKind::AdamW || r == RuleKind::Sm3Momentum;
 }
 
 bool rule_has_v(RuleKind r) {

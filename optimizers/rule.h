@@ -13,6 +13,9 @@
 //   adamw      w *= 1 - lr * wd, then adam (decoupled weight decay)
 //   sm3        nu = min(row_i, col_j) + g*g; w -= lr * g / (sqrt(nu) + eps); row_i = max_j nu,
 //              col_j = max_i nu (row-only for row-sparse gradients; vectors: adagrad)
+//   sm3-momentum  the same nu and covers, then momentum on the preconditioned gradient
+//              u = g / (sqrt(nu) + eps): m = mu * m + (1 - mu) * u; w -= lr * m (the SM3 paper's
+//              training runs used mu = 0.9; vectors: adagrad, as sm3)
 //   topk-sgd / randk-sgd (error feedback, Stich et al. 2018): p = e + lr * g; u = top-k (or
 //   random-k)
 //              of p; w -= u; e = p - u. "topk-sgd-nofeedback" is the ablation that drops e.
@@ -33,6 +36,7 @@ enum class RuleKind : uint8_t {
   Adam,
   AdamW,
   Sm3,
+  Sm3Momentum,
   TopK,
   RandK,
   TopKNoFeedback

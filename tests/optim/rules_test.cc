@@ -120,6 +120,59 @@ TEST(Rules, Sm3HandComputedCovers) {
   EXPECT_EQ(st["w/v.col"], (std::vector<float>{2, 5, 10}));
 }
 
+TEST(Rules, Sm3MomentumHandComputed) {
+  // The covers of Sm3HandComputedCovers; u = g / sqrt(nu), m = 0.5 m + 0.5 u, w -= m.
+  OptimizerConfig cfg;
+  cfg.rule = "sm3-momentum";
+  cfg.lr = 1.f;
+  cfg.eps = 1e-30f;
+  cfg.momentum = 0.5f;
+  const std::vector<std::vector<float>> g = {{1, 2, 0, 0, 1, 3}, {1, 1, 1, 1, 1, 1}};
+  const double sign1[6] = {1, 1, 0, 0, 1, 1}, nu2[6] = {2, 5, 5, 2, 5, 10};
+  std::vector<double> want(6);
+  for (int i = 0; i < 6; ++i) {
+    const double m1 = 0.5 * sign1[i], m2 = 0.5 * m1 + 0.5 / std::sqrt(nu2[i]);
+    want[i] = -m1 - m2;
+  }
+  expect_near(run_linear(cfg, Shape{2, 3}, std::vector<float>(6, 0.f), g), want);
+}
+
+TEST(Rules, Sm3MomentumWithZeroMomentumIsSm3) {
+  // m = u: w -= lr * (g / (sqrt(nu) + eps)) against sm3's w -= lr * g / (sqrt(nu) + eps), the same
+  // up to the order of one multiplication and one division.
+  std::vector<std::vector<float>> g;
+  for (int s = 0; s < 6; ++s) g.push_back(testing_optim::uniform(20, 70 + s));
+  const auto w0 = testing_optim::uniform(20, 69);
+  OptimizerConfig cfg;
+  cfg.lr = 0.05f;
+  cfg.rule = "sm3";
+  const auto sm3 = run_linear(cfg, Shape{5, 4}, w0, g);
+  cfg.rule = "sm3-momentum";
+  cfg.momentum = 0.f;
+  const auto mom = run_linear(cfg, Shape{5, 4}, w0, g);
+  std::vector<double> want(sm3.begin(), sm3.end());
+  expect_near(mom, want, 1e-6);
+  cfg.momentum = 0.9f;  // and momentum does change the result
+  EXPECT_GT(std::abs(run_linear(cfg, Shape{5, 4}, w0, g)[0] - sm3[0]), 1e-3);
+}
+
+TEST(Rules, Sm3MomentumLosslessSketchedMomentumEqualsDense) {
+  // Row-sparse (emb/W, row cover only) and dense (dense/W, row and column covers) parameters: m in
+  // a lossless Count-Sketch (identity hash, width >= rows) gives exactly the dense-m result.
+  OptimizerConfig cfg;
+  cfg.rule = "sm3-momentum";
+  cfg.lr = 0.1f;
+  auto dense = testing_optim::train_tiny(cfg, 5, "cpu", 2, 5);  // colliding ids
+  cfg.state = "emb/W=m:cs:1x:d1:identity;dense/W=m:cs:0.25x:d3:identity";
+  auto sketched = testing_optim::train_tiny(cfg, 5, "cpu", 2, 5);
+  EXPECT_TRUE(testing_optim::bitwise_equal(dense.E, sketched.E));
+  EXPECT_TRUE(testing_optim::bitwise_equal(dense.P, sketched.P));
+  const auto start = testing_optim::train_tiny(cfg, 0, "cpu", 2, 5);  // the initial weights
+  EXPECT_FALSE(testing_optim::bitwise_equal(start.E, dense.E));
+  EXPECT_FALSE(testing_optim::bitwise_equal(start.P, dense.P));
+  for (float x : dense.E) ASSERT_TRUE(std::isfinite(x));
+}
+
 TEST(Rules, Sm3WithSingletonCoversIsAdagrad) {
   // A [n, 1] matrix: each row accumulator covers one entry and the column accumulator is the
   // maximum, so nu = row_i + g^2: exactly Adagrad. Same for a vector (dense fallback).
