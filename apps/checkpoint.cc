@@ -20,10 +20,15 @@ bool is_folder(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// The safetensors name of a dtype.
+const char* st_dtype(DType t) {
+  return t == DType::F32 ? "F32" : (t == DType::I32 ? "I32" : "BF16");
+}
+
 // A device (or host) tensor streamed into the file in chunks: no host copy of the whole tensor.
 StTensor streamed_tensor(Backend& be, const Tensor& t) {
   StTensor s;
-  s.dtype = t.dtype == DType::F32 ? "F32" : "I32";
+  s.dtype = st_dtype(t.dtype);
   s.shape = t.shape.dims;
   s.source_bytes = t.nbytes();
   const char* base = static_cast<const char*>(t.data);
@@ -34,7 +39,7 @@ StTensor streamed_tensor(Backend& be, const Tensor& t) {
 // Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time.
 void upload_tensor(Backend& be, const StFile& file, const std::string& name, const StTensor& s,
                    const Tensor& t) {
-  const char* want = t.dtype == DType::F32 ? "F32" : "I32";
+  const char* want = st_dtype(t.dtype);
   SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", file.path,
            " does not match this model: '", name, "' is ", s.dtype, " ", Shape(s.shape).str(),
            ", expected ", want, " ", t.shape.str());

@@ -3,7 +3,7 @@
 // buffer requests (engine/executor.h collect_requests) and runs the planner on them:
 //   - a table by category and by layer (engine/planner.h format_plan);
 //   - --compare: dense state next to the sketched policy (--state, or cs-mv when --state is dense);
-//     --compare-states A,B,...: any policies side by side, ratios to the first;
+//     --compare-states A B ...: any policies side by side, ratios to the first;
 //   - --budget SIZE: the largest batch whose plan fits (planned bytes grow monotonically with the
 //   batch);
 //   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
@@ -93,16 +93,18 @@ std::string mb(size_t b) {
   return os.str();
 }
 
-// Planned bytes by category of several runs side by side, each with its ratio to the first.
+// Planned bytes by category of several runs side by side, each with its ratio to the first; a
+// column is as wide as its policy's name.
 std::string compare_table(const std::vector<const PlannedRun*>& runs) {
   std::ostringstream os;
+  std::vector<int> width;
+  for (const PlannedRun* r : runs) width.push_back(std::max<int>(14, r->state.size()));
   auto row = [&](const std::string& name, const std::vector<size_t>& v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "  %-22s", name.c_str());
     os << buf;
     for (size_t k = 0; k < v.size(); ++k) {
-      std::snprintf(buf, sizeof buf, " %14s", mb(v[k]).c_str());
-      os << buf;
+      os << " " << std::setw(width[k]) << mb(v[k]);
       if (k == 0) continue;
       const std::string ratio =
           v[0] ? std::to_string(static_cast<int>(100.0 * v[k] / v[0] + 0.5)) + "%" : "-";
@@ -115,8 +117,7 @@ std::string compare_table(const std::vector<const PlannedRun*>& runs) {
   std::snprintf(buf, sizeof buf, "  %-22s", "category");
   os << buf;
   for (size_t k = 0; k < runs.size(); ++k) {
-    std::snprintf(buf, sizeof buf, " %14s", runs[k]->state.c_str());
-    os << buf;
+    os << " " << std::setw(width[k]) << runs[k]->state;
     if (k > 0) os << "   ratio";
   }
   os << "\n";
@@ -144,21 +145,6 @@ std::string compare_table(const std::vector<const PlannedRun*>& runs) {
   row("+ evaluation graph", column([](const PlannedRun& r) { return r.eval_plan.total_bytes(); }));
   row("total", column([](const PlannedRun& r) { return r.total(); }));
   return os.str();
-}
-
-std::vector<std::string> split_states(const std::string& list) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : list + ",") {
-    if (ch != ',') {
-      cur += ch;
-      continue;
-    }
-    SG_CHECK(!cur.empty(), "--compare-states needs policies separated by commas, got '", list, "'");
-    out.push_back(cur);
-    cur.clear();
-  }
-  return out;
 }
 
 }  // namespace
@@ -214,7 +200,7 @@ int cmd_plan(const PlanOptions& o) {
   // --compare-states: the listed policies, the first being the reference for the ratios.
   std::vector<PlannedRun> compared;
   if (!o.compare_states.empty()) {
-    for (const std::string& st : split_states(o.compare_states))
+    for (const std::string& st : o.compare_states)
       compared.push_back(plan_run(cfg, vocab, st, batch));
   } else if (o.compare) {
     const std::string sketched = cfg.state == "dense" ? "cs-mv" : cfg.state;

@@ -2,6 +2,7 @@
 // user-facing failures (main prints them as one line and exits 1).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "apps/run_config.h"
 
@@ -38,9 +39,8 @@ struct PlanOptions {
   RunConfig cfg;
   int64_t vocab_size = 0;  // 0: from --data (built vocabulary) or the preset (paper-lm1b: 793,471)
   bool compare = false;    // dense vs sketched side by side
-  std::string
-      compare_states;  // --compare-states A,B,...: these policies side by side (implies compare)
-  std::string budget;  // e.g. "8GiB": find the largest batch that fits
+  std::vector<std::string> compare_states;  // --compare-states A B ...: side by side
+  std::string budget;                       // e.g. "8GiB": find the largest batch that fits
   bool json = false;
   std::string svg;  // write the arena picture here
 };

@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
                    "vocabulary size (default: from --data or preset)");
   plan->add_flag("--compare", plan_opts.compare, "dense and sketched state side by side");
   plan->add_option("--compare-states", plan_opts.compare_states,
-                   "state policies side by side, e.g. dense,cs-mv,cs-v-nom (implies --compare)");
+                   "state policies side by side, e.g. dense cs-mv cs-v-nom (implies --compare)");
   plan->add_option("--budget", plan_opts.budget,
                    "memory budget, e.g. 16GiB: find the largest batch that fits");
   plan->add_flag("--json", plan_opts.json, "machine-readable output");

@@ -17,6 +17,7 @@ namespace sg {
 
 size_t st_dtype_size(const std::string& dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "BF16") return 2;
   if (dtype == "I64") return 8;
   if (dtype == "U8") return 1;
   SG_FAIL("unsupported safetensors dtype '", dtype, "'");

@@ -1,6 +1,6 @@
 // Tensor: a typed, shaped view into memory owned by a planner arena (tensors never own memory).
-// Shapes are row-major; the last dimension is contiguous. dtype is fp32 or int32 (ids); bf16/fp16
-// are reserved.
+// Shapes are row-major; the last dimension is contiguous. dtype is fp32 or int32 (ids), or bf16 for
+// optimizer moments kept in bf16 stores; fp16 is reserved.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -12,11 +12,13 @@
 
 namespace sg {
 
-enum class DType : uint8_t { F32, I32 };
+enum class DType : uint8_t { F32, I32, BF16 };  // BF16: optimizer moments only (sketch/bf16.h)
 enum class Device : uint8_t { CPU, CUDA };
 
-inline size_t dtype_size(DType t) { return 4; }
-inline const char* dtype_name(DType t) { return t == DType::F32 ? "f32" : "i32"; }
+inline size_t dtype_size(DType t) { return t == DType::BF16 ? 2 : 4; }
+inline const char* dtype_name(DType t) {
+  return t == DType::F32 ? "f32" : (t == DType::I32 ? "i32" : "bf16");
+}
 inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
 
 struct Shape {

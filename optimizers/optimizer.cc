@@ -142,6 +142,11 @@ void Optimizer::add_state(Param& p, Slot& s, const std::string& moment, const st
       s.host_seeds[2 * j] = static_cast<int32_t>(s.view.hash.a[j]);
       s.host_seeds[2 * j + 1] = static_cast<int32_t>(s.view.hash.b[j]);
     }
+  } else if (k == StoreKind::Bf16) {
+    s.shape = Shape{p.rows, p.dim};
+    // Its own rounding stream: parameter index and moment (m, v) under the run's seed.
+    s.view.round_seed =
+        mix64(cfg_.seed * 0x9e3779b97f4a7c15ull + 2 * params_.size() + (moment == "v" ? 1 : 0));
   } else if (k == StoreKind::Cover) {
     s.shape = Shape{p.rows};
     if (!p.sparse) s.col_shape = Shape{p.dim};
@@ -149,10 +154,11 @@ void Optimizer::add_state(Param& p, Slot& s, const std::string& moment, const st
     s.shape = Shape{p.rows, p.dim};
   }
   const std::string base = p.name + "/" + moment;
+  const size_t elem = k == StoreKind::Bf16 ? sizeof(uint16_t) : sizeof(float);
   auto add = [&](const std::string& name, const Shape& shape, Category cat) {
-    BufferRequest r{
-        name, layer, static_cast<size_t>(shape.numel()) * sizeof(float), cat, Arena::Persistent,
-        0,    0};
+    // Whole 4-byte words (bind views every buffer as f32 words; bf16 stores of odd size).
+    const size_t bytes = (static_cast<size_t>(shape.numel()) * elem + 3) / 4 * 4;
+    BufferRequest r{name, layer, bytes, cat, Arena::Persistent, 0, 0};
     requests_.push_back(r);
     return static_cast<int>(requests_.size()) - 1;
   };
@@ -249,6 +255,7 @@ void Optimizer::step(int64_t t) {
 
 void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
   Backend& be = *be_;
+  p.m.view.round_step = p.v.view.round_step = t;  // bf16 stores: this step's rounding bits
   const float l2 = p.rule == RuleKind::AdamW ? 0.f : cfg_.weight_decay;
   if (gscale || l2 != 0.f)
     SG_DISPATCH(be, prepare_grad, p.g, p.ids, p.count, p.n, p.dim, gscale, l2, p.w);
@@ -349,7 +356,8 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
         if (s->view.col)
           out.push_back({base + ".col", Tensor{s->col_shape, DType::F32, dev, s->view.col}});
       } else {
-        out.push_back({base, Tensor{s->shape, DType::F32, dev, s->view.data}});
+        const DType dt = s->view.kind == StoreKind::Bf16 ? DType::BF16 : DType::F32;
+        out.push_back({base, Tensor{s->shape, dt, dev, s->view.data}});
       }
       if (s->seeds)
         out.push_back({base + ".hash", Tensor{Shape{s->spec.depth, 2}, DType::I32, dev, s->seeds}});

@@ -49,12 +49,15 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
     s.kind = StoreKind::CountSketch;
   } else if (tok[1] == "cm") {
     s.kind = StoreKind::CountMin;
+  } else if (tok[1] == "bf16") {
+    s.kind = StoreKind::Bf16;
   } else if (tok[1] == "none") {
     SG_CHECK(*moment == 'm', "state policy: only m can be 'none' (no first moment), got '", text,
              "'");
     s.kind = StoreKind::None;
   } else {
-    SG_FAIL("state policy: unknown store '", tok[1], "' in '", text, "' (dense, cs, cm, none)");
+    SG_FAIL("state policy: unknown store '", tok[1], "' in '", text,
+            "' (dense, bf16, cs, cm, none)");
   }
   SG_CHECK(!(*moment == 'm' && s.kind == StoreKind::CountMin),
            "state policy: m is signed and cannot live in a Count-Min sketch ('", text, "')");
@@ -63,8 +66,9 @@ StoreSpec parse_moment(const std::string& text, char* moment) {
            "')");
   for (size_t i = 2; i < tok.size(); ++i) {
     const std::string& o = tok[i];
-    SG_CHECK(s.kind != StoreKind::Dense && s.kind != StoreKind::None, "state policy: option '", o,
-             "' on a ", store_kind_name(s.kind), " store in '", text, "'");
+    SG_CHECK(s.kind != StoreKind::Dense && s.kind != StoreKind::None && s.kind != StoreKind::Bf16,
+             "state policy: option '", o, "' on a ", store_kind_name(s.kind), " store in '", text,
+             "'");
     if (!o.empty() && o.back() == 'x') {
       s.compression = parse_compression(o, text);
     } else if (o.size() >= 2 && o[0] == 'd') {
@@ -125,9 +129,12 @@ StatePolicy StatePolicy::parse(const std::string& text) {
       p.preset_m_ = true;
     } else if (tok[0] == "cs-v-nom") {
       p.preset_v_ = p.preset_no_m_ = true;
+    } else if (tok[0] == "bf16") {
+      SG_CHECK(tok.size() == 1, "state policy: 'bf16' takes no compression, got '", text, "'");
+      p.preset_bf16_ = true;
     } else {
       SG_FAIL("unknown state policy '", text,
-              "' (dense, cs-mv, cs-v, cs-m, cs-v-nom, an optional ':Nx' suffix, or "
+              "' (dense, bf16, cs-mv, cs-v, cs-m, cs-v-nom, an optional ':Nx' suffix, or "
               "param=m:cs,v:cm;...)");
     }
     if (tok.size() == 2) p.preset_compression_ = parse_compression(tok[1], text);
@@ -167,6 +174,11 @@ MomentStores StatePolicy::resolve(const std::string& param, const ParamShapeInfo
     return ms;
   }
   MomentStores ms;
+  if (preset_bf16_) {  // every moment of every parameter
+    if (has_m) ms.m.kind = StoreKind::Bf16;
+    if (has_v) ms.v.kind = StoreKind::Bf16;
+    return ms;
+  }
   const bool large = info.rank >= 2 && (info.sparse_grad || info.rows >= 65536);
   if (large && preset_m_ && has_m) {
     ms.m.kind = StoreKind::CountSketch;

@@ -4,7 +4,8 @@
 //            | preset [":" N "x"]                    preset on the large parameters, N-fold
 //            compression | entry (";" entry)*                    per-parameter form; unnamed
 //            parameters stay dense
-//   preset  := "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
+//   preset  := "bf16"    every moment of every parameter dense in bfloat16 (half the bytes)
+//            | "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
 //            | "cs-v"    v only in a Count-Min Sketch
 //            | "cs-m"    m only in a Count-Sketch
 //            | "cs-v-nom" v in a Count-Min Sketch with the conservative update, cleaned x0.2 every
@@ -12,7 +13,8 @@
 //                        with beta1 = 0 on those parameters; other rules: cs-v)
 //   entry   := param "=" moment ("," moment)*        e.g. embedding/W=m:cs:5x,v:cm:5x
 //   moment  := ("m" | "v") ":" store (":" option)*
-//   store   := "dense" | "cs" (Count-Sketch, m only) | "cm" (Count-Min, v only)
+//   store   := "dense" | "bf16" (dense in bfloat16, stochastic rounding: half the bytes; see
+//              sketch/bf16.h) | "cs" (Count-Sketch, m only) | "cm" (Count-Min, v only)
 //            | "none" (m only, Adam/AdamW: no first moment kept, m = g, i.e. beta1 = 0 there)
 //   option  := N "x"          compression: total sketch size = 1/N of the matrix (default 5x)
 //            | "d" N          depth (default 3, at most 8)
@@ -57,7 +59,7 @@ class StatePolicy {
 
  private:
   std::string text_;
-  bool preset_m_ = false, preset_v_ = false, preset_no_m_ = false;
+  bool preset_m_ = false, preset_v_ = false, preset_no_m_ = false, preset_bf16_ = false;
   double preset_compression_ = 5.0;
   std::map<std::string, MomentStores> entries_;
 };

@@ -1,11 +1,13 @@
 // The per-element maths of the element-wise rules (rule.h), shared by the CPU and CUDA kernels so
 // both devices evaluate the same expressions. Dense moments are updated here (decay * old + scale *
-// x); sketched moments were updated by sketch_update and are only queried.
+// x; Bf16 stores keep the new value stochastically rounded); sketched moments were updated by
+// sketch_update and are only queried.
 #pragma once
 #include <cmath>
 #include <type_traits>
 
 #include "optimizers/rule.h"
+#include "sketch/bf16.h"
 #include "sketch/store.h"
 
 namespace sg {
@@ -18,6 +20,13 @@ SG_HD float moment_value(const StoreView& s, const SketchRow& sr, int64_t row, i
     float* p = s.data + row * s.dim + c;
     const float nv = decay * *p + scale * x;
     *p = nv;
+    return nv;
+  }
+  if (s.kind == StoreKind::Bf16) {  // the step uses the fp32 value; the store keeps it rounded
+    const int64_t i = row * s.dim + c;
+    uint16_t* p = reinterpret_cast<uint16_t*>(s.data) + i;
+    const float nv = decay * bf16_to_float(*p) + scale * x;
+    *p = bf16_round(nv, bf16_round_bits(s.round_seed, s.round_step, i));
     return nv;
   }
   return sketch_row_value(s, sr, c);

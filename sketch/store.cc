@@ -21,6 +21,8 @@ const char* store_kind_name(StoreKind k) {
       return "residual";
     case StoreKind::None:
       return "none";
+    case StoreKind::Bf16:
+      return "bf16";
   }
   return "?";
 }

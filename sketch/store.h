@@ -41,7 +41,7 @@ namespace sg {
 
 // None: no store at all; only a first moment may be None (Adam/AdamW then use m = g, i.e. beta1 = 0
 // for that parameter, and keep no memory for it).
-enum class StoreKind : uint8_t { Dense, CountSketch, CountMin, Cover, Residual, None };
+enum class StoreKind : uint8_t { Dense, CountSketch, CountMin, Cover, Residual, None, Bf16 };
 enum class SketchUpdate : uint8_t { Lazy, Paper, Conservative };
 
 const char* sketch_update_name(SketchUpdate u);  // "lazy", "paper", "conservative"
@@ -72,6 +72,10 @@ struct StoreView {
   float* col = nullptr;  // Cover: column accumulators [dim], null for row-only covers
   int64_t rows = 0, dim = 0;
   SketchHash hash;  // sketches only (hash.width, hash.depth)
+  // Bf16 (data holds uint16 [rows, dim], sketch/bf16.h): the stochastic-rounding stream, a seed
+  // fixed per store and the optimizer step, which the optimizer sets before each update.
+  uint64_t round_seed = 0;
+  int64_t round_step = 0;
   bool is_sketch() const { return kind == StoreKind::CountSketch || kind == StoreKind::CountMin; }
 };
 

@@ -195,6 +195,17 @@ TEST(Optimizer, StateNamesShapesAndPresets) {
   EXPECT_EQ(r3["dense/W/v.row"].bytes, 12u * 4);
   EXPECT_EQ(r3["dense/W/v.col"].bytes, 8u * 4);
   EXPECT_EQ(r3["dense/W/v.col"].category, Category::OptStateCover);
+
+  cfg.rule = "adam";
+  cfg.state = "bf16";  // every moment, half the bytes; in checkpoints as BF16 tensors
+  Optimizer o4(cfg, t.g, t.grads);
+  std::map<std::string, BufferRequest> r4;
+  for (const auto& r : o4.requests()) r4[r.name] = r;
+  EXPECT_EQ(r4["emb/W/m"].bytes, 40u * 8 * 2);
+  EXPECT_EQ(r4["dense/W/v"].bytes, 12u * 8 * 2);
+  EXPECT_EQ(r4["dense/W/v"].category, Category::OptStateDense);
+  EXPECT_NE(o4.describe().find("emb/W [40x8] row-sparse adam: m=bf16"), std::string::npos)
+      << o4.describe();
 }
 
 TEST(Optimizer, CheckpointRoundTrip) {
@@ -370,6 +381,8 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
       {[](OptimizerConfig& c) { c.state = "emb/W=m:none:5x"; }, "option '5x' on a none store"},
       {[](OptimizerConfig& c) { c.rule = "momentum", c.state = "emb/W=m:none"; },
        "m:none for 'emb/W' needs adam or adamw"},
+      {[](OptimizerConfig& c) { c.state = "emb/W=v:bf16:5x"; }, "option '5x' on a bf16 store"},
+      {[](OptimizerConfig& c) { c.state = "bf16:2x"; }, "'bf16' takes no compression"},
   };
   for (const auto& [set, needle] : cases) {
     OptimizerConfig c;

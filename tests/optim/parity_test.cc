@@ -63,7 +63,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"momentum", "emb/W=m:cs:2x:d5"}, Case{"nesterov", "dense"},
                       Case{"adagrad", "emb/W=v:cm:4x:d4"}, Case{"rmsprop", "cs-v"},
                       Case{"adamw", "dense"}, Case{"sgd", "dense"}, Case{"sm3", "dense"},
-                      Case{"sm3-momentum", "emb/W=m:cs:3x;dense/W=m:cs:2x"},
+                      Case{"sm3-momentum", "emb/W=m:cs:3x;dense/W=m:cs:2x"}, Case{"adam", "bf16"},
                       Case{"topk-sgd", "dense"}, Case{"randk-sgd", "dense"}),
     [](const ::testing::TestParamInfo<Case>& i) {
       return testing_optim::param_test_name(std::string(i.param.rule) + "_" + i.param.state,
