@@ -26,7 +26,7 @@ done
 
 echo
 echo "== memory plan of this configuration, the three policies side by side =="
-"$BIN" plan --data "$DATA" --preset small --compare-states "$(IFS=,; echo "${STATES[*]}")" \
+"$BIN" plan --data "$DATA" --preset small --compare-states "${STATES[@]}" \
   --svg "$OUT/plan.svg" | sed -n '/side by side/,$p'
 
 echo
