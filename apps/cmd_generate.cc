@@ -1,16 +1,15 @@
 // `sketchgrad generate`: sentences sampled from a checkpoint. The model runs one token at a time (T
 // = B = 1) with carried state: <S>, then the prompt's words, then samples from softmax(logits /
-// temperature), restricted to the top_k most likely words when top_k > 0, until </S> or max_words.
+// temperature) with top-k / top-p truncation (apps/next_word_sampler.h), until </S> or max_words.
 // Reproducible for a seed (the draws use the counter-based engine/rng.h).
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <sstream>
 
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/model_setup.h"
+#include "apps/next_word_sampler.h"
 #include "engine/check.h"
 #include "engine/rng.h"
 
@@ -19,6 +18,7 @@ namespace sg {
 int cmd_generate(const GenerateOptions& o) {
   SG_CHECK(o.temperature > 0, "--temperature must be > 0");
   SG_CHECK(o.top_k >= 0, "--top-k must be >= 0");
+  SG_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p must be in (0, 1], got ", o.top_p);
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);
@@ -30,8 +30,11 @@ int cmd_generate(const GenerateOptions& o) {
 
   const int64_t V = vocab.size();
   std::vector<float> logits(V);
-  std::vector<double> prob(V);
-  std::vector<int32_t> order(V);
+  NextWordSampler sampler(V);
+  SamplingOptions sampling;
+  sampling.temperature = o.temperature;
+  sampling.top_k = o.top_k;
+  sampling.top_p = o.top_p;
   int32_t token = 0, target = 0;
   auto feed = [&](int32_t id) {
     token = id;
@@ -61,32 +64,8 @@ int cmd_generate(const GenerateOptions& o) {
       feed(id);
     }
     for (int n = 0; n < o.max_words; ++n) {
-      // Candidates: all words, or the top_k by logit. <S> is never produced.
-      std::iota(order.begin(), order.end(), 0);
-      int64_t k = V;
-      if (o.top_k > 0 && o.top_k < V) {
-        k = o.top_k;
-        std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-          return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-        });
-      }
-      double mx = -INFINITY;
-      for (int64_t i = 0; i < k; ++i)
-        if (order[i] != vocab.bos()) mx = std::max(mx, static_cast<double>(logits[order[i]]));
-      double z = 0;
-      for (int64_t i = 0; i < k; ++i) {
-        prob[i] = order[i] == vocab.bos() ? 0.0 : std::exp((logits[order[i]] - mx) / o.temperature);
-        z += prob[i];
-      }
-      double u = rng_uniform_double(o.seed, 0x6e6, draw++) * z, acc = 0;
-      int32_t pick = order[k - 1];
-      for (int64_t i = 0; i < k; ++i) {
-        acc += prob[i];
-        if (u < acc && prob[i] > 0) {
-          pick = order[i];
-          break;
-        }
-      }
+      const int32_t pick = sampler.sample(logits.data(), sampling, vocab.bos(),
+                                          rng_uniform_double(o.seed, 0x6e6, draw++));
       if (pick == vocab.eos()) break;
       line += (line.empty() ? "" : " ") + vocab.word(pick);
       feed(pick);

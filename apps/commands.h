@@ -28,7 +28,8 @@ struct GenerateOptions {
   int count = 3;       // sentences
   int max_words = 40;  // per sentence
   float temperature = 1.0f;
-  int top_k = 0;  // 0 = no truncation
+  int top_k = 0;       // 0 = no truncation
+  double top_p = 1.0;  // nucleus sampling; 1 = no truncation
   uint64_t seed = 1;
   std::string device = "cpu";
   int threads = 0;

@@ -160,6 +160,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.01, 100.0));
   gen->add_option("--top-k", gen_opts.top_k, "sample among the k most likely words (0 = all)")
       ->check(CLI::Range(0, 1 << 30));
+  gen->add_option("--top-p", gen_opts.top_p,
+                  "sample among the most likely words holding this much probability (1 = all)")
+      ->check(CLI::Range(1e-6, 1.0));
   gen->add_option("--seed", gen_opts.seed, "random seed");
   gen->add_option("--device", gen_opts.device, "cpu | cuda");
   gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)");

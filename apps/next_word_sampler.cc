@@ -1,0 +1,65 @@
+// Temperature / top-k / top-p sampling of the next word (see next_word_sampler.h).
+#include "apps/next_word_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/check.h"
+
+namespace sg {
+
+NextWordSampler::NextWordSampler(int64_t vocab) : order_(vocab), prob_(vocab) {
+  SG_CHECK(vocab > 0, "sampler: empty vocabulary");
+}
+
+int32_t NextWordSampler::sample(const float* logits, const SamplingOptions& o, int32_t never,
+                                double u) {
+  SG_CHECK(o.temperature > 0, "--temperature must be > 0");
+  SG_CHECK(o.top_k >= 0, "--top-k must be >= 0");
+  SG_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p must be in (0, 1], got ", o.top_p);
+  const int64_t V = static_cast<int64_t>(order_.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  auto more_likely = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  int64_t k = V;
+  if (o.top_k > 0 && o.top_k < V) {
+    k = o.top_k;
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), more_likely);
+  } else if (o.top_p < 1) {
+    std::sort(order_.begin(), order_.end(), more_likely);
+  }
+  double mx = -INFINITY;
+  for (int64_t i = 0; i < k; ++i)
+    if (order_[i] != never) mx = std::max(mx, static_cast<double>(logits[order_[i]]));
+  double z = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    prob_[i] = order_[i] == never ? 0.0 : std::exp((logits[order_[i]] - mx) / o.temperature);
+    z += prob_[i];
+  }
+  if (o.top_p < 1) {  // candidates are sorted: keep the shortest prefix holding top_p of the mass
+    double acc = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      acc += prob_[i];
+      if (acc >= o.top_p * z) {
+        k = i + 1;
+        break;
+      }
+    }
+    z = acc;
+  }
+  const double target = u * z;
+  double acc = 0;
+  int32_t pick = order_[k - 1];
+  for (int64_t i = 0; i < k; ++i) {
+    acc += prob_[i];
+    if (target < acc && prob_[i] > 0) {
+      pick = order_[i];
+      break;
+    }
+  }
+  return pick;
+}
+
+}  // namespace sg
