@@ -9,7 +9,7 @@
 //                                halves alone (traffic 7 n d and 4 n d), sketch_update_cu/<dev>
 //                                the Count-Min conservative update (one more 3-bucket read).
 //   adam_step/<dev>/<layer>/<state>   Optimizer::step only (gradients computed once), Adam, with
-//                                dense state or cs-mv (m Count-Sketch, v Count-Min, 5x):
+//                                dense state, cs-mv (m Count-Sketch, v Count-Min, 5x) or bf16:
 //                                embedding: row-sparse gradient of 20,480 rows; sampled softmax:
 //                                row-sparse gradient of 28,672 rows (8,192 samples + targets);
 //                                full softmax: dense [V, 256] gradient (every row active; V scaled
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     for (int layer = 0; layer < 3; ++layer)
-      for (const char* state : {"dense", "cs-mv"})
+      for (const char* state : {"dense", "cs-mv", "bf16"})
         benchmark::RegisterBenchmark(
             ("adam_step/" + dev + "/" + layers[layer] + "/" + state).c_str(), bm_adam, dev, layer,
             std::string(state))

@@ -63,6 +63,39 @@ void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* 
   }
 }
 
+// Adam with both moments in bf16 stores (the bf16 preset): apply_element<Adam> with moment_value's
+// bf16 branch, the per-row pointers and the rounding streams' first mix64 hoisted out of the column
+// loop (bf16_round_bits(seed, step, i) = mix64(key + i), key = mix64(seed ^ step * phi)), so the
+// loop vectorises; the same expressions in the same order, so bitwise the generic path's result.
+void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
+                    int64_t d, const float* g, const StoreView& m, const StoreView& v) {
+  const float md = r.m_decay, ms = r.m_scale, vd = r.v_decay, vs = r.v_scale;
+  const float wd = r.wd_factor, step = r.step_size, eps = r.eps;
+  constexpr uint64_t kPhi = 0x9e3779b97f4a7c15ULL;
+  const uint64_t km = mix64(m.round_seed ^ (static_cast<uint64_t>(m.round_step) * kPhi));
+  const uint64_t kv = mix64(v.round_seed ^ (static_cast<uint64_t>(v.round_step) * kPhi));
+  auto* m16 = reinterpret_cast<uint16_t*>(m.data);
+  auto* v16 = reinterpret_cast<uint16_t*>(v.data);
+#pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
+  for (int64_t p = 0; p < u; ++p) {
+    const int64_t base = row_of(ids, p) * d;
+    uint16_t* __restrict__ mr = m16 + base;
+    uint16_t* __restrict__ vr = v16 + base;
+    float* __restrict__ wr = w + base;
+    const float* __restrict__ gr = g + p * d;
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) {
+      const float gc = gr[c];
+      const uint64_t i = static_cast<uint64_t>(base + c);
+      const float mv = md * bf16_to_float(mr[c]) + ms * gc;
+      mr[c] = bf16_round(mv, static_cast<uint32_t>(mix64(km + i)));
+      const float vv = vd * bf16_to_float(vr[c]) + vs * (gc * gc);
+      vr[c] = bf16_round(vv, static_cast<uint32_t>(mix64(kv + i)));
+      wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
+    }
+  }
+}
+
 // Adam with m in a depth-3 Count-Sketch (kNoM: no m at all, m = g) and v in a depth-3 Count-Min
 // sketch (the cs-mv and cs-v-nom presets), already updated by sketch_update: per active row, the
 // three signed m bucket rows and the three v bucket rows are contiguous [d] vectors, so median /
@@ -151,6 +184,10 @@ void apply_rule(Backend& be, RuleParams r, float* w, const int32_t* ids, const i
   if (r.rule == RuleKind::Adam || r.rule == RuleKind::AdamW) {
     if (m.kind == StoreKind::Dense && v.kind == StoreKind::Dense && r.m_bound == 0.f) {
       adam_dense_rows(be, r, w, ids, u, d, g, m.data, v.data);
+      return;
+    }
+    if (m.kind == StoreKind::Bf16 && v.kind == StoreKind::Bf16 && r.m_bound == 0.f) {
+      adam_bf16_rows(be, r, w, ids, u, d, g, m, v);
       return;
     }
     if (m.kind == StoreKind::CountSketch && m.hash.depth == 3 && v.kind == StoreKind::CountMin &&
