@@ -332,7 +332,10 @@ int cmd_train(const RunConfig& requested) {
       last_window_loss = p.loss;
       t_window = std::chrono::steady_clock::now();
     }
-    if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) run_eval(step);
+    if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) {
+      if (diverged()) return 1;  // no evaluation of diverged parameters
+      run_eval(step);
+    }
     const bool every = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
     const bool timed =
         cfg.checkpoint_minutes > 0 && seconds_since(t_saved) >= 60.0 * cfg.checkpoint_minutes;
