@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: on the bundled State of the Union corpus (data/sotu), train the small default model three times
+# `make demo`: on the bundled State of the Union corpus (data/sotu), train the small default model four times
 # with the same steps and seed - dense Adam; Adam with sketched state (cs-mv: m in a Count-Sketch, v in a
 # Count-Min sketch, 5x smaller, on the embedding and softmax); and cs-v-nom (no first moment on those tables, v in
-# a 5x Count-Min, conservative update, cleaned x0.2 every 125 steps: 10x smaller) - then print the perplexities and
+# a 5x Count-Min, conservative update, cleaned x0.2 every 125 steps: 10x smaller); and bf16 (every moment dense
+# in bfloat16 with stochastic rounding: 2x smaller) - then print the perplexities and
 # memory plans side by side, and generate a few sentences from the cs-mv model. Everything lands in out/demo/.
 # Usage: scripts/demo.sh [BUILD_DIR]   (DEMO_STEPS, DEMO_THREADS override the defaults)
 set -euo pipefail
@@ -17,7 +18,7 @@ THREADS=${DEMO_THREADS:-0}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 common=(--data "$DATA" --preset small --steps "$STEPS" --threads "$THREADS" --seed 1 --progress-every 50)
-STATES=(dense cs-mv cs-v-nom)
+STATES=(dense cs-mv cs-v-nom bf16)
 for state in "${STATES[@]}"; do
   echo "== training with --state $state ($STEPS steps) =="
   "$BIN" train "${common[@]}" --state "$state" --checkpoint "$OUT/$state" --log "$OUT/$state.jsonl" \
@@ -25,7 +26,7 @@ for state in "${STATES[@]}"; do
 done
 
 echo
-echo "== memory plan of this configuration, the three policies side by side =="
+echo "== memory plan of this configuration, the policies side by side =="
 "$BIN" plan --data "$DATA" --preset small --compare-states "${STATES[@]}" \
   --svg "$OUT/plan.svg" | sed -n '/side by side/,$p'
 
