@@ -64,16 +64,15 @@ void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* 
 }
 
 // Adam with both moments in bf16 stores (the bf16 preset): apply_element<Adam> with moment_value's
-// bf16 branch, the per-row pointers and the rounding streams' first mix64 hoisted out of the column
-// loop (bf16_round_bits(seed, step, i) = mix64(key + i), key = mix64(seed ^ step * phi)), so the
-// loop vectorises; the same expressions in the same order, so bitwise the generic path's result.
+// bf16 branch, the per-row pointers and the rounding streams' per-step keys hoisted out of the
+// column loop (bf16_round_bits = bf16_element_bits(bf16_step_key(seed, step), i)), so the loop
+// vectorises; the same expressions in the same order, so bitwise the generic path's result.
 void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
                     int64_t d, const float* g, const StoreView& m, const StoreView& v) {
   const float md = r.m_decay, ms = r.m_scale, vd = r.v_decay, vs = r.v_scale;
   const float wd = r.wd_factor, step = r.step_size, eps = r.eps;
-  constexpr uint64_t kPhi = 0x9e3779b97f4a7c15ULL;
-  const uint64_t km = mix64(m.round_seed ^ (static_cast<uint64_t>(m.round_step) * kPhi));
-  const uint64_t kv = mix64(v.round_seed ^ (static_cast<uint64_t>(v.round_step) * kPhi));
+  const uint32_t km = bf16_step_key(m.round_seed, m.round_step);
+  const uint32_t kv = bf16_step_key(v.round_seed, v.round_step);
   auto* m16 = reinterpret_cast<uint16_t*>(m.data);
   auto* v16 = reinterpret_cast<uint16_t*>(v.data);
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
@@ -86,11 +85,11 @@ void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* i
 #pragma omp simd
     for (int64_t c = 0; c < d; ++c) {
       const float gc = gr[c];
-      const uint64_t i = static_cast<uint64_t>(base + c);
+      const int64_t i = base + c;
       const float mv = md * bf16_to_float(mr[c]) + ms * gc;
-      mr[c] = bf16_round(mv, static_cast<uint32_t>(mix64(km + i)));
+      mr[c] = bf16_round(mv, bf16_element_bits(km, i));
       const float vv = vd * bf16_to_float(vr[c]) + vs * (gc * gc);
-      vr[c] = bf16_round(vv, static_cast<uint32_t>(mix64(kv + i)));
+      vr[c] = bf16_round(vv, bf16_element_bits(kv, i));
       wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
     }
   }

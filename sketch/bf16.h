@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "engine/rng.h"
+#include "sketch/hash.h"
 
 namespace sg {
 
@@ -25,16 +26,25 @@ SG_HD float bf16_to_float(uint16_t h) {
 SG_HD uint16_t bf16_round(float x, uint32_t r) {
   uint32_t b;
   memcpy(&b, &x, sizeof b);
-  if ((b & 0x7f800000u) == 0x7f800000u)  // inf or NaN: truncate, keeping a NaN a NaN
-    return static_cast<uint16_t>((b >> 16) | ((b & 0x007fffffu) ? 0x0040u : 0u));
-  return static_cast<uint16_t>((b + (r & 0xffffu)) >> 16);
+  // inf or NaN: truncate, keeping a NaN a NaN. Selects, not branches, so loops over it vectorise.
+  const bool special = (b & 0x7f800000u) == 0x7f800000u;
+  const uint32_t truncated = (b >> 16) | ((b & 0x007fffffu) != 0u ? 0x0040u : 0u);
+  const uint32_t rounded = (b + (r & 0xffffu)) >> 16;
+  return static_cast<uint16_t>(special ? truncated : rounded);
 }
 
 // The random bits for element `index` of a store at optimizer step `step` (counter-based, the same
-// on every device and for any thread count, so runs and resumes are reproducible).
+// on every device and for any thread count, so runs and resumes are reproducible): a per-step key
+// from the 64-bit mixer, then per element MurmurHash3's 32-bit finaliser of key + index * golden
+// (three 32-bit multiplies, which vectorise; 16 of its bits are used).
+SG_HD uint32_t bf16_step_key(uint64_t seed, int64_t step) {
+  return static_cast<uint32_t>(mix64(seed ^ (static_cast<uint64_t>(step) * 0x9e3779b97f4a7c15ull)));
+}
+SG_HD uint32_t bf16_element_bits(uint32_t key, int64_t index) {
+  return fmix32(key + static_cast<uint32_t>(index) * 0x9e3779b9u);
+}
 SG_HD uint32_t bf16_round_bits(uint64_t seed, int64_t step, int64_t index) {
-  return static_cast<uint32_t>(
-      rng_u64(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(index)));
+  return bf16_element_bits(bf16_step_key(seed, step), index);
 }
 
 }  // namespace sg
