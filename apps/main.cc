@@ -56,7 +56,7 @@ struct ModelFlags {
     add(app, "--sparsify", &sg::RunConfig::sparsify,
         "topk-sgd/randk-sgd: fraction of gradient entries sent (default 0.01)");
     add(app, "--state", &sg::RunConfig::state,
-        "optimizer state policy: dense | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
+        "optimizer state policy: dense | bf16 | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
     add(app, "--data", &sg::RunConfig::data,
         "LM1B-layout corpus folder, or text files FILE[,FILE...]");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
