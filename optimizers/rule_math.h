@@ -25,7 +25,11 @@ SG_HD float moment_value(const StoreView& s, const SketchRow& sr, int64_t row, i
   if (s.kind == StoreKind::Bf16) {  // the step uses the fp32 value; the store keeps it rounded
     const int64_t i = row * s.dim + c;
     uint16_t* p = reinterpret_cast<uint16_t*>(s.data) + i;
+#ifdef __CUDA_ARCH__  // no FMA contraction: the value rounded is the CPU's, so are the stored bits
+    const float nv = __fadd_rn(__fmul_rn(decay, bf16_to_float(*p)), __fmul_rn(scale, x));
+#else
     const float nv = decay * bf16_to_float(*p) + scale * x;
+#endif
     *p = bf16_round(nv, bf16_round_bits(s.round_seed, s.round_step, i));
     return nv;
   }
