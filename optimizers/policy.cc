@@ -119,7 +119,16 @@ StatePolicy StatePolicy::parse(const std::string& text) {
            "state policy is empty (use 'dense', 'cs-mv', 'cs-v', or param=moment:store)");
   if (text == "dense") return p;
   if (text.find('=') == std::string::npos) {
-    const std::vector<std::string> tok = split(text, ':');
+    std::string preset = text;
+    const std::string rest = "+bf16";  // e.g. cs-v-nom+bf16: what the preset leaves dense, in bf16
+    if (preset.size() > rest.size() &&
+        preset.compare(preset.size() - rest.size(), rest.size(), rest) == 0) {
+      preset.resize(preset.size() - rest.size());
+      p.rest_bf16_ = true;
+      SG_CHECK(preset != "bf16" && preset != "dense", "state policy: '", text,
+               "': use 'bf16' for every moment in bf16");
+    }
+    const std::vector<std::string> tok = split(preset, ':');
     SG_CHECK(tok.size() <= 2, "state policy: bad preset '", text, "'");
     if (tok[0] == "cs-mv") {
       p.preset_m_ = p.preset_v_ = true;
@@ -134,7 +143,8 @@ StatePolicy StatePolicy::parse(const std::string& text) {
       p.preset_bf16_ = true;
     } else {
       SG_FAIL("unknown state policy '", text,
-              "' (dense, bf16, cs-mv, cs-v, cs-m, cs-v-nom, an optional ':Nx' suffix, or "
+              "' (dense, bf16, cs-mv, cs-v, cs-m, cs-v-nom, an optional ':Nx' and/or '+bf16' "
+              "suffix, or "
               "param=m:cs,v:cm;...)");
     }
     if (tok.size() == 2) p.preset_compression_ = parse_compression(tok[1], text);
@@ -193,6 +203,10 @@ MomentStores StatePolicy::resolve(const std::string& param, const ParamShapeInfo
     ms.v.update = SketchUpdate::Conservative;
     ms.v.clean_alpha = 0.2f;  // the paper's cleaning for Adam (the authors' code: 0.25 every 1000)
     ms.v.clean_every = 125;
+  }
+  if (rest_bf16_) {
+    if (has_m && ms.m.kind == StoreKind::Dense) ms.m.kind = StoreKind::Bf16;
+    if (has_v && ms.v.kind == StoreKind::Dense) ms.v.kind = StoreKind::Bf16;
   }
   return ms;
 }

@@ -1,7 +1,7 @@
 // State policy: which store holds each moment of each parameter, parsed from a short text.
 //
 //   policy  := "dense"                               every moment in a dense fp32 store
-//            | preset [":" N "x"]                    preset on the large parameters, N-fold
+//            | preset [":" N "x"] ["+bf16"]         preset on the large parameters, N-fold
 //            compression | entry (";" entry)*                    per-parameter form; unnamed
 //            parameters stay dense
 //   preset  := "bf16"    every moment of every parameter dense in bfloat16 (half the bytes)
@@ -26,7 +26,8 @@
 // "Large" (presets) = rank >= 2 and (row-sparse gradient or >= 65,536 rows), i.e. the embedding and
 // the softmax of a language model; everything else (small matrices, vectors) stays dense. Moments a
 // rule does not have are ignored by presets and rejected by the per-parameter form. Examples:
-//   "cs-mv", "cs-v", "cs-mv:10x", "embedding/W=m:cs:5x,v:cm:5x;softmax/W=v:cm"
+//   "cs-mv", "cs-v", "cs-mv:10x", "cs-v-nom+bf16" (the rest in bf16),
+//   "embedding/W=m:cs:5x,v:cm:5x;softmax/W=v:cm"
 #pragma once
 #include <cstdint>
 #include <map>
@@ -60,6 +61,7 @@ class StatePolicy {
  private:
   std::string text_;
   bool preset_m_ = false, preset_v_ = false, preset_no_m_ = false, preset_bf16_ = false;
+  bool rest_bf16_ = false;  // "+bf16": moments the preset leaves dense are kept in bf16
   double preset_compression_ = 5.0;
   std::map<std::string, MomentStores> entries_;
 };

@@ -206,6 +206,15 @@ TEST(Optimizer, StateNamesShapesAndPresets) {
   EXPECT_EQ(r4["dense/W/v"].category, Category::OptStateDense);
   EXPECT_NE(o4.describe().find("emb/W [40x8] row-sparse adam: m=bf16"), std::string::npos)
       << o4.describe();
+
+  cfg.state = "cs-mv+bf16";  // the preset's sketches, and bf16 for what it leaves dense
+  Optimizer o5(cfg, t.g, t.grads);
+  std::map<std::string, BufferRequest> r5;
+  for (const auto& r : o5.requests()) r5[r.name] = r;
+  EXPECT_EQ(r5["emb/W/m"].category, Category::OptStateSketch);
+  EXPECT_EQ(r5["emb/W/m"].bytes, 3u * 3 * 8 * 4);
+  EXPECT_EQ(r5["dense/W/m"].bytes, 12u * 8 * 2);
+  EXPECT_EQ(r5["dense/W/v"].bytes, 12u * 8 * 2);
 }
 
 TEST(Optimizer, CheckpointRoundTrip) {
@@ -383,6 +392,8 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
        "m:none for 'emb/W' needs adam or adamw"},
       {[](OptimizerConfig& c) { c.state = "emb/W=v:bf16:5x"; }, "option '5x' on a bf16 store"},
       {[](OptimizerConfig& c) { c.state = "bf16:2x"; }, "'bf16' takes no compression"},
+      {[](OptimizerConfig& c) { c.state = "dense+bf16"; }, "use 'bf16' for every moment"},
+      {[](OptimizerConfig& c) { c.state = "cs-x+bf16"; }, "unknown state policy 'cs-x+bf16'"},
   };
   for (const auto& [set, needle] : cases) {
     OptimizerConfig c;
