@@ -10,7 +10,10 @@
 // (apps/checkpoint.h) are written atomically every `checkpoint_every` steps and every
 // `checkpoint_minutes` of wall time (default 10, so a crash loses at most that), at the end, and on
 // SIGINT/SIGTERM; --resume reloads one and replays the data stream so the continued run is bitwise
-// identical to an uninterrupted one.
+// identical to an uninterrupted one. The host does not wait for the device inside a step: batches go
+// up through Backend::upload, and the step losses are summed on the device (apps/loss_window.h) and
+// read once per progress window, where divergence (a non-finite sum) is caught; it is also checked
+// before every checkpoint and periodic evaluation.
 #include <sys/stat.h>
 
 #include <atomic>
