@@ -40,6 +40,13 @@ std::vector<float> run_linear(const OptimizerConfig& cfg, Shape shape, std::vect
   return ex.read_f32(m.w);
 }
 
+// Gradients of `steps` steps, n values each, step s drawn from seed + s.
+std::vector<std::vector<float>> uniform_steps(int steps, int64_t n, uint64_t seed) {
+  std::vector<std::vector<float>> g;
+  for (int s = 0; s < steps; ++s) g.push_back(testing_optim::uniform(n, seed + s));
+  return g;
+}
+
 void expect_near(const std::vector<float>& got, const std::vector<double>& want,
                  double tol = 1e-5) {
   ASSERT_EQ(got.size(), want.size());
@@ -140,8 +147,7 @@ TEST(Rules, Sm3MomentumHandComputed) {
 TEST(Rules, Sm3MomentumWithZeroMomentumIsSm3) {
   // m = u: w -= lr * (g / (sqrt(nu) + eps)) against sm3's w -= lr * g / (sqrt(nu) + eps), the same
   // up to the order of one multiplication and one division.
-  std::vector<std::vector<float>> g;
-  for (int s = 0; s < 6; ++s) g.push_back(testing_optim::uniform(20, 70 + s));
+  const auto g = uniform_steps(6, 20, 70);
   const auto w0 = testing_optim::uniform(20, 69);
   OptimizerConfig cfg;
   cfg.lr = 0.05f;
@@ -176,8 +182,7 @@ TEST(Rules, Sm3MomentumLosslessSketchedMomentumEqualsDense) {
 TEST(Rules, Sm3WithSingletonCoversIsAdagrad) {
   // A [n, 1] matrix: each row accumulator covers one entry and the column accumulator is the
   // maximum, so nu = row_i + g^2: exactly Adagrad. Same for a vector (dense fallback).
-  std::vector<std::vector<float>> g;
-  for (int s = 0; s < 5; ++s) g.push_back(testing_optim::uniform(7, 50 + s));
+  const auto g = uniform_steps(5, 7, 50);
   const auto w0 = testing_optim::uniform(7, 49);
   OptimizerConfig cfg;
   cfg.lr = 0.3f;
