@@ -119,10 +119,12 @@ Vocab checkpoint_vocab(const Checkpoint& ck) {
 
 void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, int64_t step,
                      int64_t words_seen, const Vocab& vocab, const Executor& ex,
-                     const LmGraph& model, const Optimizer* opt) {
+                     const LmGraph& model, const Optimizer* opt,
+                     const std::map<std::string, std::string>& extra) {
   Backend& be = ex.backend();
   be.synchronize();
   StFile f;
+  for (const auto& [k, v] : extra) f.metadata[k] = v;
   f.metadata["format"] = kCheckpointFormat;
   f.metadata["config"] = cfg.to_json().dump();
   f.metadata["step"] = std::to_string(step);

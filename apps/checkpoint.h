@@ -12,6 +12,7 @@
 // of the whole model (an LM1B model with Adam state is several GB).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "apps/run_config.h"
@@ -42,9 +43,11 @@ Checkpoint read_checkpoint(const std::string& file_or_folder);
 // The vocabulary stored in a checkpoint (ids exactly as in training).
 Vocab checkpoint_vocab(const Checkpoint& ck);
 
+// `extra`: more metadata entries (e.g. the best held-out perplexity so far, which --resume keeps).
 void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, int64_t step,
                      int64_t words_seen, const Vocab& vocab, const Executor& ex,
-                     const LmGraph& model, const Optimizer* opt);
+                     const LmGraph& model, const Optimizer* opt,
+                     const std::map<std::string, std::string>& extra = {});
 
 // Copies param/* (and state/* when with_state) into the executor's tensors; every parameter of the
 // graph must be present with the same shape. Values bound externally are skipped.

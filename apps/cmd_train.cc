@@ -10,17 +10,19 @@
 // (apps/checkpoint.h) are written atomically every `checkpoint_every` steps and every
 // `checkpoint_minutes` of wall time (default 10, so a crash loses at most that), at the end, and on
 // SIGINT/SIGTERM; --resume reloads one and replays the data stream so the continued run is bitwise
-// identical to an uninterrupted one. The host does not wait for the device inside a step: batches go
-// up through Backend::upload, and the step losses are summed on the device (apps/loss_window.h) and
-// read once per progress window, where divergence (a non-finite sum) is caught; it is also checked
-// before every checkpoint and periodic evaluation.
+// identical to an uninterrupted one. The host does not wait for the device inside a step: batches
+// go up through Backend::upload, and the step losses are summed on the device (apps/loss_window.h)
+// and read once per progress window, where divergence (a non-finite sum) is caught; it is also
+// checked before every checkpoint and periodic evaluation.
 #include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -81,6 +83,8 @@ int cmd_train(const RunConfig& requested) {
   if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
     heldout = corpus.heldout_shards.front();
   SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
+  SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
+           "--keep-best needs --checkpoint DIR and a held-out shard (not --heldout none)");
 
   // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
   // run.
@@ -161,6 +165,8 @@ int cmd_train(const RunConfig& requested) {
   const size_t planned = ex.plan().total_bytes() + planned_eval;
 
   int64_t step = 0, words_seen = 0;
+  double best_perplexity = NAN;  // the best held-out perplexity so far, and its step (--keep-best)
+  int64_t best_step = -1;
   if (ck) {
     restore_model(*ck, ex, model, /*with_state=*/true);
     restore_optimizer(*ck, *be, opt);
@@ -170,6 +176,11 @@ int cmd_train(const RunConfig& requested) {
              " but --steps is ", total_steps);
     batches.skip(step);
     log.line("resumed from " + ck_path + " at step " + std::to_string(step));
+    const auto& md = ck->file.metadata;
+    if (md.count("best_heldout_perplexity") && md.count("best_step")) {
+      best_perplexity = std::strtod(md.at("best_heldout_perplexity").c_str(), nullptr);
+      best_step = std::strtoll(md.at("best_step").c_str(), nullptr, 10);
+    }
   } else {
     init_lm_parameters(ex, model, cfg.seed);
     reset_lm_state(ex, model);
@@ -198,6 +209,15 @@ int cmd_train(const RunConfig& requested) {
               {"planned_bytes", planned},
               {"plan_by_category", categories_json(ex.plan())}});
 
+  auto best_metadata = [&] {
+    std::map<std::string, std::string> md;
+    if (best_step < 0) return md;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", best_perplexity);
+    md["best_heldout_perplexity"] = buf;
+    md["best_step"] = std::to_string(best_step);
+    return md;
+  };
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
@@ -224,12 +244,23 @@ int cmd_train(const RunConfig& requested) {
                 {"perplexity", r.perplexity()},
                 {"tokens", r.tokens},
                 {"seconds", r.seconds}});
+    if (std::isfinite(r.perplexity()) &&
+        (std::isnan(best_perplexity) || r.perplexity() < best_perplexity)) {
+      best_perplexity = r.perplexity();
+      best_step = at_step;
+      if (cfg.keep_best) {  // parameters only: for eval and generate, not for --resume
+        const std::string best = cfg.checkpoint + "/best.safetensors";
+        save_checkpoint(best, cfg, at_step, words_seen, vocab, ex, model, nullptr, best_metadata());
+        log.line("best held-out perplexity so far: written to " + best);
+        log.record({{"event", "best"}, {"step", at_step}, {"path", best}});
+      }
+    }
     return r;
   };
   auto t_saved = std::chrono::steady_clock::now();
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
-    save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt);
+    save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best_metadata());
     log.record({{"event", "checkpoint"}, {"step", at_step}, {"path", ck_path}});
     t_saved = std::chrono::steady_clock::now();
   };
@@ -404,6 +435,10 @@ int cmd_train(const RunConfig& requested) {
   if (final_eval) {
     summary["heldout_perplexity"] = final_eval->perplexity();
     summary["heldout_tokens"] = final_eval->tokens;
+  }
+  if (best_step >= 0) {
+    summary["best_heldout_perplexity"] = best_perplexity;
+    summary["best_step"] = best_step;
   }
   log.record({{"event", "end"}, {"summary", summary}});
   char buf[256];

@@ -92,6 +92,9 @@ struct ModelFlags {
     app->add_flag("--resume", parsed.resume, "continue from the checkpoint in --checkpoint");
     app->add_flag("--profile", parsed.profile,
                   "print the time spent per op type, optimizer and data at the end");
+    app->add_flag("--keep-best", parsed.keep_best,
+                  "with --checkpoint: also keep the parameters of the best held-out perplexity in "
+                  "best.safetensors there (for eval and generate)");
   }
 
   sg::RunConfig resolve() {
@@ -105,6 +108,7 @@ struct ModelFlags {
     }
     c.resume = parsed.resume;
     c.profile = parsed.profile;
+    c.keep_best = parsed.keep_best;
     return c;
   }
 };

@@ -55,6 +55,7 @@ struct RunConfig {
   int64_t progress_every = 10;
   int64_t warmup_steps = 3;  // steps excluded from the words/s measurement
   bool profile = false;      // print time per op type, optimizer and data at the end
+  bool keep_best = false;    // also write DIR/best.safetensors at each new best held-out perplexity
 
   int sampled_count() const;  // S of "sampled:S", 0 for "full"
   void apply_preset();        // fills model/batch fields from `preset`

@@ -128,6 +128,16 @@ TEST(CliErrors, BadVocabularyLine) {
       run_cli(std::string(kTiny) + " --data " + d + " --vocab " + d + "/vocab.txt"), "vocab.txt");
 }
 
+TEST(CliErrors, KeepBestNeedsACheckpointAndHeldoutData) {
+  std::string d = make_corpus("keepbest");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --keep-best"),
+                        "--keep-best needs --checkpoint");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d +
+                                " --keep-best --heldout none --checkpoint " + d + "/ck"),
+                        "not --heldout none");
+  EXPECT_EQ(list_dir(d).size(), 2u) << "a checkpoint folder was made despite the error";
+}
+
 TEST(CliErrors, BadCompareStates) {
   expect_one_line_error(run_cli("plan --preset paper-lm1b --compare-states"), "compare-states");
   expect_one_line_error(run_cli("plan --preset paper-lm1b --compare-states dense bogus"),

@@ -170,6 +170,39 @@ TEST(TrainEndToEnd, SmallVocabularyUsesTheFullSoftmax) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// --keep-best: best.safetensors holds the parameters of the lowest held-out perplexity (its step is
+// the argmin of the evaluations), eval reads it, and a resumed run keeps the best found before it:
+// resuming at the last step re-evaluates the last parameters, which (with this seed) are worse than
+// the best, so only the best restored from the checkpoint's metadata gives the right answer.
+TEST(TrainEndToEnd, KeepBestWritesTheBestEvaluatedParameters) {
+  const std::string d = temp_dir("best"), ck = d + "/ck";
+  const std::string run =
+      "train --preset tiny --threads 2 --seed 1 --data " + kData +
+      " --eval-tokens 2000 --lr 0.05 --eval-every 10 --steps 40 --keep-best --checkpoint " + ck +
+      " --summary-json " + d + "/s.json --log " + d + "/log.jsonl";
+  CliResult r = run_cli(run);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto evals = read_jsonl(d + "/log.jsonl", "eval");
+  ASSERT_EQ(evals.size(), 4u);
+  double best = 1e300;
+  int64_t best_step = -1;
+  for (const auto& e : evals)
+    if (e["perplexity"].get<double>() < best) best = e["perplexity"], best_step = e["step"];
+  StFile f = read_safetensors(ck + "/best.safetensors", /*with_data=*/false);
+  EXPECT_EQ(f.metadata.at("step"), std::to_string(best_step));
+  EXPECT_EQ(f.metadata.at("best_step"), std::to_string(best_step));
+  EXPECT_FALSE(f.tensors.count("optim/embedding/W/m"));  // parameters only
+  CliResult e = run_cli("eval --checkpoint " + ck + "/best.safetensors --data " + kData +
+                        " --max-tokens 2000");
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(best_step, 40) << "the last evaluation is the best: the resume below proves nothing";
+  r = run_cli(run + " --resume");  // no steps left: only the final evaluation, of step 40 again
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = nlohmann::json::parse(read_text(d + "/s.json"));
+  EXPECT_EQ(s["best_step"].get<int64_t>(), best_step);
+  EXPECT_EQ(s["best_heldout_perplexity"].get<double>(), best);
+}
+
 // A run that diverges stops with one line and exit code 1; the step losses are read once per
 // progress window, so the check names the window, and no checkpoint is written after the first step
 // of the window that went non-finite.
