@@ -99,9 +99,22 @@ CorpusLayout find_corpus(const std::string& dir) {
   const fs::path held = fs::path(dir) / kHeldoutFolder;
   const bool has_train = fs::is_directory(train, ec);
   const bool has_held = fs::is_directory(held, ec);
-  SG_CHECK(has_train || has_held, "data folder ", dir,
-           " is not an LM1B-layout corpus: it has neither ", kTrainFolder, "/ nor ", kHeldoutFolder,
-           "/");
+  if (!has_train && !has_held) {
+    // Plain text files are named one by one, never taken from a folder wholesale: a WikiText or
+    // PTB folder also holds the validation and test files.
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.')
+        files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    std::string hint;
+    for (size_t i = 0; i < files.size() && i < 2; ++i) hint += (i ? "," : "") + files[i];
+    SG_FAIL("data folder ", dir, " is not an LM1B-layout corpus: it has neither ", kTrainFolder,
+            "/ nor ", kHeldoutFolder, "/",
+            hint.empty() ? std::string()
+                         : "; to train on plain text files name them: --data " + hint +
+                               (files.size() > 2 ? ",..." : "") + " (and --heldout FILE)");
+  }
   if (has_train) {
     c.train_shards = list_shards(train, is_train_shard);
     SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),

@@ -81,6 +81,12 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
   std::filesystem::create_directories(d.file("empty"));
   EXPECT_THAT(msg(d.file("empty")), HasSubstr("is not an LM1B-layout corpus"));
+  // A folder of text files is not taken wholesale (WikiText's also holds valid and test): the
+  // error says how to name them.
+  std::filesystem::create_directories(d.file("texts"));
+  for (const char* f : {"c.txt", "a.txt", "b.txt"}) write_file(d.file("texts") + "/" + f, "x\n");
+  EXPECT_THAT(msg(d.file("texts")), HasSubstr("name them: --data " + d.file("texts") + "/a.txt," +
+                                              d.file("texts") + "/b.txt,..."));
 
   std::filesystem::create_directories(train_dir(d.file("noshards")));
   write_file(train_dir(d.file("noshards")) + "/other.txt", "x\n");
