@@ -39,10 +39,10 @@ if has bench; then
   build-gpu/bin/sketchgrad plan --preset paper-lm1b --optimizer adam --compare >"$DEST/plan-paper.txt" 2>&1
   # Where the sketch overhead goes (issue 6: 10.7 % of the step vs 3 %): update and query timed apart.
   build-gpu/bin/optim_bench --benchmark_filter='memcpy/cuda|sketch.*/cuda|adam_step/cuda/(embedding|softmax_sampled)' \
-    --benchmark_min_time=0.3s >"$DEST/optim_bench.txt" 2>&1
+    --benchmark_min_time=0.3 >"$DEST/optim_bench.txt" 2>&1
   if command -v nsys >/dev/null; then
     nsys profile --stats=true -o /tmp/optim_sketch build-gpu/bin/optim_bench \
-      --benchmark_filter='adam_step/cuda/embedding_sparse/cs-mv' --benchmark_min_time=0.3s >"$DEST/nsys-optim.txt" 2>&1
+      --benchmark_filter='adam_step/cuda/embedding_sparse/cs-mv' --benchmark_min_time=0.3 >"$DEST/nsys-optim.txt" 2>&1
   fi
   echo "bench done $(date -u +%T)"
 fi
