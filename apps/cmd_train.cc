@@ -21,6 +21,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -260,7 +261,14 @@ int cmd_train(const RunConfig& requested) {
   auto t_saved = std::chrono::steady_clock::now();
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
     save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best_metadata());
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(ck_path, ec);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " (%s, %.1f s)", ec ? "?" : format_bytes(bytes).c_str(),
+                  seconds_since(t0));
+    log.line("checkpoint at step " + std::to_string(at_step) + " written to " + ck_path + buf);
     log.record({{"event", "checkpoint"}, {"step", at_step}, {"path", ck_path}});
     t_saved = std::chrono::steady_clock::now();
   };
