@@ -339,6 +339,7 @@ int cmd_train(const RunConfig& requested) {
     // words/s excludes the first warmup_steps of this process (allocation, caches, thread
     // start-up).
     if (!measuring && step - first_step >= cfg.warmup_steps) {
+      be->synchronize();  // the warm-up steps the device still has queued are not measured
       measuring = true;
       t_measure = std::chrono::steady_clock::now();
       measured_steps = 0;

@@ -105,8 +105,9 @@ __global__ void bucket_kernel(StoreView s, const int32_t* ids, int64_t m, const 
       const float sv = src[p * d + c];
       const float xv = (lazy && square) ? sv * sv : sv;
       const float v = signed_sketch ? sg * xv : xv;
-      // max as the CPU's std::max (a NaN operand is kept, not dropped as fmaxf would), sums and
-      // products rounded one by one (no contraction into FMA, as in bucket_pair_kernel)
+      // max exactly as the CPU's std::max(acc, v) (a NaN already in acc stays, unlike fmaxf, which
+      // drops a NaN of either side); sums and products rounded one by one (no contraction into
+      // FMA, as in bucket_pair_kernel)
       acc = r == q ? v : (conservative ? (acc < v ? v : acc) : __fadd_rn(acc, v));
     }
     const float decayed = __fmul_rn(decay, bucket[c]);

@@ -26,6 +26,8 @@ class CudaBackend final : public Backend {
  public:
   CudaBackend(int ordinal, int threads);
   ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;  // owns a stream, cuBLAS, pinned buffers and events
+  CudaBackend& operator=(const CudaBackend&) = delete;
   std::string description() const override;
   void copy_from_host(void* dst, const void* src, size_t n) override;
   void upload(void* dst, const void* src, size_t n) override;

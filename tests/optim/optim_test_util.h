@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "engine/ops/ops.h"
 #include "engine/rng.h"
 #include "optimizers/optimizer.h"
+#include "sketch/bf16.h"
 
 namespace sg::testing_optim {
 
@@ -69,7 +71,8 @@ struct TinyRun {
 
 struct TrainResult {
   std::vector<float> E, P;
-  std::vector<std::pair<std::string, std::vector<float>>> state;
+  std::vector<std::pair<std::string, std::vector<float>>> state;  // bf16 stores decoded
+  std::set<std::string> bf16_state;                               // names of the bf16 ones
   float norm = 0;
 };
 
@@ -103,7 +106,14 @@ inline TrainResult train_tiny(const OptimizerConfig& cfg, int steps,
   r.norm = opt.last_grad_norm();
   for (auto& [name, tensor] : opt.state_tensors()) {
     std::vector<float> host(tensor.numel());
-    be->copy_to_host(host.data(), tensor.data, tensor.nbytes());
+    if (tensor.dtype == DType::BF16) {
+      std::vector<uint16_t> bits(tensor.numel());
+      be->copy_to_host(bits.data(), tensor.data, tensor.nbytes());
+      for (size_t i = 0; i < bits.size(); ++i) host[i] = bf16_to_float(bits[i]);
+      r.bf16_state.insert(name);
+    } else {
+      be->copy_to_host(host.data(), tensor.data, tensor.nbytes());
+    }
     r.state.push_back({name, host});
   }
   return r;

@@ -12,11 +12,11 @@ namespace {
 using testing_optim::train_tiny;
 using testing_optim::TrainResult;
 
-void expect_close(const std::vector<float>& a, const std::vector<float>& b,
-                  const std::string& what) {
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, const std::string& what,
+                  double rel = 2e-4) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (size_t i = 0; i < a.size(); ++i)
-    ASSERT_NEAR(a[i], b[i], 2e-4 * (1 + std::fabs(a[i]))) << what << " element " << i;
+    ASSERT_NEAR(a[i], b[i], rel * (1 + std::fabs(a[i]))) << what << " element " << i;
 }
 
 struct Case {
@@ -46,8 +46,10 @@ TEST_P(OptimParity, CpuMatchesCuda) {
   for (size_t i = 0; i < c.state.size(); ++i) {
     if (c.state[i].first.find(".hash") != std::string::npos)
       EXPECT_TRUE(testing_optim::bitwise_equal(c.state[i].second, g.state[i].second));
-    else
-      expect_close(c.state[i].second, g.state[i].second, c.state[i].first);
+    else  // bf16 moments: the devices' gradients differ in their last bits, which can move a
+          // stochastic rounding by one bf16 step (2^-8 relative)
+      expect_close(c.state[i].second, g.state[i].second, c.state[i].first,
+                   c.bf16_state.count(c.state[i].first) ? 1.0 / 128 : 2e-4);
   }
   TrainResult g2 = train_tiny(cfg, 5, "cuda", 2, 10);  // bitwise reproducible on the device
   EXPECT_TRUE(testing_optim::bitwise_equal(g.E, g2.E));
