@@ -1,9 +1,26 @@
 // RunConfig presets, validation and JSON round trip.
 #include "apps/run_config.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "engine/check.h"
 
 namespace sg {
+
+namespace {
+// A float as the shortest decimal that reads back as the same float (0.9f is written 0.9, not
+// 0.8999999761581421), so configurations in logs and checkpoints read as typed and still round-trip
+// exactly (from_json casts the double back to float).
+double json_float(float f) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(f));
+    if (std::strtof(buf, nullptr) == f) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+}  // namespace
 
 int RunConfig::sampled_count() const {
   if (softmax == "full") return 0;
@@ -95,22 +112,22 @@ nlohmann::json RunConfig::to_json() const {
           {"hidden", hidden},
           {"proj", proj},
           {"layers", layers},
-          {"dropout", dropout},
+          {"dropout", json_float(dropout)},
           {"softmax", softmax},
           {"lstm_impl", lstm_impl},
           {"batch", batch},
           {"bptt", bptt},
           {"optimizer", optimizer},
-          {"lr", lr},
+          {"lr", json_float(lr)},
           {"schedule", schedule},
-          {"clip", clip},
-          {"clip_per_param", clip_per_param},
-          {"beta1", beta1},
-          {"beta2", beta2},
-          {"eps", eps},
-          {"momentum", momentum},
-          {"weight_decay", weight_decay},
-          {"sparsify", sparsify},
+          {"clip", json_float(clip)},
+          {"clip_per_param", json_float(clip_per_param)},
+          {"beta1", json_float(beta1)},
+          {"beta2", json_float(beta2)},
+          {"eps", json_float(eps)},
+          {"momentum", json_float(momentum)},
+          {"weight_decay", json_float(weight_decay)},
+          {"sparsify", json_float(sparsify)},
           {"state", state},
           {"steps", steps},
           {"epochs", epochs},
