@@ -1,8 +1,8 @@
 // `sketchgrad eval`: held-out perplexity of a checkpoint with the full softmax, and the number of
 // predicted tokens (159,658 on the real LM1B test shard: every word and every </S>, never <S>).
 #include <cstdio>
-#include <fstream>
 
+#include "apps/atomic_file.h"
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
@@ -40,9 +40,7 @@ int cmd_eval(const EvalOptions& o) {
         {"shard", shard},       {"checkpoint", ck.path},    {"step", ck.step},
         {"tokens", r.tokens},   {"mean_nll", r.mean_nll()}, {"perplexity", r.perplexity()},
         {"seconds", r.seconds}, {"batch", model.cfg.batch}, {"bptt", model.cfg.bptt}};
-    std::ofstream f(o.json);
-    f << j.dump(2) << '\n';
-    SG_CHECK(f.good(), "cannot write ", o.json);
+    write_file_atomically(o.json, j.dump(2) + "\n");
   }
   return 0;
 }

@@ -11,11 +11,11 @@
 // reported beside it.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <optional>
 #include <sstream>
 
+#include "apps/atomic_file.h"
 #include "apps/commands.h"
 #include "apps/loss_window.h"
 #include "apps/model_setup.h"
@@ -213,13 +213,7 @@ int cmd_plan(const PlanOptions& o) {
   if (!o.svg.empty()) {
     std::string svg =
         render_plan_svg(main_run.train_plan, main_run.train.requests, main_run.num_ops);
-    std::string tmp = o.svg + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << svg;
-      SG_CHECK(f.good(), "cannot write ", o.svg);
-    }
-    SG_CHECK(std::rename(tmp.c_str(), o.svg.c_str()) == 0, "cannot write ", o.svg);
+    write_file_atomically(o.svg, svg);
   }
 
   if (o.json) {

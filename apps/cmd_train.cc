@@ -22,11 +22,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 
+#include "apps/atomic_file.h"
+#include "apps/best_heldout.h"
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
@@ -166,8 +167,7 @@ int cmd_train(const RunConfig& requested) {
   const size_t planned = ex.plan().total_bytes() + planned_eval;
 
   int64_t step = 0, words_seen = 0;
-  double best_perplexity = NAN;  // the best held-out perplexity so far, and its step (--keep-best)
-  int64_t best_step = -1;
+  BestHeldout best;  // the best held-out perplexity so far, and its step (--keep-best, summary)
   if (ck) {
     restore_model(*ck, ex, model, /*with_state=*/true);
     restore_optimizer(*ck, *be, opt);
@@ -177,11 +177,7 @@ int cmd_train(const RunConfig& requested) {
              " but --steps is ", total_steps);
     batches.skip(step);
     log.line("resumed from " + ck_path + " at step " + std::to_string(step));
-    const auto& md = ck->file.metadata;
-    if (md.count("best_heldout_perplexity") && md.count("best_step")) {
-      best_perplexity = std::strtod(md.at("best_heldout_perplexity").c_str(), nullptr);
-      best_step = std::strtoll(md.at("best_step").c_str(), nullptr, 10);
-    }
+    best.restore(ck->file.metadata);
   } else {
     init_lm_parameters(ex, model, cfg.seed);
     reset_lm_state(ex, model);
@@ -210,15 +206,6 @@ int cmd_train(const RunConfig& requested) {
               {"planned_bytes", planned},
               {"plan_by_category", categories_json(ex.plan())}});
 
-  auto best_metadata = [&] {
-    std::map<std::string, std::string> md;
-    if (best_step < 0) return md;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", best_perplexity);
-    md["best_heldout_perplexity"] = buf;
-    md["best_step"] = std::to_string(best_step);
-    return md;
-  };
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
@@ -245,16 +232,12 @@ int cmd_train(const RunConfig& requested) {
                 {"perplexity", r.perplexity()},
                 {"tokens", r.tokens},
                 {"seconds", r.seconds}});
-    if (std::isfinite(r.perplexity()) &&
-        (std::isnan(best_perplexity) || r.perplexity() < best_perplexity)) {
-      best_perplexity = r.perplexity();
-      best_step = at_step;
-      if (cfg.keep_best) {  // parameters only: for eval and generate, not for --resume
-        const std::string best = cfg.checkpoint + "/best.safetensors";
-        save_checkpoint(best, cfg, at_step, words_seen, vocab, ex, model, nullptr, best_metadata());
-        log.line("best held-out perplexity so far: written to " + best);
-        log.record({{"event", "best"}, {"step", at_step}, {"path", best}});
-      }
+    if (best.offer(r.perplexity(), at_step) && cfg.keep_best) {
+      // Parameters only: for eval and generate, not for --resume.
+      const std::string path = cfg.checkpoint + "/best.safetensors";
+      save_checkpoint(path, cfg, at_step, words_seen, vocab, ex, model, nullptr, best.metadata());
+      log.line("best held-out perplexity so far: written to " + path);
+      log.record({{"event", "best"}, {"step", at_step}, {"path", path}});
     }
     return r;
   };
@@ -262,7 +245,7 @@ int cmd_train(const RunConfig& requested) {
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
-    save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best_metadata());
+    save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best.metadata());
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(ck_path, ec);
     char buf[96];
@@ -445,9 +428,9 @@ int cmd_train(const RunConfig& requested) {
     summary["heldout_perplexity"] = final_eval->perplexity();
     summary["heldout_tokens"] = final_eval->tokens;
   }
-  if (best_step >= 0) {
-    summary["best_heldout_perplexity"] = best_perplexity;
-    summary["best_step"] = best_step;
+  if (best.known()) {
+    summary["best_heldout_perplexity"] = best.perplexity;
+    summary["best_step"] = best.step;
   }
   log.record({{"event", "end"}, {"summary", summary}});
   char buf[256];
@@ -457,16 +440,7 @@ int cmd_train(const RunConfig& requested) {
       final_eval ? (", held-out perplexity " + format_perplexity(final_eval->perplexity())).c_str()
                  : "");
   log.line(buf);
-  if (!cfg.summary_json.empty()) {
-    std::string tmp = cfg.summary_json + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << summary.dump(2) << '\n';
-      SG_CHECK(f.good(), "cannot write summary ", cfg.summary_json);
-    }
-    SG_CHECK(std::rename(tmp.c_str(), cfg.summary_json.c_str()) == 0, "cannot write summary ",
-             cfg.summary_json);
-  }
+  if (!cfg.summary_json.empty()) write_file_atomically(cfg.summary_json, summary.dump(2) + "\n");
   return g_stop_signal ? 130 : 0;  // a signal during the final evaluation: training was complete
 }
 
