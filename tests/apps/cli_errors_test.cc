@@ -67,9 +67,18 @@ TEST(CliErrors, OutOfRangeValues) {
       {"--sparsify 2", "--sparsify"},
       {"--checkpoint-minutes -1", "--checkpoint-minutes"},
       {"--tf32", "--tf32 needs --device cuda"},
+      {"--state dense+bf16", "use 'bf16' for every moment"},
+      {"--state emb/W=v:bf16:5x", "option '5x' on a bf16 store"},
+      {"--optimizer sm3-momentum --momentum 1", "momentum"},
   };
   for (const auto& [flags, needle] : cases)
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
+}
+
+TEST(CliErrors, GenerateSamplingOptionsOutOfRange) {
+  for (const char* flags : {"--top-p 0", "--top-p 1.5", "--temperature 0", "--top-k -1"})
+    expect_one_line_error(run_cli(std::string("generate --checkpoint /nonexistent ") + flags),
+                          std::string(flags).substr(0, std::string(flags).find(' ')));
 }
 
 TEST(CliErrors, MissingAndEmptyDataFolder) {
