@@ -18,9 +18,7 @@ int cmd_eval(const EvalOptions& o) {
   SG_CHECK(o.max_tokens >= 0, "--max-tokens must be >= 0");
   std::string shard = o.shard;
   if (shard.empty()) {
-    CorpusLayout c = find_corpus(o.data);
-    require_heldout(c);
-    shard = c.heldout_shards.front();
+    shard = default_eval_shard(find_corpus(o.data));
   }
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);

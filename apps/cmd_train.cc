@@ -69,6 +69,15 @@ std::string format_perplexity(double p) {
   return buf;
 }
 
+// "a.txt, b.txt" (file names without folders), the first three and a count of the rest.
+std::string join_file_names(const std::vector<std::string>& paths) {
+  std::string out;
+  for (size_t i = 0; i < paths.size() && i < 3; ++i)
+    out += (i ? ", " : "") + std::filesystem::path(paths[i]).filename().string();
+  if (paths.size() > 3) out += ", and " + std::to_string(paths.size() - 3) + " more";
+  return out;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -182,9 +191,10 @@ int cmd_train(const RunConfig& requested) {
     init_lm_parameters(ex, model, cfg.seed);
     reset_lm_state(ex, model);
   }
-  log.line("sketchgrad train: " + std::to_string(corpus.train_shards.size()) +
-           " training shard(s), vocabulary " + std::to_string(vocab.size()) + " words" +
-           (ck ? " (from checkpoint)" : ""));
+  log.line(
+      "sketchgrad train: " + std::to_string(corpus.train_shards.size()) + " training shard(s)" +
+      (corpus.split_named ? " (" + join_file_names(corpus.train_shards) + ")" : "") +
+      ", vocabulary " + std::to_string(vocab.size()) + " words" + (ck ? " (from checkpoint)" : ""));
 
   log.line("model: emb " + std::to_string(cfg.emb) + ", LSTM " + std::to_string(cfg.layers) + "x" +
            std::to_string(cfg.hidden) +

@@ -58,7 +58,8 @@ struct ModelFlags {
     add(app, "--state", &sg::RunConfig::state,
         "optimizer state policy: dense | bf16 | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
     add(app, "--data", &sg::RunConfig::data,
-        "LM1B-layout corpus folder, or text files FILE[,FILE...]");
+        "LM1B-layout corpus folder, a split-named folder (wiki.train.tokens, ...), or text files "
+        "FILE[,FILE...]");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
         "vocabulary file to load instead of building one");
     add(app, "--min-count", &sg::RunConfig::min_count,
@@ -143,7 +144,9 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "held-out perplexity of a checkpoint (full softmax)");
   sg::EvalOptions eval_opts;
   eval->add_option("--checkpoint", eval_opts.checkpoint, "checkpoint file or folder")->required();
-  eval->add_option("--data", eval_opts.data, "LM1B-layout folder (uses held-out shard 00000)");
+  eval->add_option(
+      "--data", eval_opts.data,
+      "LM1B-layout folder (held-out shard 00000), or a split-named folder (its test file)");
   eval->add_option("--shard", eval_opts.shard, "explicit held-out shard file");
   eval->add_option("--device", eval_opts.device, "cpu | cuda");
   eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)");
@@ -173,7 +176,9 @@ int main(int argc, char** argv) {
 
   CLI::App* vocab = app.add_subcommand("vocab", "build a vocabulary file from the training shards");
   sg::VocabOptions vocab_opts;
-  vocab->add_option("--data", vocab_opts.data, "LM1B-layout folder, or text files FILE[,FILE...]")
+  vocab
+      ->add_option("--data", vocab_opts.data,
+                   "LM1B-layout or split-named folder, or text files FILE[,FILE...]")
       ->required();
   vocab->add_option("--out", vocab_opts.out, "output file (word count per line)")->required();
   vocab->add_option("--min-count", vocab_opts.min_count, "minimum count")

@@ -67,8 +67,15 @@ void bm_train_step(benchmark::State& state, std::string softmax, std::string pol
   cfg.softmax = softmax;
   cfg.state = policy;
   cfg.threads = g_threads;
-  const CorpusLayout corpus = find_corpus(cfg.data);
-  const Vocab vocab = Vocab::build(corpus.train_shards, cfg.min_count);
+  CorpusLayout corpus;
+  Vocab vocab;
+  try {
+    corpus = find_corpus(cfg.data);
+    vocab = Vocab::build(corpus.train_shards, cfg.min_count);
+  } catch (const Error& e) {
+    state.SkipWithError(e.what());  // one line, not an uncaught exception
+    return;
+  }
   TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
   auto be = Backend::create("cpu", cfg.threads);
   LmGraph model = build_lm(train_model_config(cfg, vocab.size()));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "data/split_folder.h"
 #include "data/text.h"
 #include "engine/check.h"
 
@@ -86,6 +87,38 @@ CorpusLayout text_files_corpus(const std::string& list) {
   return c;
 }
 
+// A folder with neither LM1B folder: its files named by split (WikiText / PTB), or an error that
+// says how to name the text. A folder is never taken wholesale: WikiText's also holds the
+// validation and test files.
+static CorpusLayout split_named_corpus(const std::string& dir) {
+  SplitFiles split = split_files_in(dir);
+  if (split.train.empty()) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.')
+        files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    std::string hint;
+    for (size_t i = 0; i < files.size() && i < 2; ++i) hint += (i ? "," : "") + files[i];
+    SG_FAIL("data folder ", dir, " is not an LM1B-layout corpus (it has neither ", kTrainFolder,
+            "/ nor ", kHeldoutFolder, "/) and no file named as training text (like ",
+            "wiki.train.tokens or ptb.train.txt)",
+            hint.empty() ? std::string()
+                         : "; to train on plain text files name them: --data " + hint +
+                               (files.size() > 2 ? ",..." : "") + " (and --heldout FILE)");
+  }
+  CorpusLayout c;
+  c.dir = dir;
+  c.split_named = true;
+  c.train_shards = split.train;
+  c.heldout_shards = split.valid;
+  c.test_shards = split.test;
+  for (const auto* v : {&c.train_shards, &c.heldout_shards, &c.test_shards})
+    for (const auto& s : *v) check_shard(s);
+  return c;
+}
+
 CorpusLayout find_corpus(const std::string& dir) {
   SG_CHECK(!dir.empty(), "no data folder given");
   std::error_code ec;
@@ -99,22 +132,7 @@ CorpusLayout find_corpus(const std::string& dir) {
   const fs::path held = fs::path(dir) / kHeldoutFolder;
   const bool has_train = fs::is_directory(train, ec);
   const bool has_held = fs::is_directory(held, ec);
-  if (!has_train && !has_held) {
-    // Plain text files are named one by one, never taken from a folder wholesale: a WikiText or
-    // PTB folder also holds the validation and test files.
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.')
-        files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    std::string hint;
-    for (size_t i = 0; i < files.size() && i < 2; ++i) hint += (i ? "," : "") + files[i];
-    SG_FAIL("data folder ", dir, " is not an LM1B-layout corpus: it has neither ", kTrainFolder,
-            "/ nor ", kHeldoutFolder, "/",
-            hint.empty() ? std::string()
-                         : "; to train on plain text files name them: --data " + hint +
-                               (files.size() > 2 ? ",..." : "") + " (and --heldout FILE)");
-  }
+  if (!has_train && !has_held) return split_named_corpus(dir);
   if (has_train) {
     c.train_shards = list_shards(train, is_train_shard);
     SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),
@@ -135,8 +153,17 @@ void require_heldout(const CorpusLayout& c) {
   SG_CHECK(!c.text_files, "--data ", c.dir,
            " names text files, which are all training data; name the held-out file (eval --shard, "
            "train --heldout)");
+  SG_CHECK(!c.split_named || !c.heldout_shards.empty() || !c.test_shards.empty(), "data folder ",
+           c.dir, " has no validation or test file (named like wiki.valid.tokens or ptb.test.txt)");
+  if (c.split_named) return;
   SG_CHECK(!c.heldout_shards.empty(), "data folder ", c.dir, " has no held-out shards (expected ",
            c.dir, "/", kHeldoutFolder, "/news.en.heldout-NNNNN-of-MMMMM)");
+}
+
+std::string default_eval_shard(const CorpusLayout& c) {
+  require_heldout(c);
+  if (!c.test_shards.empty()) return c.test_shards.front();
+  return c.heldout_shards.front();
 }
 
 void require_training(const CorpusLayout& c) {

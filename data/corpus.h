@@ -4,9 +4,12 @@
 //   held-out splits (sorted)
 // The held-out folder of the real release also holds the unsplit news.en-00000-of-00100: it is
 // never matched. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
-// are not sentences. Instead of a folder, find_corpus also takes plain-text training files,
-// FILE[,FILE...] (e.g. WikiText's wiki.train.tokens or PTB's ptb.train.txt): each is one training
-// shard in the order given, and there is no held-out split (train --heldout FILE names one).
+// are not sentences. A folder in neither LM1B folder layout may instead name its files by split,
+// as WikiText and PTB do (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens; see
+// data/split_folder.h): the training files train, the validation file is the held-out shard of
+// train, and the test file is what eval reads by default. Instead of a folder, find_corpus also
+// takes plain-text training files, FILE[,FILE...]: each is one training shard in the order given,
+// and there is no held-out split (train --heldout FILE names one).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,8 +21,10 @@ namespace sg {
 struct CorpusLayout {
   std::string dir;
   std::vector<std::string> train_shards;
-  std::vector<std::string> heldout_shards;
-  bool text_files = false;  // dir was FILE[,FILE...], not an LM1B folder
+  std::vector<std::string> heldout_shards;  // LM1B held-out splits, or a split folder's validation
+  std::vector<std::string> test_shards;     // a split folder's test files (LM1B: none)
+  bool text_files = false;                  // dir was FILE[,FILE...], not an LM1B folder
+  bool split_named = false;                 // dir was a WikiText / PTB style split-named folder
 };
 
 inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuffled";
@@ -32,6 +37,10 @@ CorpusLayout find_corpus(const std::string& dir);
 // Throw one clear line when the layout has no training / held-out shards.
 void require_training(const CorpusLayout& c);
 void require_heldout(const CorpusLayout& c);
+// The shard eval reads when none is named: LM1B's first held-out split (news.en.heldout-00000, the
+// test shard of the published numbers), or a split folder's test file (its validation file when
+// it has none). Throws one line when there is none.
+std::string default_eval_shard(const CorpusLayout& c);
 
 // A whole shard in memory with the byte range of every sentence (non-blank line), UTF-8 checked.
 struct ShardText {

@@ -148,6 +148,28 @@ TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
   EXPECT_NE(r.err.find("held-out at step 3"), std::string::npos) << r.err;
 }
 
+// A WikiText / PTB style folder (x.train.tokens, x.valid.tokens, x.test.tokens): train trains on
+// the training file and evaluates on the validation file; eval reads the test file by default.
+TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
+  const std::string d = temp_dir("splitfolder");
+  const std::string held =
+      read_text(kData + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050");
+  const std::string train =
+      read_text(kData + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100");
+  std::ofstream(d + "/wiki.train.tokens") << train;
+  std::ofstream(d + "/wiki.valid.tokens") << held.substr(0, held.size() / 2);
+  std::ofstream(d + "/wiki.test.tokens") << held.substr(held.size() / 2);
+  std::ofstream(d + "/README") << "not text to train on\n";
+  CliResult r = run_cli("train --preset tiny --threads 2 --steps 3 --eval-tokens 500 --data " + d +
+                        " --checkpoint " + d + "/ck");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 training shard(s) (wiki.train.tokens)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("held-out: " + d + "/wiki.valid.tokens"), std::string::npos) << r.err;
+  r = run_cli("eval --threads 2 --max-tokens 500 --data " + d + " --checkpoint " + d + "/ck");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("shard " + d + "/wiki.test.tokens"), std::string::npos) << r.out;
+}
+
 // The small preset's sampled:1024 on a vocabulary of fewer words: the full softmax is used with a
 // note (also when resuming, where the checkpoint recorded "full"); an explicit --softmax
 // sampled:S that does not fit is an error (tests/apps/cli_errors_test.cc).

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "data/split_folder.h"
 #include "data/text.h"
 #include "data/vocab.h"
 #include "data_test_util.h"
@@ -59,6 +60,53 @@ TEST(Corpus, TextFilesAreTrainingShardsInTheOrderGiven) {
   EXPECT_NO_THROW(require_training(two));
 }
 
+// WikiText / PTB style folders: files named by split; other files are ignored.
+TEST(Corpus, SplitNamedFolders) {
+  TempDir d;
+  for (const char* f : {"wiki.test.tokens", "wiki.valid.tokens", "wiki.train.tokens", "README",
+                        ".wiki.train.tokens.swp"})
+    write_file(d.file(std::string("wt/") + f), "x\n");
+  CorpusLayout wt = find_corpus(d.file("wt"));
+  EXPECT_TRUE(wt.split_named);
+  EXPECT_FALSE(wt.text_files);
+  EXPECT_EQ(wt.train_shards, std::vector<std::string>{d.file("wt/wiki.train.tokens")});
+  EXPECT_EQ(wt.heldout_shards, std::vector<std::string>{d.file("wt/wiki.valid.tokens")});
+  EXPECT_EQ(wt.test_shards, std::vector<std::string>{d.file("wt/wiki.test.tokens")});
+  EXPECT_EQ(default_eval_shard(wt), d.file("wt/wiki.test.tokens"));
+
+  // Several training files, a dev file, no test file: eval falls back to the validation file.
+  for (const char* f : {"Train-2.txt", "train-1.txt", "dev.txt"})
+    write_file(d.file(std::string("td/") + f), "x\n");
+  CorpusLayout td = find_corpus(d.file("td"));
+  EXPECT_EQ(td.train_shards,
+            (std::vector<std::string>{d.file("td/Train-2.txt"), d.file("td/train-1.txt")}));
+  EXPECT_TRUE(td.test_shards.empty());
+  EXPECT_EQ(default_eval_shard(td), d.file("td/dev.txt"));
+
+  // Training text only: train runs without held-out evaluation, eval has nothing to read.
+  write_file(d.file("only/ptb.train.txt"), "x\n");
+  CorpusLayout only = find_corpus(d.file("only"));
+  EXPECT_TRUE(only.heldout_shards.empty());
+  EXPECT_THAT(error_of([&] { default_eval_shard(only); }), HasSubstr("no validation or test file"));
+
+  // Names are cut into words: "retrain" or "contest" name no split; a name with two splits is
+  // skipped, never guessed at.
+  EXPECT_EQ(split_of_file_name("retrain.txt"), SplitKind::kNone);
+  EXPECT_EQ(split_of_file_name("contest_val.txt"), SplitKind::kValid);
+  EXPECT_EQ(split_of_file_name("en_TESTING.txt"), SplitKind::kTest);
+  EXPECT_EQ(split_of_file_name("train_test_split.py"), SplitKind::kSeveral);
+  write_file(d.file("two/train-dev.txt"), "x\n");
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("two")); }),
+              HasSubstr("no file named as training text"));
+  write_file(d.file("two/a.train"), "x\n");
+  EXPECT_EQ(find_corpus(d.file("two")).train_shards,
+            std::vector<std::string>{d.file("two/a.train")});
+  // An empty split file is an error.
+  write_file(d.file("emptyvalid/a.train"), "x\n");
+  write_file(d.file("emptyvalid/a.valid"), "");
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("emptyvalid")); }), HasSubstr("a.valid is empty"));
+}
+
 TEST(Corpus, HeldoutOnlyCorpusHasNoTrainingShards) {
   TempDir d;
   write_file(heldout_dir(d.path) + "/news.en.heldout-00000-of-00050", "a b\n");
@@ -85,6 +133,7 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   // error says how to name them.
   std::filesystem::create_directories(d.file("texts"));
   for (const char* f : {"c.txt", "a.txt", "b.txt"}) write_file(d.file("texts") + "/" + f, "x\n");
+  EXPECT_THAT(msg(d.file("texts")), HasSubstr("no file named as training text"));
   EXPECT_THAT(msg(d.file("texts")), HasSubstr("name them: --data " + d.file("texts") + "/a.txt," +
                                               d.file("texts") + "/b.txt,..."));
 
