@@ -166,7 +166,7 @@ def main():
                          "training setup)")
     ap.add_argument("--preset", default="issue7", choices=["issue7", "paper-lm1b"],
                     help="issue7: E128 H512 P128 B32 T20; paper-lm1b: E256 H2048 P256 B1024 T20 S8192")
-    ap.add_argument("--data", help="LM1B-layout corpus (default: data/sotu)")
+    ap.add_argument("--data", help="corpus as sketchgrad train --data takes it (default: data/sotu)")
     ap.add_argument("--vocab", help="vocabulary file given to both trainers")
     ap.add_argument("--heldout", help="held-out shard given to both trainers")
     ap.add_argument("--eval-tokens", type=int, default=0, help="cap on held-out tokens (0 = whole shard)")

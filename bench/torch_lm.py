@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """PyTorch reference trainer for the side-by-side benchmark with `sketchgrad train`.
 
-Trains the same LSTM language model as sketchgrad, on the same LM1B-layout corpus, with the same flags:
+Trains the same LSTM language model as sketchgrad, on the same corpus and batches, with the same flags:
 
-  data     DIR/training-monolingual.tokenized.shuffled/news.en-* (sorted) for training,
-           DIR/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-* for held-out.
+  data     bench/lm_corpus.py reads --data as sketchgrad does (LM1B-layout folder, WikiText / PTB style
+           split-named folder, or FILE[,FILE...]) and gives the training sentences in sketchgrad's seeded order
+           (pieces and sentences shuffled per epoch); a test holds its batches equal to sketchgrad's.
   vocab    ids 0=<S>, 1=</S>, 2=<UNK>, then every training word with count >= min_count sorted by descending
            count (ties by word, byte order); or loaded with --vocab (`word count` or one word per line).
   batches  Jozefowicz et al. 2016: B streams, each the back-to-back concatenation of `<S> w1 .. wn </S>`, no
            padding; a step takes T (input, target) pairs per stream, time-major [T, B]. A sentence of n words
            gives n+1 pairs (<S>,w1) .. (wn,</S>): <S> is never a target. LSTM state carries across steps.
+           Held-out: the file in order, the same B streams (sketchgrad cuts it into B contiguous streams
+           instead: the same tokens, a different carried state, so perplexities differ slightly).
   model    embedding E -> L-layer LSTM, cell H, projection P (nn.LSTM(proj_size=P)) -> dropout -> softmax over V:
              full     logits = h W^T + b, cross entropy;
              sampled  S unique negatives per step shared by the batch, drawn from the log-uniform law
@@ -28,7 +31,6 @@ Trains the same LSTM language model as sketchgrad, on the same LM1B-layout corpu
 Run with Debian's /usr/bin/python3 (python3-torch) on CPU, or any PyTorch with CUDA for --device cuda.
 """
 import argparse
-import glob
 import json
 import math
 import os
@@ -40,10 +42,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import lm_corpus
+from lm_corpus import BOS, EOS
 from torch_sketch_adam import SketchedSparseAdam
-
-SPECIALS = ["<S>", "</S>", "<UNK>"]
-BOS, EOS, UNK = 0, 1, 2
 
 PRESETS = {  # the same values as sketchgrad's RunConfig::apply_preset
     "tiny": dict(emb=32, hidden=64, proj=32, layers=1, dropout=0.0, softmax="full", batch=8, bptt=10,
@@ -65,72 +66,14 @@ def fail(msg):
 # Corpus and vocabulary
 
 
-def training_files(data):
-    files = sorted(glob.glob(os.path.join(data, "training-monolingual.tokenized.shuffled", "news.en-*")))
-    if not files:
-        fail(f"no training shards in {data}/training-monolingual.tokenized.shuffled/news.en-*")
-    return files
-
-
-def heldout_file(data):
-    files = sorted(glob.glob(os.path.join(data, "heldout-monolingual.tokenized.shuffled",
-                                          "news.en.heldout-00000-of-*")))
-    if not files:
-        fail(f"no held-out shard {data}/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-*")
-    return files[0]
-
-
-def read_sentences(path):
-    """Yields each non-empty line's tokens (split on single spaces, as LM1B is tokenized)."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            words = line.split()
-            if words:
-                yield words
-
-
-def build_vocab(files, min_count):
-    counts = {}
-    for path in files:
-        for words in read_sentences(path):
-            for w in words:
-                counts[w] = counts.get(w, 0) + 1
-    for s in SPECIALS:
-        counts.pop(s, None)
-    kept = [(c, w) for w, c in counts.items() if c >= min_count]
-    kept.sort(key=lambda cw: (-cw[0], cw[1].encode("utf-8")))
-    return SPECIALS + [w for _, w in kept]
-
-
-def load_vocab(path):
-    words = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if not parts or parts[0] == "!!!MAXTERMID" or parts[0] in SPECIALS:
-                continue
-            words.append(parts[0])
-    return SPECIALS + words
-
-
-def encode(words, index):
-    return [BOS] + [index.get(w, UNK) for w in words] + [EOS]
-
-
-def text_sentences(files, index, cycle, epochs_seen=None):
-    """Id sentences `<S> .. </S>` from the files in order; forever (counting epochs) when cycle."""
-    while True:
-        n = 0
-        for path in files:
-            for words in read_sentences(path):
-                n += 1
-                yield encode(words, index)
-        if not cycle:
-            return
-        if n == 0:
-            fail("the training shards hold no sentences")
-        if epochs_seen is not None:
-            epochs_seen[0] += 1
+def corpus_files(data):
+    try:
+        train, held, _ = lm_corpus.find_corpus(data)
+    except lm_corpus.CorpusError as e:
+        fail(str(e))
+    if not train:
+        fail(f"no training text in {data}")
+    return train, held
 
 
 def log_uniform_ids(n, V, gen):
@@ -153,39 +96,16 @@ def synthetic_sentences(V, seed):
 
 
 class StreamBatcher:
-    """B streams fed from one sentence iterator; each step gives x, y [T, B] (int64) and a weight mask."""
+    """lm_corpus.StreamBatches as tensors: x, y [T, B] (int64), a weight mask (None when full) and the count."""
 
     def __init__(self, sentences, B, T):
-        self.it, self.B, self.T = sentences, B, T
-        self.cur = [None] * B
-        self.pos = [0] * B
-        self.exhausted = False
+        self.streams = lm_corpus.StreamBatches(sentences, B, T)
 
     def next(self):
-        B, T = self.B, self.T
-        xs, ys, ws = [], [], []
-        for i in range(B):
-            x, y, filled = [], [], 0
-            while filled < T:
-                s = self.cur[i]
-                if s is None or self.pos[i] >= len(s) - 1:
-                    s = None if self.exhausted else next(self.it, None)
-                    if s is None:
-                        self.exhausted, self.cur[i] = True, None
-                        break
-                    self.cur[i], self.pos[i] = s, 0
-                p = self.pos[i]
-                n = min(len(s) - 1 - p, T - filled)
-                x += s[p:p + n]
-                y += s[p + 1:p + 1 + n]
-                self.pos[i] = p + n
-                filled += n
-            ws.append(filled)
-            pad = T - filled
-            xs.append(x + [0] * pad)
-            ys.append(y + [0] * pad)
-        x = torch.tensor(xs, dtype=torch.long).t().contiguous()
-        y = torch.tensor(ys, dtype=torch.long).t().contiguous()
+        xs, ys, ws = self.streams.next()
+        B, T = self.streams.B, self.streams.T
+        x = torch.tensor(xs, dtype=torch.long)
+        y = torch.tensor(ys, dtype=torch.long)
         if min(ws) == T:
             return x, y, None, B * T
         w = (torch.arange(T).unsqueeze(1) < torch.tensor(ws).unsqueeze(0)).float()
@@ -374,7 +294,7 @@ def evaluate(model, sentences, B, T, device, max_tokens=0, max_logit_bytes=0):
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description="PyTorch LSTM language model trainer (sketchgrad's reference)")
     ap.add_argument("--preset", default="small", choices=sorted(PRESETS), help="model defaults (as sketchgrad)")
-    ap.add_argument("--data", help="LM1B-layout corpus folder")
+    ap.add_argument("--data", help="LM1B-layout or split-named corpus folder, or text files FILE[,FILE...]")
     ap.add_argument("--vocab", help="vocabulary file to load (`word count` or one word per line)")
     ap.add_argument("--heldout", help="held-out shard file (default: the 00000 held-out shard of --data)")
     ap.add_argument("--synthetic-vocab", type=int, default=0,
@@ -465,15 +385,17 @@ def main(argv=None):
         if not a.eval_tokens:
             a.eval_tokens = 100000
     else:
-        files = training_files(a.data)
+        files, default_heldout = corpus_files(a.data)
         t0 = time.time()
-        vocab = load_vocab(a.vocab) if a.vocab else build_vocab(files, a.min_count)
+        vocab = lm_corpus.load_vocab(a.vocab) if a.vocab else lm_corpus.build_vocab(files, a.min_count)
         print(f"torch_lm: vocabulary {len(vocab)} words ({time.time() - t0:.1f} s)", file=sys.stderr)
         index = {w: i for i, w in enumerate(vocab)}
         V = len(vocab)
-        train_iter = text_sentences(files, index, cycle=True, epochs_seen=epochs_seen)
-        heldout_path = a.heldout or heldout_file(a.data)
-        heldout_iter = lambda: text_sentences([heldout_path], index, cycle=False)  # noqa: E731
+        train_iter = lm_corpus.training_sentences(files, index, a.seed, epochs_seen=epochs_seen)
+        heldout_path = a.heldout or default_heldout
+        if not heldout_path:
+            fail(f"{a.data} has no held-out text: name a file with --heldout")
+        heldout_iter = lambda: lm_corpus.file_sentences(heldout_path, index)  # noqa: E731
         heldout_desc = heldout_path
 
     sampled = a.softmax != "full"
