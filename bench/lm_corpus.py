@@ -13,10 +13,12 @@
            perm(#sentences; seed, (e << 32) | (k + 1)); perm is Fisher-Yates driven by engine/rng.h's rng_u64.
   streams  data/batcher.h: B streams; stream b takes its T (input, target) pairs in turn, pulling the next
            sentence `<S> w1 .. wn </S>` whenever its current one is used up; time-major [T, B].
+  held-out data/batcher.h EvalBatcher: the file in order cut into B contiguous streams (eval_batches).
 
 `python3 bench/lm_corpus.py --data DIR --batch B --bptt T --seed S --batches N [--max-piece-bytes M]` prints
-the first N training batches (a line of inputs then a line of targets, time-major) for the test that holds this
-file to sketchgrad's TrainStream (tests/data/torch_reference_order_test.cc).
+the first N training batches (a line of inputs then a line of targets, time-major); with --heldout FILE
+--max-tokens K it prints the held-out batches instead (inputs, targets, weights): the tests that hold this file
+to sketchgrad's TrainStream and EvalBatcher (tests/data/torch_reference_order_test.cc) read them.
 """
 import argparse
 import glob
@@ -248,6 +250,51 @@ class StreamBatches:
         return [list(r) for r in zip(*xs)], [list(r) for r in zip(*ys)], ws
 
 
+def eval_batches(sentences, B, T, max_tokens=0):
+    """sketchgrad's EvalBatcher (data/batcher.h): the sentences in order (the first max_tokens predictions when
+    max_tokens > 0), cut at sentence boundaries into B contiguous streams (stream b starts at the first sentence
+    whose preceding pairs reach b * total // B); yields x, y, w as [T][B] lists, padding with 0 and weight 0."""
+    seqs, pairs, total = [], [], 0
+    for s in sentences:
+        if max_tokens and total >= max_tokens:
+            break
+        p = len(s) - 1
+        if max_tokens:
+            p = min(p, max_tokens - total)
+        seqs.append(s)
+        pairs.append(p)
+        total += p
+    if total == 0:
+        raise CorpusError("the held-out text holds no sentences")
+    S = len(seqs)
+    first = [S] * (B + 1)
+    k, before = 0, 0
+    for b in range(B):
+        want = total * b // B
+        while k < S and before < want:
+            before += pairs[k]
+            k += 1
+        first[b] = k
+    length = [sum(pairs[first[b]:first[b + 1]]) for b in range(B)]
+    cur = [[first[b], 0, 0] for b in range(B)]  # sentence, position in it, pairs done
+    for _ in range((max(length) + T - 1) // T):
+        x = [[0] * B for _ in range(T)]
+        y = [[0] * B for _ in range(T)]
+        w = [[0.0] * B for _ in range(T)]
+        for b in range(B):
+            c = cur[b]
+            for t in range(T):
+                if c[2] >= length[b]:
+                    break
+                s = seqs[c[0]]
+                x[t][b], y[t][b], w[t][b] = s[c[1]], s[c[1] + 1], 1.0
+                c[2] += 1
+                c[1] += 1
+                if c[1] == pairs[c[0]]:
+                    c[0], c[1] = c[0] + 1, 0
+        yield x, y, w
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="print sketchgrad's first training batches (test support)")
     ap.add_argument("--data", required=True)
@@ -257,6 +304,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batches", type=int, default=1)
     ap.add_argument("--max-piece-bytes", type=int, default=MAX_PIECE_BYTES)
+    ap.add_argument("--heldout", help="print this file's held-out batches instead")
+    ap.add_argument("--max-tokens", type=int, default=0)
     a = ap.parse_args(argv)
     try:
         train, _, _ = find_corpus(a.data)
@@ -264,6 +313,11 @@ def main(argv=None):
         index = {w: i for i, w in enumerate(vocab)}
         batches = StreamBatches(training_sentences(train, index, a.seed, a.max_piece_bytes), a.batch, a.bptt)
         print(len(vocab))
+        if a.heldout:
+            for x, y, w in eval_batches(file_sentences(a.heldout, index), a.batch, a.bptt, a.max_tokens):
+                for m in (x, y, w):
+                    print(" ".join(str(int(v)) for row in m for v in row))
+            return 0
         for _ in range(a.batches):
             x, y, _ = batches.next()
             print(" ".join(str(v) for row in x for v in row))

@@ -260,29 +260,23 @@ def make_optimizers(model, lr, lazy, sampled, state="dense", diagnostics_every=0
 
 @torch.no_grad()
 def evaluate(model, sentences, B, T, device, max_tokens=0, max_logit_bytes=0):
-    """Held-out perplexity with the full softmax: exp(total NLL / predicted tokens)."""
+    """Held-out perplexity with the full softmax: exp(total NLL / predicted tokens), over sketchgrad's held-out
+    batches (lm_corpus.eval_batches: B contiguous streams, state carried from batch to batch)."""
     model.eval()
-    batcher = StreamBatcher(sentences, B, T)
     state, nll, count = None, 0.0, 0
     max_logit_bytes = max_logit_bytes or ((1 << 30) if device.type == "cuda" else (256 << 20))
     rows = max(1, max_logit_bytes // (4 * model.V))
-    while True:
-        x, y, w, n = batcher.next()
-        if n == 0:
-            break
-        x, y = x.to(device), y.to(device)
+    for xs, ys, ws in lm_corpus.eval_batches(sentences, B, T, max_tokens):
+        x = torch.tensor(xs, dtype=torch.long, device=device)
+        y = torch.tensor(ys, dtype=torch.long, device=device).reshape(-1)
+        wv = torch.tensor(ws, dtype=torch.float32, device=device).reshape(-1)
         h, state = model.hidden(x, state)
-        h, y = h.reshape(-1, model.D), y.reshape(-1)
-        wv = None if w is None else w.to(device).reshape(-1)
+        h = h.reshape(-1, model.D)
         for a in range(0, h.shape[0], rows):
             logits = model.full_logits(h[a:a + rows])
             tok = torch.logsumexp(logits, 1) - logits.gather(1, y[a:a + rows, None]).squeeze(1)
-            if wv is not None:
-                tok = tok * wv[a:a + rows]
-            nll += float(tok.double().sum())
-        count += n
-        if max_tokens and count >= max_tokens:
-            break
+            nll += float((tok * wv[a:a + rows]).double().sum())
+        count += int(wv.sum())
     model.train()
     return (math.exp(nll / count) if count else float("nan")), count
 
@@ -318,7 +312,9 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     ap.add_argument("--tf32", default="off", choices=["on", "off"], help="TF32 matmuls/cuDNN on CUDA")
-    ap.add_argument("--eval-batch", type=int, default=64, help="streams for the held-out evaluation")
+    ap.add_argument("--eval-batch", type=int, default=0,
+                    help="streams for the held-out evaluation (default: sketchgrad's, --batch capped so the "
+                         "T x B x V logits stay under 256 MiB)")
     ap.add_argument("--eval-tokens", type=int, default=0, help="cap on held-out tokens (0 = whole shard)")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
     ap.add_argument("--progress-every", type=int, default=10)
@@ -460,7 +456,8 @@ def main(argv=None):
     ppl, ntok, eval_s = None, 0, 0.0
     if not a.no_eval:
         t0 = time.time()
-        ppl, ntok = evaluate(model, heldout_iter(), a.eval_batch, a.bptt, device, a.eval_tokens)
+        eval_batch = a.eval_batch or max(1, min(a.batch, (256 << 20) // (4 * a.bptt * max(V, 1))))
+        ppl, ntok = evaluate(model, heldout_iter(), eval_batch, a.bptt, device, a.eval_tokens)
         eval_s = time.time() - t0
         print(f"torch_lm: held-out perplexity {ppl:.3f} over {ntok} tokens ({eval_s:.1f} s)", file=sys.stderr)
 

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "data/batcher.h"
 #include "data/corpus.h"
 #include "data/train_stream.h"
 #include "data/vocab.h"
@@ -80,6 +81,44 @@ TEST(TorchReferenceOrder, SameBatchesAsTrainStream) {
     ASSERT_EQ(ints(line), b.targets) << "targets of batch " << i;
   }
   EXPECT_GE(ts.epoch(), 2);  // several epochs, each in its own order
+}
+
+TEST(TorchReferenceOrder, SameHeldoutBatchesAsEvalBatcher) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  TempDir d;
+  write_file(train_dir(d.path) + "/news.en-00001-of-00100", "a b c\nd e\nf\n");
+  std::string held = "\xEF\xBB\xBF";
+  for (int i = 0; i < 23; ++i)
+    held += std::string(i % 4, 'a') + " b c" + (i % 5 ? " zz\n" : "\n\n");
+  write_file(d.file("held.txt"), held);
+  const CorpusLayout c = find_corpus(d.path);
+  const Vocab vocab = Vocab::build(c.train_shards, 1);
+  for (int64_t max_tokens : {0, 37}) {
+    int code = 0;
+    const std::string out =
+        run_python("--data " + d.path + " --batch 5 --bptt 4 --heldout " + d.file("held.txt") +
+                       " --max-tokens " + std::to_string(max_tokens),
+                   &code);
+    ASSERT_EQ(code, 0) << out;
+    std::istringstream lines(out);
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line));  // vocabulary size
+    EvalBatcher eb(d.file("held.txt"), vocab, 5, 4, max_tokens);
+    Batch b;
+    int batches = 0;
+    while (eb.next(b)) {
+      ASSERT_TRUE(std::getline(lines, line)) << "batch " << batches;
+      ASSERT_EQ(ints(line), b.tokens) << "inputs of batch " << batches;
+      ASSERT_TRUE(std::getline(lines, line));
+      ASSERT_EQ(ints(line), b.targets) << "targets of batch " << batches;
+      ASSERT_TRUE(std::getline(lines, line));
+      std::vector<int32_t> w(b.weight.begin(), b.weight.end());
+      ASSERT_EQ(ints(line), w) << "weights of batch " << batches;
+      ++batches;
+    }
+    EXPECT_FALSE(std::getline(lines, line)) << "python gives more batches than " << batches;
+    EXPECT_GT(batches, 2);
+  }
 }
 
 }  // namespace
