@@ -35,6 +35,7 @@
 #include "apps/model_setup.h"
 #include "apps/process_stats.h"
 #include "apps/train_log.h"
+#include "apps/train_summary.h"
 #include "data/batcher.h"
 #include "data/corpus.h"
 #include "engine/check.h"
@@ -55,18 +56,6 @@ bool path_exists(const std::string& p) {
 void make_folder(const std::string& dir) {
   if (path_exists(dir)) return;
   SG_CHECK(mkdir(dir.c_str(), 0755) == 0, "cannot create checkpoint folder ", dir);
-}
-
-nlohmann::json categories_json(const Plan& plan) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [c, b] : plan.by_category) j[category_name(c)] = b;
-  return j;
-}
-
-std::string format_perplexity(double p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", p);
-  return buf;
 }
 
 // "a.txt, b.txt" (file names without folders), the first three and a count of the rest.
@@ -386,70 +375,42 @@ int cmd_train(const RunConfig& requested) {
                                  ? measured_steps * words_per_step / measured_s
                                  : (step - first_step) * words_per_step / std::max(train_s, 1e-9);
   be->synchronize();
-  if (cfg.profile) {
-    double ops_s = 0;
-    for (const auto& p : ex.profile()) ops_s += p.seconds;
-    char buf[200];
-    std::snprintf(
-        buf, sizeof buf,
-        "profile over %lld steps (%.2f s): ops %.2f s, optimizer %.2f s, data wait %.2f s",
-        static_cast<long long>(step - first_step), train_s, ops_s, optimizer_s, data_s);
-    log.line(buf);
-    for (const auto& p : ex.profile()) {
-      std::snprintf(buf, sizeof buf, "  %-40s %8lld calls %9.3f s %6.1f%%", p.op.c_str(),
-                    static_cast<long long>(p.calls), p.seconds,
-                    100.0 * p.seconds / std::max(train_s, 1e-9));
-      log.line(buf);
-    }
-  }
+  if (cfg.profile) log_profile(log, ex.profile(), step - first_step, train_s, optimizer_s, data_s);
   save(step);
-  std::optional<EvalResult> final_eval = run_eval(step);
-
-  nlohmann::json summary = {{"steps", step},
-                            {"total_steps", total_steps},
-                            {"words_per_step", words_per_step},
-                            {"words_per_s", words_per_s},
-                            {"measured_steps", measured_steps},
-                            {"train_seconds", train_s},
-                            {"setup_seconds", setup_s},
-                            {"final_train_loss", last_window_loss},
-                            {"train_loss_is_sampled", cfg.sampled_count() > 0},
-                            {"vocab", vocab.size()},
-                            {"planned_bytes", planned},
-                            {"planned_train_bytes", ex.plan().total_bytes()},
-                            {"planned_eval_bytes", planned_eval},
-                            {"planned_peak_bytes", categories_json(ex.plan())},
-                            {"measured_peak_bytes", be->bytes_high_water()},
-                            {"peak_rss_bytes", peak_resident_bytes()},
-                            {"optimizer", opt.describe()},
-                            {"device", be->description()},
-                            {"config", cfg.to_json()}};
+  TrainSummaryInputs in;
+  in.final_eval = run_eval(step);
+  in.steps = step;
+  in.total_steps = total_steps;
+  in.measured_steps = measured_steps;
+  in.vocab = vocab.size();
+  in.words_per_step = words_per_step;
+  in.words_per_s = words_per_s;
+  in.train_s = train_s;
+  in.setup_s = setup_s;
+  in.final_train_loss = last_window_loss;
+  in.train_loss_is_sampled = cfg.sampled_count() > 0;
+  in.planned_bytes = planned;
+  in.planned_train_bytes = ex.plan().total_bytes();
+  in.planned_eval_bytes = planned_eval;
+  in.planned_peak_bytes = categories_json(ex.plan());
+  in.measured_peak_bytes = be->bytes_high_water();
+  in.peak_rss_bytes = peak_resident_bytes();
+  in.optimizer = opt.describe();
+  in.device = be->description();
+  in.config = cfg.to_json();
   if (dev_total > 0) {
-    size_t dev_free1 = 0, total1 = 0;
-    be->memory_info(&dev_free1, &total1);
-    summary["device_total_bytes"] = dev_total;
-    summary["device_in_use_at_start_bytes"] =
-        dev_total - dev_free0;                               // CUDA context (+ other processes)
-    summary["device_in_use_bytes"] = dev_total - dev_free1;  // whole device at the end
-    summary["device_allocated_by_run_bytes"] =
-        dev_free0 - dev_free1;  // arenas + library workspaces
-  }
-  if (final_eval) {
-    summary["heldout_perplexity"] = final_eval->perplexity();
-    summary["heldout_tokens"] = final_eval->tokens;
+    size_t total_at_end = 0;
+    in.device_total = dev_total;
+    in.device_free_at_start = dev_free0;
+    be->memory_info(&in.device_free_at_end, &total_at_end);
   }
   if (best.known()) {
-    summary["best_heldout_perplexity"] = best.perplexity;
-    summary["best_step"] = best.step;
+    in.best_perplexity = best.perplexity;
+    in.best_step = best.step;
   }
+  const nlohmann::json summary = train_summary(in);
   log.record({{"event", "end"}, {"summary", summary}});
-  char buf[256];
-  std::snprintf(
-      buf, sizeof buf, "done: %lld steps in %s, %.0f words/s%s", static_cast<long long>(step),
-      format_duration(train_s).c_str(), words_per_s,
-      final_eval ? (", held-out perplexity " + format_perplexity(final_eval->perplexity())).c_str()
-                 : "");
-  log.line(buf);
+  log.line(done_line(in));
   if (!cfg.summary_json.empty()) write_file_atomically(cfg.summary_json, summary.dump(2) + "\n");
   return g_stop_signal ? 130 : 0;  // a signal during the final evaluation: training was complete
 }

@@ -1,0 +1,53 @@
+// The end-of-run summary of `sketchgrad train`: device memory lines only on a device that reports
+// them (context overhead = total - free at start), perplexities only when evaluated, and the
+// closing line.
+#include "apps/train_summary.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace sg {
+namespace {
+
+TrainSummaryInputs cpu_run() {
+  TrainSummaryInputs in;
+  in.steps = 600;
+  in.total_steps = 600;
+  in.words_per_s = 18000.4;
+  in.train_s = 192;
+  in.config = {{"preset", "small"}};
+  return in;
+}
+
+TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
+  TrainSummaryInputs in = cpu_run();
+  nlohmann::json s = train_summary(in);
+  EXPECT_EQ(s["steps"], 600);
+  EXPECT_EQ(s["config"]["preset"], "small");
+  EXPECT_FALSE(s.contains("device_total_bytes"));
+  EXPECT_FALSE(s.contains("heldout_perplexity"));
+  EXPECT_FALSE(s.contains("best_heldout_perplexity"));
+  EXPECT_EQ(done_line(in), "done: 600 steps in 3m12s, 18000 words/s");
+
+  in.device_total = 80000;
+  in.device_free_at_start = 79000;  // 1,000 bytes of context
+  in.device_free_at_end = 70000;
+  EvalResult e;
+  e.nll_sum = 2.0 * std::log(135.4);
+  e.tokens = 2;
+  in.final_eval = e;
+  in.best_perplexity = 130.0;
+  in.best_step = 400;
+  s = train_summary(in);
+  EXPECT_EQ(s["device_in_use_at_start_bytes"], 1000);
+  EXPECT_EQ(s["device_allocated_by_run_bytes"], 9000);
+  EXPECT_EQ(s["device_in_use_bytes"], 10000);
+  EXPECT_NEAR(s["heldout_perplexity"].get<double>(), 135.4, 1e-9);
+  EXPECT_EQ(s["heldout_tokens"], 2);
+  EXPECT_EQ(s["best_step"], 400);
+  EXPECT_EQ(done_line(in), "done: 600 steps in 3m12s, 18000 words/s, held-out perplexity 135.4");
+}
+
+}  // namespace
+}  // namespace sg
