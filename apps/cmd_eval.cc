@@ -20,6 +20,7 @@ int cmd_eval(const EvalOptions& o) {
   if (shard.empty()) {
     shard = default_eval_shard(find_corpus(o.data));
   }
+  check_shard(shard);
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);

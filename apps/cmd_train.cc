@@ -83,6 +83,7 @@ int cmd_train(const RunConfig& requested) {
   if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
     heldout = corpus.heldout_shards.front();
   SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
+  if (!heldout.empty()) check_shard(heldout);
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and a held-out shard (not --heldout none)");
 

@@ -53,6 +53,19 @@ std::vector<std::string> list_shards(const fs::path& folder, Match match) {
   return out;
 }
 
+}  // namespace
+
+// The compressor whose magic number starts the file (gzip, bzip2, xz, zstd), else null.
+static const char* compression_of(const unsigned char* h, size_t n) {
+  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return "gzip";
+  if (n >= 3 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h') return "bzip2";
+  if (n >= 6 && h[0] == 0xfd && h[1] == '7' && h[2] == 'z' && h[3] == 'X' && h[4] == 'Z' &&
+      h[5] == 0)
+    return "xz";
+  if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) return "zstd";
+  return nullptr;
+}
+
 void check_shard(const std::string& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
@@ -60,10 +73,13 @@ void check_shard(const std::string& path) {
   SG_CHECK(size > 0, "shard ", path, " is empty");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   SG_CHECK(f != nullptr, "cannot read shard ", path, ": ", std::strerror(errno));
+  unsigned char head[6] = {0, 0, 0, 0, 0, 0};
+  const size_t got = std::fread(head, 1, sizeof head, f);
   std::fclose(f);
+  const char* packer = compression_of(head, got);
+  SG_CHECK(packer == nullptr, "shard ", path, " is ", packer,
+           "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
 }
-
-}  // namespace
 
 // FILE[,FILE...]: plain-text training files in the order given, no held-out split.
 CorpusLayout text_files_corpus(const std::string& list) {

@@ -34,6 +34,9 @@ inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shu
 // or a shard is empty or unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
 // is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
+// Throws one clear line unless path is a readable, non-empty file that is not compressed (gzip,
+// bzip2, xz or zstd are named).
+void check_shard(const std::string& path);
 // Throw one clear line when the layout has no training / held-out shards.
 void require_training(const CorpusLayout& c);
 void require_heldout(const CorpusLayout& c);

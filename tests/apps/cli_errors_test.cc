@@ -104,6 +104,15 @@ TEST(CliErrors, MissingAndEmptyDataFolder) {
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + held_empty),
                         "remove the empty folder");
   expect_one_line_error(run_cli("eval --checkpoint " + d + " --data " + tr), "names text files");
+  // Compressed text, as training data, as --heldout, and as eval --shard.
+  std::ofstream(d + "/held.gz") << std::string("\x1f\x8b\x08\0", 4) << "xyz";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + "/held.gz"),
+                        "held.gz is gzip-compressed");
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --data " + tr + " --heldout " + d + "/held.gz"),
+      "held.gz is gzip-compressed");
+  expect_one_line_error(run_cli("eval --checkpoint " + d + " --shard " + d + "/held.gz"),
+                        "held.gz is gzip-compressed");
 }
 
 TEST(CliErrors, NonUtf8Shard) {

@@ -152,10 +152,12 @@ TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
 // the training file and evaluates on the validation file; eval reads the test file by default.
 TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
   const std::string d = temp_dir("splitfolder");
+  const std::string corpus = std::string(SG_SOURCE_DIR) + "/" + kData;  // ctest's cwd is the build
   const std::string held =
-      read_text(kData + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050");
+      read_text(corpus + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050");
   const std::string train =
-      read_text(kData + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100");
+      read_text(corpus + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100");
+  ASSERT_FALSE(held.empty() || train.empty());
   std::ofstream(d + "/wiki.train.tokens") << train;
   std::ofstream(d + "/wiki.valid.tokens") << held.substr(0, held.size() / 2);
   std::ofstream(d + "/wiki.test.tokens") << held.substr(held.size() / 2);

@@ -125,6 +125,20 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("plain") + "," + d.file("nope")),
               HasSubstr("training file " + d.file("nope") + " does not exist"));
   EXPECT_THAT(msg(d.file("plain") + "," + d.path), HasSubstr("is not a file"));
+  // Compressed text is named, not read as broken UTF-8.
+  write_file(d.file("c.gz"), std::string("\x1f\x8b\x08\0\0\0", 6) + "rest");
+  EXPECT_THAT(msg(d.file("c.gz")), HasSubstr("c.gz is gzip-compressed"));
+  write_file(d.file("c.xz"), std::string("\xfd"
+                                         "7zXZ\0",
+                                         6) +
+                                 "rest");
+  EXPECT_THAT(msg(d.file("c.xz")), HasSubstr("is xz-compressed"));
+  write_file(d.file("c.bz2"), "BZh91AY");
+  EXPECT_THAT(msg(d.file("c.bz2")), HasSubstr("is bzip2-compressed"));
+  write_file(d.file("c.zst"), std::string("\x28\xb5\x2f\xfd\0", 5));
+  EXPECT_THAT(msg(d.file("c.zst")), HasSubstr("is zstd-compressed"));
+  write_file(d.file("short"), "\x1f");  // one byte: not a gzip header
+  EXPECT_NO_THROW(find_corpus(d.file("short")));
   write_file(d.file("empty-file"), "");
   EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
   std::filesystem::create_directories(d.file("empty"));
