@@ -11,6 +11,17 @@
 namespace sg::cpu {
 
 namespace {
+
+// The row loops are compiled for AVX-512, AVX2 and baseline x86-64, the best picked at load time
+// (as the softmax's row functions are). This file is compiled with -ffp-contract=off (CMakeLists),
+// so no clone fuses a multiply-add: every clone rounds each operation exactly as the generic
+// apply_element path does, and the results stay bitwise equal on every x86-64 CPU.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SG_OPT_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default"), noinline))
+#else
+#define SG_OPT_CLONES
+#endif
+
 int64_t valid_rows(const int32_t* count, int64_t n, const char* what) {
   if (!count) return n;
   const int64_t u = count[0];
@@ -29,9 +40,9 @@ void check_ids(const int32_t* ids, int64_t u, int64_t rows, const char* what) {
 // hoisted out of the column loop, so the loop vectorises. Same expressions in the same order, so
 // the result is bitwise that of the generic path (tests/optim compare them through lossless
 // sketches).
-// One contiguous run of n elements (inlined into the vectorised loops below).
-inline void adam_dense_run(const RuleParams& r, float* __restrict__ w, float* __restrict__ m,
-                           float* __restrict__ v, const float* __restrict__ g, int64_t n) {
+// One contiguous run of n elements.
+SG_OPT_CLONES void adam_dense_run(const RuleParams& r, float* __restrict__ w, float* __restrict__ m,
+                                  float* __restrict__ v, const float* __restrict__ g, int64_t n) {
   const float md = r.m_decay, ms = r.m_scale, vd = r.v_decay, vs = r.v_scale;
   const float wd = r.wd_factor, step = r.step_size, eps = r.eps;
 #pragma omp simd
@@ -67,10 +78,26 @@ void adam_dense_rows(Backend& be, const RuleParams& r, float* w, const int32_t* 
 // bf16 branch, the per-row pointers and the rounding streams' per-step keys hoisted out of the
 // column loop (bf16_round_bits = bf16_element_bits(bf16_step_key(seed, step), i)), so the loop
 // vectorises; the same expressions in the same order, so bitwise the generic path's result.
-void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
-                    int64_t d, const float* g, const StoreView& m, const StoreView& v) {
+// One row: elements base .. base + d - 1 of the parameter (i is the element's flat index).
+SG_OPT_CLONES void adam_bf16_row(const RuleParams& r, uint32_t km, uint32_t kv, int64_t base,
+                                 int64_t d, float* __restrict__ wr, uint16_t* __restrict__ mr,
+                                 uint16_t* __restrict__ vr, const float* __restrict__ gr) {
   const float md = r.m_decay, ms = r.m_scale, vd = r.v_decay, vs = r.v_scale;
   const float wd = r.wd_factor, step = r.step_size, eps = r.eps;
+#pragma omp simd
+  for (int64_t c = 0; c < d; ++c) {
+    const float gc = gr[c];
+    const int64_t i = base + c;
+    const float mv = md * bf16_to_float(mr[c]) + ms * gc;
+    mr[c] = bf16_round(mv, bf16_element_bits(km, i));
+    const float vv = vd * bf16_to_float(vr[c]) + vs * (gc * gc);
+    vr[c] = bf16_round(vv, bf16_element_bits(kv, i));
+    wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
+  }
+}
+
+void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* ids, int64_t u,
+                    int64_t d, const float* g, const StoreView& m, const StoreView& v) {
   const uint32_t km = bf16_step_key(m.round_seed, m.round_step);
   const uint32_t kv = bf16_step_key(v.round_seed, v.round_step);
   auto* m16 = reinterpret_cast<uint16_t*>(m.data);
@@ -78,20 +105,7 @@ void adam_bf16_rows(Backend& be, const RuleParams& r, float* w, const int32_t* i
 #pragma omp parallel for num_threads(be.threads()) schedule(static) if (u * d >= (1 << 14))
   for (int64_t p = 0; p < u; ++p) {
     const int64_t base = row_of(ids, p) * d;
-    uint16_t* __restrict__ mr = m16 + base;
-    uint16_t* __restrict__ vr = v16 + base;
-    float* __restrict__ wr = w + base;
-    const float* __restrict__ gr = g + p * d;
-#pragma omp simd
-    for (int64_t c = 0; c < d; ++c) {
-      const float gc = gr[c];
-      const int64_t i = base + c;
-      const float mv = md * bf16_to_float(mr[c]) + ms * gc;
-      mr[c] = bf16_round(mv, bf16_element_bits(km, i));
-      const float vv = vd * bf16_to_float(vr[c]) + vs * (gc * gc);
-      vr[c] = bf16_round(vv, bf16_element_bits(kv, i));
-      wr[c] = wr[c] * wd - step * mv / (sqrtf(vv) + eps);
-    }
+    adam_bf16_row(r, km, kv, base, d, w + base, m16 + base, v16 + base, g + p * d);
   }
 }
 
