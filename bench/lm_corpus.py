@@ -22,6 +22,7 @@ to sketchgrad's TrainStream and EvalBatcher (tests/data/torch_reference_order_te
 """
 import argparse
 import glob
+from array import array
 import os
 import re
 import sys
@@ -90,15 +91,21 @@ def find_corpus(data):
 # Text and vocabulary
 
 
-def _sentences_of(data, at_file_start):
-    if at_file_start and data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    out = []
-    for line in data.split(b"\n"):
-        words = line.split()  # bytes.split(): ASCII white space, the same bytes as data/text.h
-        if words:
-            out.append(words)
-    return out
+def _sentence_spans(data, at_file_start):
+    """(begin, end) byte offsets of the sentences of a piece, as two compact arrays: the piece is kept as raw
+    bytes and a sentence is cut out and split only when it is used (sketchgrad's ShardText does the same), so
+    the reader's memory is about the piece's size, not a list of word objects per token."""
+    begins, ends = array("q"), array("q")
+    pos = 3 if at_file_start and data.startswith(b"\xef\xbb\xbf") else 0
+    n = len(data)
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        end = n if nl < 0 else nl
+        if end > pos and not data[pos:end].isspace():  # bytes.isspace(): the bytes data/text.h skips
+            begins.append(pos)
+            ends.append(end)
+        pos = end + 1
+    return begins, ends
 
 
 def read_sentences(path):
@@ -198,10 +205,12 @@ def training_sentences(files, index, seed, max_piece_bytes=MAX_PIECE_BYTES, epoc
             path, begin, end = pieces[k]
             with open(path, "rb") as f:
                 f.seek(begin)
-                sents = _sentences_of(f.read(end - begin), begin == 0)
-            n += len(sents)
-            for i in shuffled_order(len(sents), seed, (epoch << 32) | (k + 1)):
-                yield encode(sents[i], index)
+                data = f.read(end - begin)
+            begins, ends = _sentence_spans(data, begin == 0)
+            n += len(begins)
+            for i in shuffled_order(len(begins), seed, (epoch << 32) | (k + 1)):
+                yield encode(data[begins[i]:ends[i]].split(), index)
+            del data, begins, ends
         if n == 0:
             raise CorpusError("the training shards hold no sentences")
         epoch += 1
