@@ -2,12 +2,12 @@
 // predicted tokens (159,658 on the real LM1B test shard: every word and every </S>, never <S>).
 #include <cstdio>
 
-#include "apps/atomic_file.h"
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
 #include "apps/model_setup.h"
 #include "data/corpus.h"
+#include "data/output_file.h"
 #include "engine/check.h"
 
 namespace sg {
@@ -21,6 +21,8 @@ int cmd_eval(const EvalOptions& o) {
     shard = default_eval_shard(find_corpus(o.data));
   }
   check_shard(shard);
+  check_output_not_input(o.json, {shard, o.checkpoint}, "--json");
+  check_output_writable(o.json, "--json");
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);
@@ -39,7 +41,7 @@ int cmd_eval(const EvalOptions& o) {
         {"shard", shard},       {"checkpoint", ck.path},    {"step", ck.step},
         {"tokens", r.tokens},   {"mean_nll", r.mean_nll()}, {"perplexity", r.perplexity()},
         {"seconds", r.seconds}, {"batch", model.cfg.batch}, {"bptt", model.cfg.bptt}};
-    write_file_atomically(o.json, j.dump(2) + "\n");
+    write_whole_file(o.json, j.dump(2) + "\n", "--json file");
   }
   return 0;
 }

@@ -15,11 +15,11 @@
 #include <optional>
 #include <sstream>
 
-#include "apps/atomic_file.h"
 #include "apps/commands.h"
 #include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "data/corpus.h"
+#include "data/output_file.h"
 #include "data/vocab.h"
 #include "engine/check.h"
 #include "engine/plan_svg.h"
@@ -213,7 +213,7 @@ int cmd_plan(const PlanOptions& o) {
   if (!o.svg.empty()) {
     std::string svg =
         render_plan_svg(main_run.train_plan, main_run.train.requests, main_run.num_ops);
-    write_file_atomically(o.svg, svg);
+    write_whole_file(o.svg, svg, "--svg file");
   }
 
   if (o.json) {

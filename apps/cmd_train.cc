@@ -26,7 +26,6 @@
 #include <memory>
 #include <optional>
 
-#include "apps/atomic_file.h"
 #include "apps/best_heldout.h"
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
@@ -38,6 +37,7 @@
 #include "apps/train_summary.h"
 #include "data/batcher.h"
 #include "data/corpus.h"
+#include "data/output_file.h"
 #include "engine/check.h"
 
 namespace sg {
@@ -54,8 +54,11 @@ bool path_exists(const std::string& p) {
 }
 
 void make_folder(const std::string& dir) {
-  if (path_exists(dir)) return;
-  SG_CHECK(mkdir(dir.c_str(), 0755) == 0, "cannot create checkpoint folder ", dir);
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return;
+  SG_CHECK(!path_exists(dir), "--checkpoint ", dir, " is a file; it names a folder");
+  std::filesystem::create_directories(dir, ec);
+  SG_CHECK(!ec, "cannot create checkpoint folder ", dir, ": ", ec.message());
 }
 
 // "a.txt, b.txt" (file names without folders), the first three and a count of the rest.
@@ -87,6 +90,14 @@ int cmd_train(const RunConfig& requested) {
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and a held-out shard (not --heldout none)");
 
+  // Outputs: never one of the inputs, and writable before any work is done (not after hours).
+  std::vector<std::string> inputs = corpus.train_shards;
+  inputs.push_back(heldout);
+  inputs.push_back(cfg.vocab_file);
+  check_output_not_input(cfg.log, inputs, "--log");
+  check_output_not_input(cfg.summary_json, inputs, "--summary-json");
+  check_output_writable(cfg.summary_json, "--summary-json");
+
   // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
   // run.
   std::optional<Checkpoint> ck;
@@ -94,6 +105,7 @@ int cmd_train(const RunConfig& requested) {
   std::string ck_path, softmax_note;
   if (!cfg.checkpoint.empty()) {
     make_folder(cfg.checkpoint);
+    check_folder_writable(cfg.checkpoint, "checkpoints to --checkpoint " + cfg.checkpoint);
     ck_path = checkpoint_file(cfg.checkpoint);
     if (cfg.resume) {
       SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
@@ -412,7 +424,8 @@ int cmd_train(const RunConfig& requested) {
   const nlohmann::json summary = train_summary(in);
   log.record({{"event", "end"}, {"summary", summary}});
   log.line(done_line(in));
-  if (!cfg.summary_json.empty()) write_file_atomically(cfg.summary_json, summary.dump(2) + "\n");
+  if (!cfg.summary_json.empty())
+    write_whole_file(cfg.summary_json, summary.dump(2) + "\n", "--summary-json file");
   return g_stop_signal ? 130 : 0;  // a signal during the final evaluation: training was complete
 }
 

@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "data/output_file.h"
 #include "data/text.h"
 #include "engine/check.h"
 
@@ -301,25 +302,7 @@ void Vocab::save(const std::string& path) const {
     text += std::to_string(counts_[i]);
     text += '\n';
   }
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkstemp(tmp.data());
-  SG_CHECK(fd >= 0, "cannot write vocabulary file ", path, ": ", std::strerror(errno));
-  size_t done = 0;
-  int err = 0;
-  while (err == 0 && done < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) err = w < 0 ? errno : EIO;
-    if (w > 0) done += static_cast<size_t>(w);
-  }
-  if (err == 0 && ::fchmod(fd, 0644) != 0) err = errno;
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    std::remove(tmp.c_str());
-    SG_FAIL("cannot write vocabulary file ", path, ": ", std::strerror(err));
-  }
+  write_whole_file(path, text, "vocabulary file");
 }
 
 }  // namespace sg

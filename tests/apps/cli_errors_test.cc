@@ -195,6 +195,37 @@ TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
   EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
 }
 
+// Outputs that would destroy an input, or that cannot be written, fail before any training.
+TEST(CliErrors, OutputsThatAreInputsOrUnwritable) {
+  std::string d = make_corpus("outputs");
+  const std::string tr = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  const std::string corpus = read_text(tr);
+  expect_one_line_error(run_cli("vocab --data " + d + " --out " + tr), "is the input file");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --summary-json " + tr),
+                        "is the input file");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --log " + tr),
+                        "is the input file");
+  EXPECT_EQ(read_text(tr), corpus);
+  // Found before training: the error comes without a single progress line.
+  CliResult r = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint /proc/self");
+  expect_one_line_error(r, "cannot create files in /proc/self");
+  EXPECT_EQ(r.err.find("step 1"), std::string::npos) << r.err;
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --data " + d + " --summary-json " + d + "/no/s.json"),
+      "does not exist");
+  std::ofstream(d + "/afile") << "x";
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d + "/afile"), "is a file");
+  // A nested checkpoint folder is created whole.
+  CliResult nested = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d +
+                             "/runs/a/b --heldout none");
+  EXPECT_EQ(nested.code, 0) << nested.err;
+  EXPECT_FALSE(read_text(d + "/runs/a/b/checkpoint.safetensors").empty());
+  expect_one_line_error(run_cli("synth --out '' --sentences 10"), "--out");
+  expect_one_line_error(run_cli("synth --out " + d + " --sentences 10"), "already holds a corpus");
+  EXPECT_EQ(read_text(tr), corpus);
+}
+
 TEST(CliErrors, ResumeWithIncompatibleConfiguration) {
   std::string d = make_corpus("resume");
   std::string ck = d + "/ck";

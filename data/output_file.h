@@ -1,0 +1,29 @@
+// Whole-file outputs (vocabulary, summary JSON, plan SVG, eval JSON) written so that nothing a user
+// points them at is damaged:
+//   - a regular or new file is written to a temporary in the same folder, fsync'ed and renamed
+//     over it (a reader or a crash never sees half a file);
+//   - a symlink is followed: its final target is what gets replaced, the link stays a link;
+//   - a device, FIFO or socket (/dev/stdout, /dev/null, a pipe) is written straight through, never
+//     replaced by a regular file;
+//   - an output that is the same file as one of the run's inputs is refused before anything runs.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace sg {
+
+// what names the file in errors ("vocabulary file", "--summary-json file").
+void write_whole_file(const std::string& path, const std::string& bytes, const std::string& what);
+
+// Throws one line when out is the same file as (or a link to) one of inputs; flag names the
+// output's flag in the message. Paths that do not exist yet never match.
+void check_output_not_input(const std::string& out, const std::vector<std::string>& inputs,
+                            const std::string& flag);
+
+// Throws one line, before any work, when a whole-file output cannot be written: an existing file
+// that is not writable, or a folder that is missing or where no file can be created (tested by
+// creating and removing an empty probe file).
+void check_output_writable(const std::string& out, const std::string& flag);
+void check_folder_writable(const std::string& folder, const std::string& what);
+
+}  // namespace sg
