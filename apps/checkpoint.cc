@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -36,14 +37,27 @@ StTensor streamed_tensor(Backend& be, const Tensor& t) {
   return s;
 }
 
-// Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time.
+// Throws when an F32 tensor's bytes hold a NaN or an infinity: train never writes a checkpoint
+// after a diverged step, so such values mean the file was damaged.
+void check_finite(const StFile& file, const std::string& name, const void* bytes, size_t n) {
+  const auto* f = static_cast<const float*>(bytes);
+  for (size_t i = 0; i < n / sizeof(float); ++i)
+    SG_CHECK(std::isfinite(f[i]), "checkpoint ", file.path, " is corrupt: '", name,
+             "' holds a non-finite value at element ", i,
+             " (train never checkpoints a diverged run)");
+}
+
+// Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time; parameters are
+// checked for non-finite values on the way.
 void upload_tensor(Backend& be, const StFile& file, const std::string& name, const StTensor& s,
-                   const Tensor& t) {
+                   const Tensor& t, bool finite = false) {
   const char* want = st_dtype(t.dtype);
   SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", file.path,
            " does not match this model: '", name, "' is ", s.dtype, " ", Shape(s.shape).str(),
            ", expected ", want, " ", t.shape.str());
+  finite = finite && s.dtype == "F32";
   if (!s.bytes.empty()) {
+    if (finite) check_finite(file, name, s.bytes.data(), t.nbytes());
     be.copy_from_host(t.data, s.bytes.data(), t.nbytes());
     return;
   }
@@ -53,6 +67,7 @@ void upload_tensor(Backend& be, const StFile& file, const std::string& name, con
     const size_t n = std::min(kChunk, t.nbytes() - off);
     chunk.resize(n);
     st_read_range(file, s, off, n, chunk.data());
+    if (finite) check_finite(file, name, chunk.data(), n);
     be.copy_from_host(static_cast<char*>(t.data) + off, chunk.data(), n);
   }
 }
@@ -145,7 +160,7 @@ void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, boo
   auto load = [&](const std::string& key, ValueId v) {
     auto it = ck.file.tensors.find(key);
     SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no tensor '", key, "'");
-    upload_tensor(be, ck.file, key, it->second, ex.tensor(v));
+    upload_tensor(be, ck.file, key, it->second, ex.tensor(v), /*finite=*/true);
   };
   for (ValueId p : model.g.parameters()) load("param/" + model.g.value(p).name, p);
   if (with_state)

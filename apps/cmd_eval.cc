@@ -1,5 +1,6 @@
 // `sketchgrad eval`: held-out perplexity of a checkpoint with the full softmax, and the number of
 // predicted tokens (159,658 on the real LM1B test shard: every word and every </S>, never <S>).
+#include <cmath>
 #include <cstdio>
 
 #include "apps/checkpoint.h"
@@ -33,6 +34,8 @@ int cmd_eval(const EvalOptions& o) {
   TrainLog log("");
   EvalResult r = evaluate(ex, model, batches, eval_progress(log, batches.total_predicted()));
   log.end_line();
+  SG_CHECK(std::isfinite(r.perplexity()), "eval: perplexity is not finite (mean NLL ", r.mean_nll(),
+           ") on ", r.tokens, " tokens of ", shard);
   std::printf("shard %s\ntokens %lld\nmean_nll %.6f\nperplexity %.4f\nseconds %.2f\n",
               shard.c_str(), static_cast<long long>(r.tokens), r.mean_nll(), r.perplexity(),
               r.seconds);

@@ -16,7 +16,7 @@ struct EvalOptions {
   std::string shard;       // ... or an explicit shard file
   std::string device = "cpu";
   int threads = 0;
-  int batch = 64, bptt = 20;
+  int batch = 0, bptt = 0;  // 0: as the training run's held-out evaluation
   int64_t max_tokens = 0;
   std::string json;  // optional JSON output file
 };

@@ -118,6 +118,9 @@ struct ModelFlags {
 
 int main(int argc, char** argv) {
   CLI::App app{"sketchgrad: LSTM language models with sketched optimizer state, planned memory"};
+  // A flag given twice takes its last value (as in most tools: a script's defaults, then the
+  // user's override); subcommands inherit this.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "all subcommands' flags");
 
@@ -150,8 +153,12 @@ int main(int argc, char** argv) {
   eval->add_option("--shard", eval_opts.shard, "explicit held-out shard file");
   eval->add_option("--device", eval_opts.device, "cpu | cuda");
   eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)");
-  eval->add_option("--batch", eval_opts.batch, "streams per batch")->check(CLI::Range(1, 1 << 20));
-  eval->add_option("--bptt", eval_opts.bptt, "tokens per stream per step")
+  eval->add_option("--batch", eval_opts.batch,
+                   "streams per batch (default 0: as the training run's held-out evaluation, so "
+                   "the perplexity is the one train reported)")
+      ->check(CLI::Range(0, 1 << 20));
+  eval->add_option("--bptt", eval_opts.bptt,
+                   "tokens per stream per step (default: the training run's)")
       ->check(CLI::Range(1, 10000));
   eval->add_option("--max-tokens", eval_opts.max_tokens, "stop after this many tokens (0 = all)");
   eval->add_option("--json", eval_opts.json, "write the result as JSON here");

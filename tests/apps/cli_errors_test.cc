@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "cli_util.h"
@@ -183,6 +185,26 @@ TEST(CliErrors, CorruptAndTruncatedCheckpoint) {
   std::ofstream(d + "/garbage.safetensors", std::ios::binary) << garbage;
   expect_one_line_error(run_cli("eval --checkpoint " + d + "/garbage.safetensors --data " + d),
                         "garbage");
+  // A parameter's bytes overwritten with NaNs (a damaged file with a valid header): eval, generate
+  // and --resume name the tensor instead of printing "perplexity nan" or "training diverged".
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  const auto j = nlohmann::json::parse(bytes.substr(8, header));
+  std::string param;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key().rfind("param/", 0) == 0) param = it.key();
+  ASSERT_FALSE(param.empty());
+  std::string nans = bytes;
+  const size_t at = 8 + header + j[param]["data_offsets"][0].get<size_t>();
+  for (size_t i = 0; i < 16; ++i) nans[at + i] = '\xff';
+  std::ofstream(d + "/nan.safetensors", std::ios::binary) << nans;
+  const std::string want = "'" + param + "' holds a non-finite value";
+  expect_one_line_error(run_cli("eval --checkpoint " + d + "/nan.safetensors --data " + d), want);
+  expect_one_line_error(run_cli("generate --checkpoint " + d + "/nan.safetensors"), want);
+  std::ofstream(ck + "/checkpoint.safetensors", std::ios::binary) << nans;
+  expect_one_line_error(
+      run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " + ck + " --resume"),
+      want);
 }
 
 TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
@@ -193,6 +215,15 @@ TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck),
                         "--resume");
   EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
+}
+
+// A flag given twice takes its last value (a script's defaults, then the user's override).
+TEST(CliErrors, RepeatedFlagTakesTheLastValue) {
+  std::string d = make_corpus("repeat");
+  CliResult r = run_cli(std::string(kTiny) + " --data " + d +
+                        " --steps 5 --steps 2 --summary-json " + d + "/s.json --heldout none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(d + "/s.json"))["steps"], 2);
 }
 
 // Outputs that would destroy an input, or that cannot be written, fail before any training.

@@ -148,6 +148,22 @@ TEST(TrainEndToEnd, TrainsOnPlainTextFiles) {
   EXPECT_NE(r.err.find("held-out at step 3"), std::string::npos) << r.err;
 }
 
+// eval's defaults (batch and BPTT 0) evaluate as train's final held-out evaluation did, so the
+// two report the same perplexity for the same checkpoint and shard.
+TEST(TrainEndToEnd, EvalReproducesTrainsHeldoutPerplexity) {
+  const std::string d = temp_dir("evalsame");
+  CliResult r = run_cli("train " + kTiny + " --steps 4 --checkpoint " + d + "/ck --summary-json " +
+                        d + "/s.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run_cli("eval --threads 2 --max-tokens 3000 --data " + kData + " --checkpoint " + d +
+              "/ck --json " + d + "/e.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto train = nlohmann::json::parse(read_text(d + "/s.json"));
+  const auto eval = nlohmann::json::parse(read_text(d + "/e.json"));
+  EXPECT_EQ(eval["tokens"], train["heldout_tokens"]);
+  EXPECT_DOUBLE_EQ(eval["perplexity"].get<double>(), train["heldout_perplexity"].get<double>());
+}
+
 // A WikiText / PTB style folder (x.train.tokens, x.valid.tokens, x.test.tokens): train trains on
 // the training file and evaluates on the validation file; eval reads the test file by default.
 TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
