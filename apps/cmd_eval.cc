@@ -36,14 +36,22 @@ int cmd_eval(const EvalOptions& o) {
   log.end_line();
   SG_CHECK(std::isfinite(r.perplexity()), "eval: perplexity is not finite (mean NLL ", r.mean_nll(),
            ") on ", r.tokens, " tokens of ", shard);
-  std::printf("shard %s\ntokens %lld\nmean_nll %.6f\nperplexity %.4f\nseconds %.2f\n",
-              shard.c_str(), static_cast<long long>(r.tokens), r.mean_nll(), r.perplexity(),
-              r.seconds);
+  std::printf(
+      "shard %s\ntokens %lld\nunk_tokens %lld\nmean_nll %.6f\nperplexity %.4f\nseconds %.2f\n",
+      shard.c_str(), static_cast<long long>(r.tokens), static_cast<long long>(r.unk_targets),
+      r.mean_nll(), r.perplexity(), r.seconds);
+  if (!unk_warning(r).empty()) std::fprintf(stderr, "%s\n", unk_warning(r).c_str());
   if (!o.json.empty()) {
-    nlohmann::json j = {
-        {"shard", shard},       {"checkpoint", ck.path},    {"step", ck.step},
-        {"tokens", r.tokens},   {"mean_nll", r.mean_nll()}, {"perplexity", r.perplexity()},
-        {"seconds", r.seconds}, {"batch", model.cfg.batch}, {"bptt", model.cfg.bptt}};
+    nlohmann::json j = {{"shard", shard},
+                        {"checkpoint", ck.path},
+                        {"step", ck.step},
+                        {"tokens", r.tokens},
+                        {"mean_nll", r.mean_nll()},
+                        {"perplexity", r.perplexity()},
+                        {"unk_tokens", r.unk_targets},
+                        {"seconds", r.seconds},
+                        {"batch", model.cfg.batch},
+                        {"bptt", model.cfg.bptt}};
     write_whole_file(o.json, j.dump(2) + "\n", "--json file");
   }
   return 0;

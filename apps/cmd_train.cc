@@ -138,6 +138,9 @@ int cmd_train(const RunConfig& requested) {
                 : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
   if (!softmax_note.empty()) log.line(softmax_note);
+  if (ck && ck->cfg.data != cfg.data)
+    log.line("note: --data differs from the checkpoint's (" + ck->cfg.data +
+             "): training continues on this text with the checkpoint's vocabulary");
   TrainBatcher batches(corpus.train_shards, vocab, cfg.batch, cfg.bptt, cfg.seed);
   // A vocabulary built from these shards (now, or by the run being resumed from the same --data)
   // has counted every predicted token: no second pass for epochs.
@@ -235,14 +238,16 @@ int cmd_train(const RunConfig& requested) {
       return std::nullopt;
     }
     std::snprintf(buf, sizeof buf,
-                  "held-out at step %lld: perplexity %.6g over %lld tokens (%.1f s)",
+                  "held-out at step %lld: perplexity %.6g over %lld tokens, %.1f %% <UNK> (%.1f s)",
                   static_cast<long long>(at_step), r.perplexity(), static_cast<long long>(r.tokens),
-                  r.seconds);
+                  100.0 * r.unk_share(), r.seconds);
     log.line(buf);
+    if (!unk_warning(r).empty()) log.line(unk_warning(r));
     log.record({{"event", "eval"},
                 {"step", at_step},
                 {"perplexity", r.perplexity()},
                 {"tokens", r.tokens},
+                {"unk_tokens", r.unk_targets},
                 {"seconds", r.seconds}});
     if (best.offer(r.perplexity(), at_step) && cfg.keep_best) {
       // Parameters only: for eval and generate, not for --resume.

@@ -29,12 +29,25 @@ EvalResult evaluate(Executor& ex, const LmGraph& model, EvalBatcher& batches,
     ex.run(0, 0, /*training=*/false);
     ex.download(model.row_loss, losses.data(), losses.size() * sizeof(float));
     for (int64_t i = 0; i < n; ++i)
-      if (b.weight[i] != 0.f) r.nll_sum += static_cast<double>(b.weight[i]) * losses[i];
+      if (b.weight[i] != 0.f) {
+        r.nll_sum += static_cast<double>(b.weight[i]) * losses[i];
+        r.unk_targets += b.targets[i] == batches.unk_id();
+      }
     r.tokens += b.predicted;
     if (progress) progress(r.tokens);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::string unk_warning(const EvalResult& r) {
+  if (r.tokens == 0 || r.unk_share() < 0.2) return "";
+  char buf[240];
+  std::snprintf(buf, sizeof buf,
+                "warning: %.1f %% of the held-out tokens are <UNK> (not in the vocabulary): the "
+                "vocabulary does not cover this text, so this perplexity says little",
+                100.0 * r.unk_share());
+  return buf;
 }
 
 std::function<void(int64_t)> eval_progress(TrainLog& log, int64_t total_tokens) {

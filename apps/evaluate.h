@@ -19,10 +19,17 @@ struct EvalResult {
   double nll_sum = 0;
   int64_t tokens = 0;
   double seconds = 0;
-  bool stopped = false;  // `stop` returned true before the shard's end: the sums are partial
+  bool stopped = false;     // `stop` returned true before the shard's end: the sums are partial
+  int64_t unk_targets = 0;  // predicted tokens that are <UNK> (words the vocabulary lacks)
+  double unk_share() const { return tokens ? static_cast<double>(unk_targets) / tokens : 0.0; }
   double mean_nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0.0; }
   double perplexity() const;
 };
+
+// A warning line when so many targets are <UNK> that the perplexity says little about the model
+// (the vocabulary does not cover this text: another corpus, or a --vocab for another language);
+// empty otherwise.
+std::string unk_warning(const EvalResult& r);
 
 // progress(tokens_done) is called after each batch when given; stop() before each batch, and a
 // true result ends the evaluation there (e.g. on Ctrl-C: a full softmax over an LM1B vocabulary

@@ -145,7 +145,7 @@ double TrainBatcher::epochs_done() const {
 
 EvalBatcher::EvalBatcher(const std::string& shard, const Vocab& vocab, int64_t B, int64_t T,
                          int64_t max_tokens)
-    : B_(B), T_(T), bos_(vocab.bos()), eos_(vocab.eos()) {
+    : B_(B), T_(T), bos_(vocab.bos()), eos_(vocab.eos()), unk_(vocab.unk()) {
   SG_CHECK(B >= 1 && T >= 1, "batch and bptt must be >= 1, got B=", B, " T=", T);
   SG_CHECK(max_tokens >= 0, "max_tokens must be >= 0, got ", max_tokens);
   LineReader in(shard, "shard");

@@ -63,6 +63,7 @@ class EvalBatcher {
               int64_t max_tokens = 0);
   bool next(Batch& b);  // false when done
   int64_t total_predicted() const { return total_; }
+  int32_t unk_id() const { return unk_; }     // the vocabulary's <UNK>: targets to count as unknown
   int64_t batches() const { return steps_; }  // number of batches next() returns
   void rewind();                              // start again from the first batch
 
@@ -77,7 +78,7 @@ class EvalBatcher {
     int64_t sentence = 0, pos = 0, done = 0;
   };
   std::vector<Cursor> cur_;
-  int32_t bos_ = 0, eos_ = 1;
+  int32_t bos_ = 0, eos_ = 1, unk_ = 2;
 };
 
 }  // namespace sg

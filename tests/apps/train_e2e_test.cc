@@ -162,6 +162,16 @@ TEST(TrainEndToEnd, EvalReproducesTrainsHeldoutPerplexity) {
   const auto eval = nlohmann::json::parse(read_text(d + "/e.json"));
   EXPECT_EQ(eval["tokens"], train["heldout_tokens"]);
   EXPECT_DOUBLE_EQ(eval["perplexity"].get<double>(), train["heldout_perplexity"].get<double>());
+  EXPECT_GT(eval["unk_tokens"].get<int64_t>(), 0);  // words under min-count 3 are <UNK>
+  EXPECT_LT(eval["unk_tokens"].get<int64_t>(), eval["tokens"].get<int64_t>() / 5);
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // Text the vocabulary does not cover: counted and warned about, not passed off as a good model.
+  std::ofstream(d + "/foreign.txt") << "zzq yyq xxq wwq\nqqz rrz ssz\n";
+  r = run_cli("eval --threads 2 --shard " + d + "/foreign.txt --checkpoint " + d + "/ck");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("unk_tokens 7"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("warning: 77.8 % of the held-out tokens are <UNK>"), std::string::npos)
+      << r.err;
 }
 
 // A WikiText / PTB style folder (x.train.tokens, x.valid.tokens, x.test.tokens): train trains on
