@@ -44,7 +44,8 @@ namespace sg {
 namespace {
 
 // Set by SIGINT/SIGTERM; the loop finishes the current step (a held-out evaluation stops at its
-// next batch), checkpoints and exits with 130. A signal handler can only reach a global.
+// next batch), checkpoints and exits with 128 + the signal (130, 143). A signal handler can only
+// reach a global.
 volatile std::sig_atomic_t g_stop_signal = 0;
 void on_stop_signal(int sig) { g_stop_signal = sig; }
 
@@ -88,7 +89,10 @@ int cmd_train(const RunConfig& requested) {
   SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
   if (!heldout.empty()) check_shard(heldout);
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
-           "--keep-best needs --checkpoint DIR and a held-out shard (not --heldout none)");
+           "--keep-best needs --checkpoint DIR and held-out text to evaluate (",
+           cfg.heldout == "none" ? "not --heldout none"
+                                 : "this corpus has none: name a file with --heldout",
+           ")");
 
   // Outputs: never one of the inputs, and writable before any work is done (not after hours).
   std::vector<std::string> inputs = corpus.train_shards;
@@ -150,9 +154,11 @@ int cmd_train(const RunConfig& requested) {
   int64_t total_steps = cfg.steps;
   if (total_steps == 0) {
     double epochs = cfg.epochs > 0 ? cfg.epochs : 1.0;
-    total_steps =
-        std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * batches.corpus_words() /
-                                                            static_cast<double>(words_per_step))));
+    const double steps =
+        std::ceil(epochs * batches.corpus_words() / static_cast<double>(words_per_step));
+    SG_CHECK(steps <= 1e12, "--epochs ", epochs, " is ", steps,
+             " steps of this corpus, more than 10^12: give fewer epochs");
+    total_steps = std::max<int64_t>(1, static_cast<int64_t>(steps));
   }
 
   // Graphs, plan, memory: the training graph with its optimizer state, and the evaluation graph
@@ -276,12 +282,12 @@ int cmd_train(const RunConfig& requested) {
   // A non-finite loss in the open window of steps: one line, exit 1, the last checkpoint is kept.
   auto report_divergence = [&](float window_sum, int64_t window_steps) {
     const int64_t from = step - window_steps + 1;
-    log.line("training diverged " +
-             (from == step
-                  ? "at step " + std::to_string(step)
-                  : "between steps " + std::to_string(from) + " and " + std::to_string(step)) +
-             " (loss " + std::to_string(window_sum) +
-             "); try a smaller --lr or --clip; the last checkpoint is kept");
+    log.line(
+        "training diverged " +
+        (from == step ? "at step " + std::to_string(step)
+                      : "between steps " + std::to_string(from) + " and " + std::to_string(step)) +
+        " (loss " + std::to_string(window_sum) + "); try a smaller --lr or --clip" +
+        (ck_path.empty() ? std::string("") : "; the last checkpoint, from before it, is kept"));
     log.record({{"event", "diverged"}, {"step", step}, {"first_step", from}});
     return 1;
   };
@@ -316,12 +322,12 @@ int cmd_train(const RunConfig& requested) {
   while (step < total_steps) {
     if (g_stop_signal) {
       if (diverged()) return 1;
-      log.line("stopped by signal " + std::to_string(g_stop_signal) + " at step " +
-               std::to_string(step) +
-               (ck_path.empty() ? " (no --checkpoint: progress is lost)"
-                                : "; checkpoint written to " + ck_path));
+      log.line(
+          "stopped by signal " + std::to_string(g_stop_signal) + " at step " +
+          std::to_string(step) +
+          (ck_path.empty() ? " (no --checkpoint: progress is lost)" : "; writing the checkpoint"));
       save(step);
-      return 130;
+      return 128 + g_stop_signal;  // 130 for SIGINT, 143 for SIGTERM
     }
     auto t_data = std::chrono::steady_clock::now();
     b = batches.next();
@@ -431,7 +437,8 @@ int cmd_train(const RunConfig& requested) {
   log.line(done_line(in));
   if (!cfg.summary_json.empty())
     write_whole_file(cfg.summary_json, summary.dump(2) + "\n", "--summary-json file");
-  return g_stop_signal ? 130 : 0;  // a signal during the final evaluation: training was complete
+  return g_stop_signal ? 128 + g_stop_signal
+                       : 0;  // a signal during the final evaluation: training was complete
 }
 
 }  // namespace sg

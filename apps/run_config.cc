@@ -1,6 +1,7 @@
 // RunConfig presets, validation and JSON round trip.
 #include "apps/run_config.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -64,6 +65,10 @@ void RunConfig::apply_preset() {
   }
 }
 
+namespace {
+constexpr int64_t kMaxSteps = 1000000000000;  // 10^12: beyond any run, far from int64 overflow
+}  // namespace
+
 void RunConfig::validate() const {
   SG_CHECK(min_count >= 1, "--min-count must be >= 1, got ", min_count);
   SG_CHECK(emb >= 1 && emb <= 65536, "--emb must be in [1, 65536], got ", emb);
@@ -81,7 +86,8 @@ void RunConfig::validate() const {
   SG_CHECK(batch >= 1 && batch <= 1 << 20, "--batch must be in [1, 1048576], got ", batch);
   SG_CHECK(bptt >= 1 && bptt <= 10000, "--bptt must be in [1, 10000], got ", bptt);
   SG_CHECK(lr > 0.0f && lr < 100.0f, "--lr must be in (0, 100), got ", lr);
-  SG_CHECK(clip >= 0.0f, "--clip must be >= 0 (0 = no clipping), got ", clip);
+  SG_CHECK(std::isfinite(clip) && clip >= 0.0f,
+           "--clip must be a finite number >= 0 (0 = no clipping), got ", clip);
   SG_CHECK(beta1 >= 0.0f && beta1 < 1.0f, "--beta1 must be in [0, 1), got ", beta1);
   SG_CHECK(beta2 >= 0.0f && beta2 < 1.0f, "--beta2 must be in [0, 1), got ", beta2);
   SG_CHECK(eps > 0.0f && eps < 1.0f, "--eps must be in (0, 1), got ", eps);
@@ -89,9 +95,13 @@ void RunConfig::validate() const {
   SG_CHECK(weight_decay >= 0.0f && weight_decay < 1.0f, "--weight-decay must be in [0, 1), got ",
            weight_decay);
   SG_CHECK(sparsify > 0.0f && sparsify <= 1.0f, "--sparsify must be in (0, 1], got ", sparsify);
-  SG_CHECK(clip_per_param >= 0.0f, "--clip-per-param must be >= 0 (0 = off), got ", clip_per_param);
-  SG_CHECK(steps >= 0, "--steps must be >= 0, got ", steps);
-  SG_CHECK(epochs >= 0, "--epochs must be >= 0, got ", epochs);
+  SG_CHECK(std::isfinite(clip_per_param) && clip_per_param >= 0.0f,
+           "--clip-per-param must be a finite number >= 0 (0 = off), got ", clip_per_param);
+  SG_CHECK(steps >= 0 && steps <= kMaxSteps, "--steps must be in [0, 10^12], got ", steps);
+  SG_CHECK(std::isfinite(epochs) && epochs >= 0 && epochs <= 1e6,
+           "--epochs must be in [0, 10^6], got ", epochs);
+  SG_CHECK(steps == 0 || epochs == 0, "give --steps or --epochs, not both (--steps ", steps,
+           ", --epochs ", epochs, ")");
   SG_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
   SG_CHECK(
       checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0 &&

@@ -72,6 +72,11 @@ TEST(CliErrors, OutOfRangeValues) {
       {"--state dense+bf16", "use 'bf16' for every moment"},
       {"--state emb/W=v:bf16:5x", "option '5x' on a bf16 store"},
       {"--optimizer sm3-momentum --momentum 1", "momentum"},
+      {"--epochs inf", "--epochs"},
+      {"--epochs 1e30", "--epochs"},
+      {"--steps 99999999999999999999", "--steps"},
+      {"--steps 5 --epochs 2", "not both"},
+      {"--clip inf", "finite"},
   };
   for (const auto& [flags, needle] : cases)
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);

@@ -264,7 +264,7 @@ TEST(TrainEndToEnd, DivergenceStopsWithoutCheckpointingIt) {
                         d + "/ck --log " + d + "/log.jsonl");
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("training diverged "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("the last checkpoint is kept"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the last checkpoint, from before it, is kept"), std::string::npos) << r.err;
   auto div = read_jsonl(d + "/log.jsonl", "diverged");
   ASSERT_EQ(div.size(), 1u);
   const int64_t first = div[0]["first_step"];
@@ -296,6 +296,21 @@ TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
                         " --checkpoint " + ck + " --resume");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("at step " + std::to_string(step)), std::string::npos) << r.err;
+}
+
+// SIGTERM (a job scheduler's stop) does the same and exits with the conventional 128 + 15.
+TEST(TrainEndToEnd, SigtermWritesACheckpointAndExits143) {
+  const std::string d = temp_dir("sigterm"), ck = d + "/ck";
+  const pid_t pid = start_cli(
+      "train " + kTiny + " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
+      d);
+  ASSERT_GT(pid, 0);
+  const bool started = wait_for_text(d + "/stderr", "step 3/", 60, pid);
+  kill(pid, SIGTERM);
+  ASSERT_TRUE(started) << read_text(d + "/stderr");
+  EXPECT_EQ(wait_cli(pid), 143);
+  EXPECT_NE(read_text(d + "/stderr").find("stopped by signal 15"), std::string::npos);
+  EXPECT_TRUE(file_exists(ck + "/checkpoint.safetensors"));
 }
 
 // Ctrl-C during a held-out evaluation (which can take minutes) stops it at its next batch instead
