@@ -201,6 +201,20 @@ int main(int argc, char** argv) {
   synth->add_option("--shards", synth_opts.shards, "training shards")->check(CLI::Range(1, 10000));
   synth->add_option("--seed", synth_opts.seed, "random seed");
 
+  // An empty value ("--steps ''", "--checkpoint=") is a mistake, never "use the default": the
+  // parser would take it silently for some flags and as 0 for others. --prompt may be empty.
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool eq_empty = a.rfind("--", 0) == 0 && a.size() > 2 && a.back() == '=';
+    const bool next_empty = a.rfind("--", 0) == 0 && i + 1 < argc && argv[i + 1][0] == '\0';
+    const std::string flag = eq_empty ? a.substr(0, a.size() - 1) : a;
+    if ((eq_empty || next_empty) && flag != "--prompt") {
+      std::fprintf(stderr,
+                   "sketchgrad: error: %s needs a value, got an empty string (see --help)\n",
+                   flag.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

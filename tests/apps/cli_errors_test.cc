@@ -77,6 +77,9 @@ TEST(CliErrors, OutOfRangeValues) {
       {"--steps 99999999999999999999", "--steps"},
       {"--steps 5 --epochs 2", "not both"},
       {"--clip inf", "finite"},
+      {"--steps ''", "--steps needs a value"},
+      {"--checkpoint=", "--checkpoint needs a value"},
+      {"--heldout ''", "--heldout needs a value"},
   };
   for (const auto& [flags, needle] : cases)
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
