@@ -129,7 +129,14 @@ Vocab checkpoint_vocab(const Checkpoint& ck) {
     ~RemoveOnExit() { std::remove(path); }
   } remove_tmp{tmpl};
   SG_CHECK(ok, "cannot write a temporary file for the checkpoint's vocabulary");
-  return Vocab::load(tmpl);
+  try {
+    return Vocab::load(tmpl);
+  } catch (const Error& e) {  // name the checkpoint, not the temporary file
+    std::string why = e.what();
+    const std::string tmp = tmpl;
+    for (size_t at; (at = why.find(tmp)) != std::string::npos;) why.replace(at, tmp.size(), "");
+    SG_FAIL("checkpoint ", ck.path, " is corrupt: its stored vocabulary is unreadable (", why, ")");
+  }
 }
 
 void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, int64_t step,

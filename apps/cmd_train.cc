@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "apps/best_heldout.h"
 #include "apps/checkpoint.h"
@@ -33,6 +34,7 @@
 #include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "apps/process_stats.h"
+#include "apps/settings_notes.h"
 #include "apps/train_log.h"
 #include "apps/train_summary.h"
 #include "data/batcher.h"
@@ -215,6 +217,9 @@ int cmd_train(const RunConfig& requested) {
            std::to_string(total_steps) + " steps; planned memory " + format_bytes(planned) +
            " on " + be->description());
   for (const std::string& note : opt.sketch_load_notes()) log.line(note);
+  for (const std::string& note :
+       settings_notes(cfg, corpus, total_steps, !opt.state_tensors().empty()))
+    log.line(note);
   log.line(heldout.empty()
                ? std::string("held-out: none (") +
                      (cfg.heldout == "none" ? "--heldout none" : "the corpus has none") +

@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
       "LM1B-layout folder (held-out shard 00000), or a split-named folder (its test file)");
   eval->add_option("--shard", eval_opts.shard, "explicit held-out shard file");
   eval->add_option("--device", eval_opts.device, "cpu | cuda");
-  eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)");
+  eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)")
+      ->check(CLI::Range(0, 1024));
   eval->add_option("--batch", eval_opts.batch,
                    "streams per batch (default 0: as the training run's held-out evaluation, so "
                    "the perplexity is the one train reported)")
@@ -179,7 +180,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1e-6, 1.0));
   gen->add_option("--seed", gen_opts.seed, "random seed");
   gen->add_option("--device", gen_opts.device, "cpu | cuda");
-  gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)");
+  gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)")
+      ->check(CLI::Range(0, 1024));
 
   CLI::App* vocab = app.add_subcommand("vocab", "build a vocabulary file from the training shards");
   sg::VocabOptions vocab_opts;

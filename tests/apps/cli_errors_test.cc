@@ -209,6 +209,13 @@ TEST(CliErrors, CorruptAndTruncatedCheckpoint) {
   const std::string want = "'" + param + "' holds a non-finite value";
   expect_one_line_error(run_cli("eval --checkpoint " + d + "/nan.safetensors --data " + d), want);
   expect_one_line_error(run_cli("generate --checkpoint " + d + "/nan.safetensors"), want);
+  // The stored vocabulary damaged: the checkpoint is named, not a temporary file.
+  std::string badvocab = bytes;
+  badvocab[8 + header + j["vocab"]["data_offsets"][0].get<size_t>()] = '\xff';
+  std::ofstream(d + "/badvocab.safetensors", std::ios::binary) << badvocab;
+  CliResult bv = run_cli("eval --checkpoint " + d + "/badvocab.safetensors --data " + d);
+  expect_one_line_error(bv, "badvocab.safetensors is corrupt: its stored vocabulary is unreadable");
+  EXPECT_EQ(bv.err.find("/tmp/sketchgrad-vocab"), std::string::npos) << bv.err;
   std::ofstream(ck + "/checkpoint.safetensors", std::ios::binary) << nans;
   expect_one_line_error(
       run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " + ck + " --resume"),
