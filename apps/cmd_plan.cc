@@ -192,7 +192,8 @@ int cmd_plan(const PlanOptions& o) {
     }
     batch = lo;
     budget_note = "largest batch that fits in " + o.budget + " (" + format_bytes(budget) +
-                  "): " + std::to_string(batch);
+                  "): " + std::to_string(batch) +
+                  (batch == (1 << 20) ? " (the largest --batch allowed; more would fit)" : "");
   }
 
   PlannedRun main_run = plan_run(cfg, vocab, cfg.state, batch);

@@ -275,10 +275,9 @@ Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count, i
   if (kept.empty()) {  // every token would be <UNK>: nothing to learn
     int64_t top = 0;
     for (const auto& [w, c] : counts) top = std::max(top, c);
-    SG_FAIL("no word occurs at least ", min_count, " times in the training shards (",
-            counts.empty() ? std::string("they hold no words")
-                           : "the most frequent occurs " + std::to_string(top) + " times",
-            "): lower --min-count");
+    SG_CHECK(!counts.empty(), "the training shards hold no words");
+    SG_FAIL("no word occurs at least ", min_count, " times in the training shards (the most ",
+            "frequent occurs ", top, top == 1 ? " time" : " times", "): lower --min-count");
   }
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;

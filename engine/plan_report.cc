@@ -100,7 +100,9 @@ size_t parse_bytes(const std::string& text) {
       take_digit(s[i], true);
   }
   if (digits == 0) bad_bytes(text, "no number");
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+  // An exponent is 'e' followed by a digit or sign ("1e9", "2E+3"); "20EB" is 20 exabytes.
+  if (i + 1 < s.size() && (s[i] == 'e' || s[i] == 'E') &&
+      (std::isdigit(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '+' || s[i + 1] == '-')) {
     ++i;
     bool neg = false;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
