@@ -324,6 +324,7 @@ int cmd_train(const RunConfig& requested) {
   Batch b;
   double data_s = 0, optimizer_s = 0;
   if (cfg.profile) ex.set_profiling(true);
+  bool interrupted = false;  // by a signal: checkpoint and summary, no final evaluation
   while (step < total_steps) {
     if (g_stop_signal) {
       if (diverged()) return 1;
@@ -331,8 +332,8 @@ int cmd_train(const RunConfig& requested) {
           "stopped by signal " + std::to_string(g_stop_signal) + " at step " +
           std::to_string(step) +
           (ck_path.empty() ? " (no --checkpoint: progress is lost)" : "; writing the checkpoint"));
-      save(step);
-      return 128 + g_stop_signal;  // 130 for SIGINT, 143 for SIGTERM
+      interrupted = true;
+      break;
     }
     auto t_data = std::chrono::steady_clock::now();
     b = batches.next();
@@ -407,7 +408,8 @@ int cmd_train(const RunConfig& requested) {
   if (cfg.profile) log_profile(log, ex.profile(), step - first_step, train_s, optimizer_s, data_s);
   save(step);
   TrainSummaryInputs in;
-  in.final_eval = run_eval(step);
+  if (!interrupted) in.final_eval = run_eval(step);
+  in.stopped_by_signal = g_stop_signal;
   in.steps = step;
   in.total_steps = total_steps;
   in.measured_steps = measured_steps;

@@ -65,14 +65,15 @@ nlohmann::json train_summary(const TrainSummaryInputs& in) {
     s["best_heldout_perplexity"] = *in.best_perplexity;
     s["best_step"] = in.best_step;
   }
+  if (in.stopped_by_signal) s["stopped_by_signal"] = in.stopped_by_signal;
   return s;
 }
 
 std::string done_line(const TrainSummaryInputs& in) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "done: %lld steps in %s, %.0f words/s",
-                static_cast<long long>(in.steps), format_duration(in.train_s).c_str(),
-                in.words_per_s);
+  std::snprintf(buf, sizeof buf, "%s: %lld steps in %s, %.0f words/s",
+                in.stopped_by_signal ? "stopped" : "done", static_cast<long long>(in.steps),
+                format_duration(in.train_s).c_str(), in.words_per_s);
   std::string line = buf;
   if (in.final_eval) {
     std::snprintf(buf, sizeof buf, ", held-out perplexity %.6g", in.final_eval->perplexity());

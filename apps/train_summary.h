@@ -40,10 +40,12 @@ struct TrainSummaryInputs {
   std::optional<EvalResult> final_eval;
   std::optional<double> best_perplexity;
   int64_t best_step = 0;
+  int stopped_by_signal = 0;  // SIGINT / SIGTERM stopped the run (0: it ran to its end)
 };
 nlohmann::json train_summary(const TrainSummaryInputs& in);
 
-// "done: N steps in 3m12s, 18000 words/s, held-out perplexity 135.4"
+// "done: N steps in 3m12s, 18000 words/s, held-out perplexity 135.4" ("stopped: ..." after a
+// signal)
 std::string done_line(const TrainSummaryInputs& in);
 
 }  // namespace sg

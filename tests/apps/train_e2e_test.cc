@@ -298,19 +298,28 @@ TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
   EXPECT_NE(r.err.find("at step " + std::to_string(step)), std::string::npos) << r.err;
 }
 
-// SIGTERM (a job scheduler's stop) does the same and exits with the conventional 128 + 15.
+// SIGTERM (a job scheduler's stop) does the same and exits with the conventional 128 + 15; the
+// summary JSON is still written, marked as stopped.
 TEST(TrainEndToEnd, SigtermWritesACheckpointAndExits143) {
   const std::string d = temp_dir("sigterm"), ck = d + "/ck";
-  const pid_t pid = start_cli(
-      "train " + kTiny + " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
-      d);
+  const pid_t pid =
+      start_cli("train " + kTiny + " --steps 1000000 --progress-every 1 --checkpoint " + ck +
+                    " --summary-json " + d + "/s.json",
+                d);
   ASSERT_GT(pid, 0);
   const bool started = wait_for_text(d + "/stderr", "step 3/", 60, pid);
   kill(pid, SIGTERM);
   ASSERT_TRUE(started) << read_text(d + "/stderr");
   EXPECT_EQ(wait_cli(pid), 143);
-  EXPECT_NE(read_text(d + "/stderr").find("stopped by signal 15"), std::string::npos);
+  const std::string err = read_text(d + "/stderr");
+  EXPECT_NE(err.find("stopped by signal 15"), std::string::npos) << err;
+  EXPECT_EQ(err.find("held-out at step"), std::string::npos) << err;  // no final evaluation
   EXPECT_TRUE(file_exists(ck + "/checkpoint.safetensors"));
+  // The summary is written for an interrupted run too, and says so.
+  const auto summary = nlohmann::json::parse(read_text(d + "/s.json"));
+  EXPECT_EQ(summary["stopped_by_signal"], 15);
+  EXPECT_GE(summary["steps"].get<int64_t>(), 3);
+  EXPECT_FALSE(summary.contains("heldout_perplexity"));
 }
 
 // Ctrl-C during a held-out evaluation (which can take minutes) stops it at its next batch instead

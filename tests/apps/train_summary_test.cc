@@ -47,6 +47,11 @@ TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
   EXPECT_EQ(s["heldout_tokens"], 2);
   EXPECT_EQ(s["best_step"], 400);
   EXPECT_EQ(done_line(in), "done: 600 steps in 3m12s, 18000 words/s, held-out perplexity 135.4");
+  EXPECT_FALSE(s.contains("stopped_by_signal"));
+  in.stopped_by_signal = 2;
+  in.final_eval.reset();
+  EXPECT_EQ(train_summary(in)["stopped_by_signal"], 2);
+  EXPECT_EQ(done_line(in), "stopped: 600 steps in 3m12s, 18000 words/s");
 }
 
 }  // namespace
