@@ -117,12 +117,14 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
     std::sort(files.begin(), files.end());
     std::string hint;
     for (size_t i = 0; i < files.size() && i < 2; ++i) hint += (i ? "," : "") + files[i];
+    if (files.size() > 2) hint += ",...";
+    if (hint.find_first_of(" \t'\"$") != std::string::npos) hint = "'" + hint + "'";  // pasteable
     SG_FAIL("data folder ", dir, " is not an LM1B-layout corpus (it has neither ", kTrainFolder,
             "/ nor ", kHeldoutFolder, "/) and no file named as training text (like ",
             "wiki.train.tokens or ptb.train.txt)",
             hint.empty() ? std::string()
                          : "; to train on plain text files name them: --data " + hint +
-                               (files.size() > 2 ? ",..." : "") + " (and --heldout FILE)");
+                               " (and --heldout FILE)");
   }
   CorpusLayout c;
   c.dir = dir;
