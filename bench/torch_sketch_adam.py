@@ -206,10 +206,10 @@ class SketchedSparseAdam(torch.optim.Optimizer):
         st["exact_m"][ids], st["exact_v"][ids] = em, ev
         if t % self.diagnostics_every:
             return
-        lo = 0
+        lo, rows = 0, st["exact_m"].shape[0]
         for hi in (100, 1000, 10**4, 10**5, 10**6, 2**31):
             sel = (ids >= lo) & (ids < hi)
-            band, lo = f"[{lo}, {hi})" if hi < 2**31 else f">= {lo}", hi
+            band, lo = f"[{lo}, {min(hi, rows)})", hi  # the last band ends at the table's rows
             if int(sel.sum()) == 0:
                 continue
             a, b = mv[sel], em[sel]
