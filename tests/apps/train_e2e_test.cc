@@ -21,6 +21,18 @@ const std::string kData = "data/sotu";
 const std::string kTiny =
     "--preset tiny --threads 2 --seed 3 --data " + kData + " --eval-tokens 3000";
 
+// Starts sketchgrad with args in the background (output in dir), sends sig once its stderr shows
+// text, and returns its exit code (-1 when it never showed the text within two minutes).
+int signal_after(const std::string& args, const std::string& dir, const std::string& text,
+                 int sig) {
+  const pid_t pid = start_cli(args, dir);
+  if (pid <= 0) return -1;
+  const bool started = wait_for_text(dir + "/stderr", text, 120, pid);
+  kill(pid, sig);
+  const int code = wait_cli(pid);
+  return started ? code : -1;
+}
+
 std::vector<nlohmann::json> read_jsonl(const std::string& path, const std::string& event) {
   std::vector<nlohmann::json> out;
   std::istringstream is(read_text(path));
@@ -278,14 +290,11 @@ TEST(TrainEndToEnd, DivergenceStopsWithoutCheckpointingIt) {
 // and the run resumes from that step.
 TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
   const std::string d = temp_dir("sigint"), ck = d + "/ck";
-  const pid_t pid = start_cli(
-      "train " + kTiny + " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
-      d);
-  ASSERT_GT(pid, 0);
-  const bool started = wait_for_text(d + "/stderr", "step 5/", 60, pid);
-  kill(pid, SIGINT);
-  ASSERT_TRUE(started) << read_text(d + "/stderr");
-  EXPECT_EQ(wait_cli(pid), 130);
+  EXPECT_EQ(
+      signal_after("train " + kTiny +
+                       " --heldout none --steps 1000000 --progress-every 1 --checkpoint " + ck,
+                   d, "step 5/", SIGINT),
+      130);
   const std::string err = read_text(d + "/stderr");
   const size_t at = err.find("stopped by signal 2 at step ");
   ASSERT_NE(at, std::string::npos) << err;
@@ -302,15 +311,10 @@ TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {
 // summary JSON is still written, marked as stopped.
 TEST(TrainEndToEnd, SigtermWritesACheckpointAndExits143) {
   const std::string d = temp_dir("sigterm"), ck = d + "/ck";
-  const pid_t pid =
-      start_cli("train " + kTiny + " --steps 1000000 --progress-every 1 --checkpoint " + ck +
-                    " --summary-json " + d + "/s.json",
-                d);
-  ASSERT_GT(pid, 0);
-  const bool started = wait_for_text(d + "/stderr", "step 3/", 60, pid);
-  kill(pid, SIGTERM);
-  ASSERT_TRUE(started) << read_text(d + "/stderr");
-  EXPECT_EQ(wait_cli(pid), 143);
+  EXPECT_EQ(signal_after("train " + kTiny + " --steps 1000000 --progress-every 1 --checkpoint " +
+                             ck + " --summary-json " + d + "/s.json",
+                         d, "step 3/", SIGTERM),
+            143);
   const std::string err = read_text(d + "/stderr");
   EXPECT_NE(err.find("stopped by signal 15"), std::string::npos) << err;
   EXPECT_EQ(err.find("held-out at step"), std::string::npos) << err;  // no final evaluation
@@ -334,15 +338,11 @@ TEST(TrainEndToEnd, SignalStopsAHeldoutEvaluation) {
                      "-of-00100");
   }
   ASSERT_GT(read_text(held).size(), 2000000u);
-  const pid_t pid = start_cli("train --preset small --threads 2 --data " + kData + " --heldout " +
-                                  held + " --steps 3 --eval-every 1 --checkpoint " + ck,
-                              d);
-  ASSERT_GT(pid, 0);
-  const bool evaluating =
-      wait_for_text(d + "/stderr", " tokens, ", 120, pid);  // its progress line, after 2 s
-  kill(pid, SIGINT);
-  ASSERT_TRUE(evaluating) << read_text(d + "/stderr");
-  EXPECT_EQ(wait_cli(pid), 130);
+  // " tokens, " is the evaluation's progress line, shown after 2 s of it.
+  EXPECT_EQ(signal_after("train --preset small --threads 2 --data " + kData + " --heldout " + held +
+                             " --steps 3 --eval-every 1 --checkpoint " + ck,
+                         d, " tokens, ", SIGINT),
+            130);
   const std::string err = read_text(d + "/stderr");
   EXPECT_NE(err.find("held-out evaluation at step 1 stopped by signal 2 after"), std::string::npos)
       << err;
