@@ -28,8 +28,11 @@ int RunConfig::sampled_count() const {
   SG_CHECK(softmax.rfind("sampled:", 0) == 0, "--softmax must be 'full' or 'sampled:S', got '",
            softmax, "'");
   std::string s = softmax.substr(8);
-  SG_CHECK(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10,
+  SG_CHECK(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos,
            "--softmax sampled:S needs a positive integer S, got '", softmax, "'");
+  SG_CHECK(s.size() < 10,
+           "--softmax sampled:S needs S below 10^9 (and below the vocabulary), got '", softmax,
+           "'");
   int n = std::stoi(s);
   SG_CHECK(n > 0, "--softmax sampled:S needs S > 0, got '", softmax, "'");
   return n;

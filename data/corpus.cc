@@ -93,6 +93,8 @@ CorpusLayout text_files_corpus(const std::string& list) {
     start = comma + 1;
     if (path.empty()) continue;
     std::error_code ec;
+    SG_CHECK(!fs::is_symlink(fs::symlink_status(path, ec)) || fs::exists(path, ec),
+             "training file ", path, " is a symlink to a missing file");
     SG_CHECK(fs::exists(path, ec), "training file ", path, " does not exist");
     SG_CHECK(fs::is_regular_file(path, ec), "training file ", path,
              " is not a file (--data takes an LM1B-layout folder or text files: FILE[,FILE...])");
@@ -142,6 +144,8 @@ CorpusLayout find_corpus(const std::string& dir) {
   std::error_code ec;
   if (dir.find(',') != std::string::npos || fs::is_regular_file(dir, ec))
     return text_files_corpus(dir);
+  SG_CHECK(!fs::is_symlink(fs::symlink_status(dir, ec)) || fs::exists(dir, ec), "--data ", dir,
+           " is a symlink to a missing file or folder");
   SG_CHECK(fs::exists(dir, ec), "data folder ", dir, " does not exist");
   SG_CHECK(fs::is_directory(dir, ec), "data folder ", dir, " is not a folder");
   CorpusLayout c;

@@ -139,6 +139,10 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("c.zst")), HasSubstr("is zstd-compressed"));
   write_file(d.file("short"), "\x1f");  // one byte: not a gzip header
   EXPECT_NO_THROW(find_corpus(d.file("short")));
+  std::filesystem::create_symlink(d.file("gone.txt"), d.file("dangling.txt"));
+  EXPECT_THAT(msg(d.file("dangling.txt")), HasSubstr("is a symlink to a missing"));
+  EXPECT_THAT(msg(d.file("plain") + "," + d.file("dangling.txt")),
+              HasSubstr("is a symlink to a missing file"));
   write_file(d.file("empty-file"), "");
   EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
   std::filesystem::create_directories(d.file("empty"));
