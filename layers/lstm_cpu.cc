@@ -1,7 +1,8 @@
 // CPU LSTM kernels: the per-step gate kernels of lstm_kernels.inc and the fused recurrences of
 // lstm_cpu.h. The gate maths run over blocks of cells with vectorised sigmoid/tanh
 // (layers/lstm_math.h), compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
-// Each cell depends only on its own inputs, so results do not depend on the thread count.
+// Each cell depends only on its own inputs, so the gate maths do not depend on the thread count
+// (the recurrent GEMMs' blocks do: see lstm_cpu.h).
 #include "layers/lstm_cpu.h"
 
 #include <omp.h>

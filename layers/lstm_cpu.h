@@ -7,8 +7,10 @@
 // (a multiple of 16 wide): per step it runs the four recurrent GEMM column blocks of its cells
 // (sequential BLAS, [B, R] x [R, c1-c0]) and then the gate maths of exactly those cells, so gate
 // pre-activations never leave the core that made them; the projection [B, H] x [H, P] is split by
-// output columns. Two barriers per step. Results do not depend on the thread count: every output
-// element is computed by one thread in a fixed order.
+// output columns. Two barriers per step. Every output element is computed by one thread in a fixed
+// order, so a run is bitwise repeatable for a given thread count; across thread counts the cell
+// blocks, and so the shapes of the sequential OpenBLAS calls, differ, and OpenBLAS's result for an
+// element can depend on its call's shape (last-bit differences; see engine/kernels/blas_kernels.h).
 #pragma once
 #include <cstdint>
 
