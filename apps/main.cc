@@ -47,7 +47,7 @@ struct ModelFlags {
         "also clip each parameter's gradient to this norm (0 = off)");
     add(app, "--beta1", &sg::RunConfig::beta1, "Adam/AdamW first-moment decay (default 0.9)");
     add(app, "--beta2", &sg::RunConfig::beta2,
-        "Adam/AdamW/RMSprop second-moment decay (default 0.999)");
+        "second-moment decay: Adam/AdamW (default 0.999), RMSprop (default 0.99)");
     add(app, "--eps", &sg::RunConfig::eps, "Adam/AdamW/RMSprop/Adagrad epsilon (default 1e-8)");
     add(app, "--momentum", &sg::RunConfig::momentum,
         "momentum/nesterov/sm3-momentum factor (default 0.9)");
@@ -102,11 +102,16 @@ struct ModelFlags {
     sg::RunConfig c;
     c.preset = parsed.preset;
     c.apply_preset();
+    bool beta2_given = false;
     for (auto& [opt, apply] : overrides) {
       if (opt->count() == 0) continue;
       apply(c);
       if (opt->check_lname("softmax")) c.softmax_given = true;
+      if (opt->check_lname("beta2")) beta2_given = true;
     }
+    // RMSprop's decay defaults to 0.99 (PyTorch's alpha; Adam's 0.999 makes its first steps ~32x
+    // lr per element, which diverges at the presets' learning rates).
+    if (c.optimizer == "rmsprop" && !beta2_given) c.beta2 = 0.99f;
     c.resume = parsed.resume;
     c.profile = parsed.profile;
     c.keep_best = parsed.keep_best;

@@ -186,6 +186,23 @@ TEST(TrainEndToEnd, EvalReproducesTrainsHeldoutPerplexity) {
       << r.err;
 }
 
+// RMSprop's decay defaults to 0.99, not Adam's 0.999 (with which its first steps are ~32x lr per
+// element and the tiny preset diverged to perplexity 10^15); an explicit --beta2 still wins.
+TEST(TrainEndToEnd, RmspropTrainsAtItsDefaults) {
+  const std::string d = temp_dir("rmsprop");
+  CliResult r =
+      run_cli("train " + kTiny + " --optimizer rmsprop --steps 40 --summary-json " + d + "/s.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto s = nlohmann::json::parse(read_text(d + "/s.json"));
+  EXPECT_FLOAT_EQ(s["config"]["beta2"].get<float>(), 0.99f);
+  EXPECT_LT(s["heldout_perplexity"].get<double>(), 1500.0);  // uniform over the vocabulary: 8,453
+  r = run_cli("train " + kTiny + " --optimizer rmsprop --beta2 0.999 --steps 1 --summary-json " +
+              d + "/s2.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FLOAT_EQ(nlohmann::json::parse(read_text(d + "/s2.json"))["config"]["beta2"].get<float>(),
+                  0.999f);
+}
+
 // A WikiText / PTB style folder (x.train.tokens, x.valid.tokens, x.test.tokens): train trains on
 // the training file and evaluates on the validation file; eval reads the test file by default.
 TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
