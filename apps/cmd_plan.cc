@@ -49,7 +49,10 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.state = state;
   r.batch = batch;
   LmGraph model = build_lm(train_model_config(cfg, vocab));
-  Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, 1)), model.g, model.grads);
+  // The schedule does not change memory; a run length beyond any warm-up lets every schedule parse
+  // (plan takes no --steps).
+  Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, int64_t(1) << 40)), model.g,
+                model.grads);
   ExecutorOptions eo;
   eo.extra = opt.requests();
   eo.extra.push_back(LossWindow::request());  // as train does

@@ -415,6 +415,15 @@ TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
 
 // Any policies side by side: the optimizer state shrinks from dense to cs-mv (m and v at 1/5) to
 // cs-v-nom (v only), everything else is the same; the text table has one ratio column per policy.
+// plan takes train's flags, warm-up-plus-decay schedules included (it has no --steps; the schedule
+// does not change memory).
+TEST(TrainEndToEnd, PlanTakesEverySchedule) {
+  for (const char* sched : {"warmup:5+linear", "warmup:100+cosine", "linear", "warmup:7"}) {
+    CliResult r = run_cli(std::string("plan --preset tiny --vocab-size 100 --schedule ") + sched);
+    EXPECT_EQ(r.code, 0) << sched << ": " << r.err;
+  }
+}
+
 TEST(TrainEndToEnd, PlanComparesListedStates) {
   const std::string flags = "plan --preset paper-lm1b --compare-states dense cs-mv cs-v-nom";
   CliResult r = run_cli(flags + " --json");
