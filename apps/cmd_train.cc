@@ -144,6 +144,11 @@ int cmd_train(const RunConfig& requested) {
                 : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
   if (!softmax_note.empty()) log.line(softmax_note);
+  const bool decays = cfg.schedule.find("linear") != std::string::npos ||
+                      cfg.schedule.find("cosine") != std::string::npos;
+  if (ck && decays && (ck->cfg.steps != cfg.steps || ck->cfg.epochs != cfg.epochs))
+    log.line("note: the run length differs from the checkpointed run's, so the " + cfg.schedule +
+             " schedule now decays over this run's length (not bitwise the uninterrupted run)");
   if (ck && ck->cfg.data != cfg.data)
     log.line("note: --data differs from the checkpoint's (" + ck->cfg.data +
              "): training continues on this text with the checkpoint's vocabulary");

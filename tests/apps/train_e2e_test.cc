@@ -186,6 +186,20 @@ TEST(TrainEndToEnd, EvalReproducesTrainsHeldoutPerplexity) {
       << r.err;
 }
 
+// Resuming with another run length under a decaying schedule says that the schedule changed (the
+// continuation cannot be bitwise the uninterrupted run); with the same length it says nothing.
+TEST(TrainEndToEnd, ResumeNotesAChangedScheduleLength) {
+  const std::string d = temp_dir("schedlen"),
+                    run = "train " + kTiny + " --heldout none --schedule linear";
+  ASSERT_EQ(run_cli(run + " --steps 4 --checkpoint " + d + "/ck").code, 0);
+  CliResult r = run_cli(run + " --steps 8 --checkpoint " + d + "/ck --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("schedule now decays over this run's length"), std::string::npos) << r.err;
+  r = run_cli(run + " --steps 8 --checkpoint " + d + "/ck --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("schedule now decays"), std::string::npos) << r.err;
+}
+
 // RMSprop's decay defaults to 0.99, not Adam's 0.999 (with which its first steps are ~32x lr per
 // element and the tiny preset diverged to perplexity 10^15); an explicit --beta2 still wins.
 TEST(TrainEndToEnd, RmspropTrainsAtItsDefaults) {
