@@ -1,12 +1,13 @@
 // CPU LSTM kernels: the per-step gate kernels of lstm_kernels.inc and the fused recurrences of
 // lstm_cpu.h. The gate maths run over blocks of cells with vectorised sigmoid/tanh
 // (layers/lstm_math.h), compiled for AVX-512, AVX2 and baseline x86-64 (picked at load time).
-// Each cell depends only on its own inputs, so the gate maths do not depend on the thread count
-// (the recurrent GEMMs' blocks do: see lstm_cpu.h).
+// Each cell depends only on its own inputs, and the recurrences work in cell blocks fixed by the
+// sizes (lstm_cpu.h), so results do not depend on the thread count.
 #include "layers/lstm_cpu.h"
 
 #include <omp.h>
 
+#include "engine/cpu/fixed_blocks.h"
 #include "engine/kernels/blas_kernels.h"
 #include "layers/lstm_kernels.h"
 #include "layers/lstm_math.h"
@@ -82,13 +83,10 @@ SG_LSTM_CLONES void gates_bwd_block(const float* gates, const float* c_prev, con
 
 int threads_of(Backend& be) { return be.threads() > 0 ? be.threads() : omp_get_num_procs(); }
 
-// [begin, end) of part p of n items split in `parts`, edges on multiples of 16 where possible.
-void split16(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
-  const int64_t blocks = (n + 15) / 16;
-  const int64_t b0 = blocks * p / parts, b1 = blocks * (p + 1) / parts;
-  *begin = b0 * 16 < n ? b0 * 16 : n;
-  *end = b1 * 16 < n ? b1 * 16 : n;
-}
+// Cell blocks of the recurrences (and output-column blocks of their projections): fixed by the
+// sizes, so the per-block GEMM shapes, and the results, do not depend on the thread count.
+FixedBlocks cell_blocks(int64_t n) { return FixedBlocks(n, 128, 16); }
+FixedBlocks out_blocks(int64_t n) { return FixedBlocks(n, 64, 16); }
 
 }  // namespace
 
@@ -119,14 +117,13 @@ void lstm_recurrence_forward(Backend& be, int64_t T, int64_t B, int64_t H, int64
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
-    int64_t c0, c1, r0 = 0, r1 = 0;
-    split16(H, parts, p, &c0, &c1);
-    if (P > 0) split16(P, parts, p, &r0, &r1);
+    const FixedBlocks cells = cell_blocks(H), outs = out_blocks(P > 0 ? P : 1);
     for (int64_t t = 0; t < T; ++t) {
       const float* hprev = t == 0 ? h0 : y + (t - 1) * B * R;
       float* gt = gates + t * B * G4;
       float* mt = P > 0 ? m_ws : y + t * B * R;
-      if (c1 > c0) {
+      for (int64_t cb = cells.first(p, parts); cb < cells.first(p + 1, parts); ++cb) {
+        const int64_t c0 = cells.edge(cb), c1 = cells.edge(cb + 1);
         for (int q = 0; q < 4; ++q)  // gates[:, qH + c0 : qH + c1] += h_{t-1} W_h[:, same]
           gemm(be, false, false, B, c1 - c0, R, 1.0f, hprev, R, Wh + q * H + c0, G4, 1.0f,
                gt + q * H + c0, G4);
@@ -135,9 +132,12 @@ void lstm_recurrence_forward(Backend& be, int64_t T, int64_t B, int64_t H, int64
       }
       if (P > 0) {
 #pragma omp barrier
-        if (r1 > r0)  // y_t[:, r0:r1] = m_t P[:, r0:r1]
+        for (int64_t ob = outs.first(p, parts); ob < outs.first(p + 1, parts); ++ob) {
+          const int64_t r0 = outs.edge(ob),
+                        r1 = outs.edge(ob + 1);  // y_t[:, r0:r1] = m_t P[:, r0:r1]
           gemm(be, false, false, B, r1 - r0, H, 1.0f, m_ws, H, Pm + r0, P, 0.0f, y + t * B * R + r0,
                R);
+        }
       }
 #pragma omp barrier
     }
@@ -153,18 +153,22 @@ void lstm_recurrence_backward(Backend& be, int64_t T, int64_t B, int64_t H, int6
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
-    int64_t c0, c1, r0, r1;
-    split16(H, parts, p, &c0, &c1);
-    split16(R, parts, p, &r0, &r1);
+    const FixedBlocks cells = cell_blocks(H), outs = out_blocks(R);
+    const int64_t cb0 = cells.first(p, parts), cb1 = cells.first(p + 1, parts);
     for (int64_t r = 0; r < B; ++r)
-      for (int64_t j = c0; j < c1; ++j) dc[r * H + j] = 0.0f;
+      for (int64_t j = cells.edge(cb0); j < cells.edge(cb1); ++j) dc[r * H + j] = 0.0f;
     for (int64_t t = T - 1; t >= 0; --t) {
       float* dHt = dH + t * B * R;
-      if (t + 1 < T && r1 > r0)  // dH_t[:, r0:r1] += dG_{t+1} W_h[r0:r1, :]^T
-        gemm(be, false, true, B, r1 - r0, G4, 1.0f, dG + (t + 1) * B * G4, G4, Wh + r0 * G4, G4,
-             1.0f, dHt + r0, R);
+      if (t + 1 < T)
+        for (int64_t ob = outs.first(p, parts); ob < outs.first(p + 1, parts); ++ob) {
+          const int64_t r0 = outs.edge(ob), r1 = outs.edge(ob + 1);
+          // dH_t[:, r0:r1] += dG_{t+1} W_h[r0:r1, :]^T
+          gemm(be, false, true, B, r1 - r0, G4, 1.0f, dG + (t + 1) * B * G4, G4, Wh + r0 * G4, G4,
+               1.0f, dHt + r0, R);
+        }
 #pragma omp barrier
-      if (c1 > c0) {
+      for (int64_t cb = cb0; cb < cb1; ++cb) {
+        const int64_t c0 = cells.edge(cb), c1 = cells.edge(cb + 1);
         const float* dmt = dHt;
         if (P > 0) {  // dm[:, c0:c1] = dH_t P[c0:c1, :]^T
           gemm(be, false, true, B, c1 - c0, P, 1.0f, dHt, P, Pm + c0 * P, P, 0.0f, dm_ws + c0, H);

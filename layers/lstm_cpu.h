@@ -3,14 +3,15 @@
 // lstm.cc / lstm_backward.cc (see those headers); T, B, I, H, P as in LstmDims (P = 0: no
 // projection, R = P > 0 ? P : H, G4 = 4H).
 //
-// One OpenMP parallel region covers the whole time loop. Thread p owns a block of cells [c0, c1)
-// (a multiple of 16 wide): per step it runs the four recurrent GEMM column blocks of its cells
-// (sequential BLAS, [B, R] x [R, c1-c0]) and then the gate maths of exactly those cells, so gate
-// pre-activations never leave the core that made them; the projection [B, H] x [H, P] is split by
-// output columns. Two barriers per step. Every output element is computed by one thread in a fixed
-// order, so a run is bitwise repeatable for a given thread count; across thread counts the cell
-// blocks, and so the shapes of the sequential OpenBLAS calls, differ, and OpenBLAS's result for an
-// element can depend on its call's shape (last-bit differences; see engine/kernels/blas_kernels.h).
+// One OpenMP parallel region covers the whole time loop. The cells are cut into fixed blocks
+// (engine/cpu/fixed_blocks.h: at least 128 cells, edges on multiples of 16, their number set by H
+// alone) and each thread owns a run of them: per step it runs the four recurrent GEMM column blocks
+// of each of its cell blocks (sequential BLAS, [B, R] x [R, c1-c0]) and then the gate maths of
+// exactly those cells, so gate pre-activations never leave the core that made them; the projection
+// [B, H] x [H, P] is cut into fixed output-column blocks (at least 64) the same way. Two barriers
+// per step. Because every block, and so every OpenBLAS call's shape, is fixed by the sizes, results
+// are bitwise the same at any thread count (OpenBLAS's value for an element depends on its call's
+// shape, so a split per thread would not be).
 #pragma once
 #include <cstdint>
 

@@ -1,16 +1,21 @@
 // CPU matrix products through OpenBLAS (see blas_kernels.inc).
 //
 // Threading: OpenBLAS's own pthreads are switched off (openblas_set_num_threads(1), once) and a
-// product is shared out over be.threads() OpenMP threads instead, each running a sequential
-// cblas_sgemm on its block of C (columns when n >= m, else rows; block edges on multiples of 16).
-// One thread pool for everything means no oversubscription between OpenMP threads (element-wise
-// kernels) and BLAS threads whatever OMP_WAIT_POLICY is, --threads also bounds the GEMMs, and a
-// gemm called inside an OpenMP parallel region (the fused LSTM loop) simply runs sequentially on
-// the calling thread. Each element of C is one sequential dot product over k, so the result does
-// not depend on the block split.
+// product is shared out over be.threads() OpenMP threads instead: C is cut into panels (columns
+// when n >= m, else rows; up to 16 panels of at least 256, edges on multiples of 16) whose number
+// and shapes depend on the sizes alone, and each panel is one sequential cblas_sgemm. OpenBLAS's
+// value for an element depends on the shape of the call it is in, so fixed panels are what make
+// the result bitwise the same at any thread count (a split per thread was not). One thread pool
+// for everything means no oversubscription between OpenMP threads (element-wise kernels) and BLAS
+// threads whatever OMP_WAIT_POLICY is, --threads also bounds the GEMMs, and a gemm called inside
+// an OpenMP parallel region (the fused LSTM loop, which cuts its own fixed blocks) runs
+// sequentially on the calling thread.
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
+
+#include "engine/cpu/fixed_blocks.h"
 #include "engine/kernels/blas_kernels.h"
 
 namespace sg::cpu {
@@ -34,14 +39,6 @@ void seq_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
               static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
 
-// [begin, end) of part p of n items split in `parts`, edges on multiples of 16 where possible.
-void split(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
-  const int64_t blocks = (n + 15) / 16;
-  const int64_t b0 = blocks * p / parts, b1 = blocks * (p + 1) / parts;
-  *begin = b0 * 16 < n ? b0 * 16 : n;
-  *end = b1 * 16 < n ? b1 * 16 : n;
-}
-
 }  // namespace
 
 void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -54,26 +51,24 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
     return;
   }
   blas_single_threaded();
-  const int nt = be.threads() > 0 ? be.threads() : omp_get_num_procs();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * k;
-  if (nt <= 1 || omp_in_parallel() || flops < kParallelFlops || (m < 32 && n < 32)) {
+  const bool by_cols = n >= m;
+  const FixedBlocks panels(by_cols ? n : m, 256, 16);
+  if (omp_in_parallel() || flops < kParallelFlops || panels.count == 1) {
     seq_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  const bool by_cols = n >= m;
-#pragma omp parallel num_threads(nt)
-  {
-    const int p = omp_get_thread_num(), parts = omp_get_num_threads();
-    int64_t s, e;
-    split(by_cols ? n : m, parts, p, &s, &e);
-    if (e > s) {
-      if (by_cols) {
-        seq_gemm(trans_a, trans_b, m, e - s, k, alpha, a, lda, trans_b ? b + s * ldb : b + s, ldb,
-                 beta, c + s, ldc);
-      } else {
-        seq_gemm(trans_a, trans_b, e - s, n, k, alpha, trans_a ? a + s : a + s * lda, lda, b, ldb,
-                 beta, c + s * ldc, ldc);
-      }
+  const int nt = be.threads() > 0 ? be.threads() : omp_get_num_procs();
+#pragma omp parallel for num_threads(std::min <int64_t>(nt, panels.count)) schedule(static)
+  for (int64_t q = 0; q < panels.count; ++q) {
+    const int64_t s = panels.edge(q), e = panels.edge(q + 1);
+    if (e <= s) continue;
+    if (by_cols) {
+      seq_gemm(trans_a, trans_b, m, e - s, k, alpha, a, lda, trans_b ? b + s * ldb : b + s, ldb,
+               beta, c + s, ldc);
+    } else {
+      seq_gemm(trans_a, trans_b, e - s, n, k, alpha, trans_a ? a + s : a + s * lda, lda, b, ldb,
+               beta, c + s * ldc, ldc);
     }
   }
 }

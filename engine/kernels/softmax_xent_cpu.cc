@@ -2,9 +2,10 @@
 // in three vectorised passes: max, exp(x - max) and its sum, then the loss or the scaled softmax.
 // exp is a branch-free float polynomial (Cephes-style range reduction, ~2 ulp) so the compiler
 // vectorises it; the row functions are compiled for AVX-512, AVX2 and baseline x86-64 and the best
-// one is picked at load time. Per-row work does not depend on the thread count (the logits' GEMM split does: blas_kernels.h). The fused training
-// pass (softmax_xent_delta) works in place, row chunks in parallel, each chunk adding its rows into
-// its own column-sum partial; the partials are then added in chunk order.
+// one is picked at load time. Per-row work does not depend on the thread count (nor do the logits:
+// blas_cpu.cc cuts products into panels fixed by the sizes). The fused training pass
+// (softmax_xent_delta) works in place, row chunks in parallel, each chunk adding its rows into its
+// own column-sum partial; the partials are then added in chunk order.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
