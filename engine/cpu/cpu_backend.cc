@@ -1,8 +1,10 @@
 // The CPU backend: 64-byte aligned host memory, memcpy/memset, OpenMP thread count. Its description
-// names OpenBLAS's kernel set (picked at load time from the CPU or OPENBLAS_CORETYPE), which sets
-// the GEMM speed: "cpu (2 threads, OpenBLAS Haswell)". Arenas of 32 MiB and more are 2 MiB aligned
-// and advised to use transparent huge pages (fewer page faults when they are zeroed, fewer TLB
-// misses on large embedding and optimizer-state tables); large fills are shared by the threads.
+// names the GEMM kernel: sketchgrad's AVX-512 sgemm where the CPU has it
+// (engine/cpu/sgemm_avx512.h), and OpenBLAS's kernel set (picked at load time from the CPU or
+// OPENBLAS_CORETYPE), which runs the products otherwise: "cpu (2 threads, sgemm AVX-512, OpenBLAS
+// Haswell)". Arenas of 32 MiB and more are 2 MiB aligned and advised to use transparent huge pages
+// (fewer page faults when they are zeroed, fewer TLB misses on large embedding and optimizer-state
+// tables); large fills are shared by the threads.
 #include <cblas.h>
 #include <omp.h>
 #include <sys/mman.h>
@@ -13,6 +15,7 @@
 #include <new>
 
 #include "engine/backend.h"
+#include "engine/cpu/sgemm_avx512.h"
 
 namespace sg {
 namespace {
@@ -22,7 +25,9 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(int threads) : Backend(Device::CPU, threads) { omp_set_num_threads(threads); }
   std::string description() const override {
     const char* core = openblas_get_corename();
-    return "cpu (" + std::to_string(threads()) + " threads, OpenBLAS " + (core ? core : "?") + ")";
+    const std::string gemm = cpu::sgemm_avx512_selected() ? "sgemm AVX-512, " : "";
+    return "cpu (" + std::to_string(threads()) + " threads, " + gemm + "OpenBLAS " +
+           (core ? core : "?") + ")";
   }
   void copy_from_host(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void copy_to_host(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }

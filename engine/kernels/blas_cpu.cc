@@ -1,9 +1,10 @@
-// CPU matrix products through OpenBLAS (see blas_kernels.inc).
+// CPU matrix products (see blas_kernels.inc): sgemm_avx512 (engine/cpu/sgemm_avx512.h) when the
+// CPU has AVX-512F, else OpenBLAS; SG_CPU_GEMM=openblas in the environment picks OpenBLAS always.
 //
 // Threading: OpenBLAS's own pthreads are switched off (openblas_set_num_threads(1), once) and a
 // product is shared out over be.threads() OpenMP threads instead: C is cut into panels (columns
 // when n >= m, else rows; up to 16 panels of at least 256, edges on multiples of 16) whose number
-// and shapes depend on the sizes alone, and each panel is one sequential cblas_sgemm. OpenBLAS's
+// and shapes depend on the sizes alone, and each panel is one sequential product. OpenBLAS's
 // value for an element depends on the shape of the call it is in, so fixed panels are what make
 // the result bitwise the same at any thread count (a split per thread was not). One thread pool
 // for everything means no oversubscription between OpenMP threads (element-wise kernels) and BLAS
@@ -16,6 +17,7 @@
 #include <algorithm>
 
 #include "engine/cpu/fixed_blocks.h"
+#include "engine/cpu/sgemm_avx512.h"
 #include "engine/kernels/blas_kernels.h"
 
 namespace sg::cpu {
@@ -34,6 +36,10 @@ void blas_single_threaded() {
 
 void seq_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
               int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (sgemm_avx512_selected()) {
+    sgemm_avx512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
               static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));

@@ -1,0 +1,189 @@
+// AVX-512 sgemm (see sgemm_avx512.h). Loop nest, outermost first:
+//   jc over n by kNC:  pc over k by kKC:  pack op(B)[pc.., jc..] into kNR-column strips
+//     ic over m by kMC:  pack op(A)[ic.., pc..] into kMR-row strips
+//       jr over the B strips, ir over the A strips: the register tile
+//         acc[kMR][kNR] = sum_p a_strip[p][0..kMR) (x) b_strip[p][0..kNR)    (p ascending)
+//         C_tile = alpha * acc + (pc == 0 ? beta : 1) * C_tile
+// Every function that uses AVX-512 instructions is compiled for it by the pragma below and is
+// reached only after sgemm_avx512_supported().
+#include "engine/cpu/sgemm_avx512.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace sg::cpu {
+
+bool sgemm_avx512_supported() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return ok;
+}
+
+bool sgemm_avx512_selected() {
+  static const bool yes = [] {
+    const char* pick = std::getenv("SG_CPU_GEMM");
+    return sgemm_avx512_supported() && !(pick && std::strcmp(pick, "openblas") == 0);
+  }();
+  return yes;
+}
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+
+namespace {
+
+constexpr int kMR = 12;            // rows of the register tile
+constexpr int kNV = 2;             // 16-float vectors across the register tile
+constexpr int kNR = 16 * kNV;      // columns of the register tile
+constexpr int64_t kKC = 256;       // depth of one packed block (a B strip: kKC x kNR, 32 KB)
+constexpr int64_t kMC = 20 * kMR;  // rows of packed A (240 x 256 floats, 240 KB: L2)
+constexpr int64_t kNC = 32 * kNR;  // columns of packed B (256 x 1024 floats, 1 MB)
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// This thread's packing buffers, allocated on first use.
+struct PackScratch {
+  std::unique_ptr<float, FreeDeleter> a, b;
+  PackScratch()
+      : a(static_cast<float*>(std::aligned_alloc(64, kMC * kKC * sizeof(float)))),
+        b(static_cast<float*>(std::aligned_alloc(64, kNC * kKC * sizeof(float)))) {}
+};
+
+// op(A)[i0 + r, p0 + p] for r < mc, p < kc into strips of kMR rows: strip s holds, for each p, the
+// kMR values of rows s*kMR .. s*kMR + kMR - 1 (zeros past mc).
+void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* dst) {
+  for (int64_t s = 0; s < mc; s += kMR, dst += kMR * kc) {
+    const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - s));
+    if (ta) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a + (p0 + p) * lda + i0 + s;
+        float* d = dst + p * kMR;
+        for (int r = 0; r < rows; ++r) d[r] = src[r];
+        for (int r = rows; r < kMR; ++r) d[r] = 0.0f;
+      }
+    } else {
+      const float* src[kMR];
+      for (int r = 0; r < kMR; ++r) src[r] = a + (i0 + s + std::min(r, rows - 1)) * lda + p0;
+      if (rows == kMR) {
+        for (int64_t p = 0; p < kc; ++p)
+#pragma GCC unroll 16
+          for (int r = 0; r < kMR; ++r) dst[p * kMR + r] = src[r][p];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int r = 0; r < kMR; ++r) dst[p * kMR + r] = r < rows ? src[r][p] : 0.0f;
+      }
+    }
+  }
+}
+
+// op(B)[p0 + p, j0 + j] for p < kc, j < nc into strips of kNR columns: strip s holds, for each p,
+// the kNR values of columns s*kNR .. s*kNR + kNR - 1 (zeros past nc).
+void pack_b(bool tb, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+            float* dst) {
+  for (int64_t s = 0; s < nc; s += kNR, dst += kNR * kc) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - s));
+    if (tb) {
+      for (int j = 0; j < cols; ++j) {
+        const float* src = b + (j0 + s + j) * ldb + p0;
+        for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = src[p];
+      }
+      for (int j = cols; j < kNR; ++j)
+        for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.0f;
+    } else if (cols == kNR) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = b + (p0 + p) * ldb + j0 + s;
+        for (int v = 0; v < kNV; ++v)
+          _mm512_store_ps(dst + p * kNR + 16 * v, _mm512_loadu_ps(src + 16 * v));
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = b + (p0 + p) * ldb + j0 + s;
+        float* d = dst + p * kNR;
+        for (int j = 0; j < cols; ++j) d[j] = src[j];
+        for (int j = cols; j < kNR; ++j) d[j] = 0.0f;
+      }
+    }
+  }
+}
+
+// The register tile: C[0..rows, 0..cols) (row stride ldc) = alpha * (a_strip . b_strip) + beta * C.
+void tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, float alpha,
+          float beta, int rows, int cols) {
+  __m512 acc[kMR][kNV];
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += kNR) {
+    __m512 bv[kNV];
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 av = _mm512_set1_ps(ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) {
+    if (i >= rows) break;
+    float* row = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) {
+      const int left = cols - 16 * v;
+      if (left <= 0) break;
+      const __mmask16 mask =
+          left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      if (beta != 0.0f)
+        r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, row + 16 * v)));
+      _mm512_mask_storeu_ps(row + 16 * v, mask, r);
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc) {
+  thread_local PackScratch scratch;
+  float* pa = scratch.a.get();
+  float* pb = scratch.b.get();
+  for (int64_t jc = 0; jc < n; jc += kNC) {
+    const int64_t nc = std::min(kNC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKC) {
+      const int64_t kc = std::min(kKC, k - pc);
+      const float beta_here = pc == 0 ? beta : 1.0f;
+      pack_b(trans_b, b, ldb, pc, kc, jc, nc, pb);
+      for (int64_t ic = 0; ic < m; ic += kMC) {
+        const int64_t mc = std::min(kMC, m - ic);
+        pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+          const float* bstrip = pb + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+            tile(kc, pa + ir * kc, bstrip, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here,
+                 rows, cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+#pragma GCC pop_options
+
+}  // namespace sg::cpu

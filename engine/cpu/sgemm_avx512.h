@@ -1,0 +1,33 @@
+// Single-precision matrix product with an AVX-512 register-blocked kernel, one thread:
+//   C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C      (row-major, as cblas_sgemm)
+// op(A) is A ([m, k], row stride lda) or A^T (A stored [k, m]); likewise op(B). beta == 0 writes C
+// without reading it (NaNs in C are cleared).
+//
+// Blocking (BLIS-style): k in blocks of kKC, n in blocks of kNC, m in blocks of kMC; op(B)'s block
+// is packed into kNR-wide column strips and op(A)'s into kMR-row strips (zero padded), and a
+// kMR x kNR register tile of C accumulates over one k block with FMAs. Each element of C is summed
+// in the same order for given (m, n, k) whatever called it, so results do not depend on how the
+// caller shares work out. The packing scratch is this thread's own, allocated once (~1.2 MB), like
+// OpenBLAS's internal buffers.
+//
+// Why it exists: OpenBLAS may be pinned to an older core type (OPENBLAS_CORETYPE=Haswell runs its
+// AVX2 kernels at half of what an AVX-512 core can do). blas_cpu.cc uses this kernel when the CPU
+// has AVX-512F and SG_CPU_GEMM is not "openblas".
+#pragma once
+#include <cstdint>
+
+namespace sg::cpu {
+
+// True when the CPU (and the OS) support AVX-512F.
+bool sgemm_avx512_supported();
+
+// True when the CPU products use this kernel: supported, and SG_CPU_GEMM is not "openblas" (the
+// environment is read once per process).
+bool sgemm_avx512_selected();
+
+// The product above; call only when sgemm_avx512_supported(). m, n, k >= 1.
+void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc);
+
+}  // namespace sg::cpu

@@ -1,0 +1,109 @@
+// sketchgrad's AVX-512 sgemm (engine/cpu/sgemm_avx512.h) against a double-precision reference:
+// every transpose pair with padded strides, shapes that cross each blocking edge (register tile
+// 12 x 32, k block 256, m block 240, n block 1024) and end in partial tiles, alpha / beta (beta 0
+// clears NaNs in C, padding between rows untouched), and OpenBLAS agreement at the LM shapes.
+// Skipped on CPUs without AVX-512F.
+#include "engine/cpu/sgemm_avx512.h"
+
+#include <cblas.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "tests/engine/kernels_test_util.h"
+
+namespace sg {
+namespace {
+
+using testing::random_floats;
+
+struct Case {
+  int64_t m, n, k;
+};
+
+// Runs the kernel on random data and compares with the reference to `tol` relative to sqrt(k).
+void check(bool ta, bool tb, Case s, float alpha, float beta, uint32_t seed) {
+  const int64_t pad = 5;
+  const int64_t ar = ta ? s.k : s.m, ac = ta ? s.m : s.k, br = tb ? s.n : s.k, bc = tb ? s.k : s.n;
+  const int64_t lda = ac + pad, ldb = bc + pad, ldc = s.n + pad;
+  auto a = random_floats(ar * lda, seed), b = random_floats(br * ldb, seed + 1),
+       c = random_floats(s.m * ldc, seed + 2);
+  if (beta == 0.0f)  // must be overwritten, never read
+    for (int64_t i = 0; i < s.m; ++i) c[i * ldc] = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> c0 = c;
+  cpu::sgemm_avx512(ta, tb, s.m, s.n, s.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
+                    ldc);
+  const double tol = 2e-6 * std::sqrt(double(s.k)) * 8;
+  int bad = 0;
+  for (int64_t i = 0; i < s.m && bad < 5; ++i) {
+    for (int64_t j = 0; j < s.n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < s.k; ++p)
+        sum += double(ta ? a[p * lda + i] : a[i * lda + p]) *
+               double(tb ? b[j * ldb + p] : b[p * ldb + j]);
+      const double want = alpha * sum + (beta == 0.0f ? 0.0 : beta * double(c0[i * ldc + j]));
+      if (!(std::fabs(c[i * ldc + j] - want) <= tol)) {
+        ADD_FAILURE() << "ta " << ta << " tb " << tb << " m " << s.m << " n " << s.n << " k " << s.k
+                      << " at (" << i << "," << j << "): " << c[i * ldc + j] << " vs " << want;
+        ++bad;
+      }
+    }
+    for (int64_t j = s.n; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]) << "padding";
+  }
+}
+
+class SgemmAvx512 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cpu::sgemm_avx512_supported()) GTEST_SKIP() << "CPU without AVX-512F";
+  }
+};
+
+TEST_F(SgemmAvx512, AllTransposesAcrossBlockEdges) {
+  const Case cases[] = {{1, 1, 1},     {11, 31, 7},    {12, 32, 256},  {13, 33, 257},
+                        {241, 40, 30}, {25, 1030, 20}, {250, 70, 600}, {37, 53, 300}};
+  uint32_t seed = 10;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (const Case& s : cases) check(ta, tb, s, 1.0f, 0.0f, seed += 3);
+}
+
+TEST_F(SgemmAvx512, AlphaAndBeta) {
+  uint32_t seed = 100;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      check(ta, tb, {29, 45, 300}, 0.5f, 2.0f, seed += 3);  // two k blocks: beta only once
+      check(ta, tb, {29, 45, 300}, -1.5f, 0.0f, seed += 3);
+      check(ta, tb, {14, 17, 9}, 1.0f, 1.0f, seed += 3);
+    }
+}
+
+TEST_F(SgemmAvx512, AgreesWithOpenblasAtLanguageModelShapes) {
+  // The fused full softmax's three products (640 rows, projection 128, 1,000 words) and an LSTM
+  // recurrent block (batch 32, 128 cells, 4 gates x 128).
+  struct Lm {
+    bool ta, tb;
+    int64_t m, n, k;
+  } shapes[] = {{false, true, 640, 1000, 128},
+                {false, false, 640, 128, 1000},
+                {true, false, 1000, 128, 640},
+                {false, false, 32, 512, 128}};
+  for (const Lm& s : shapes) {
+    const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+    auto a = random_floats(s.m * s.k, 7), b = random_floats(s.k * s.n, 8);
+    std::vector<float> mine(s.m * s.n), theirs(s.m * s.n);
+    cpu::sgemm_avx512(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+                      mine.data(), s.n);
+    cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
+                int(s.m), int(s.n), int(s.k), 1.0f, a.data(), int(lda), b.data(), int(ldb), 0.0f,
+                theirs.data(), int(s.n));
+    double worst = 0;
+    for (size_t i = 0; i < mine.size(); ++i)
+      worst = std::max(worst, double(std::fabs(mine[i] - theirs[i])));
+    EXPECT_LT(worst, 1e-4 * std::sqrt(double(s.k))) << s.m << "x" << s.n << "x" << s.k;
+  }
+}
+
+}  // namespace
+}  // namespace sg
