@@ -57,62 +57,66 @@ struct PackScratch {
         b(static_cast<float*>(std::aligned_alloc(64, kNC * kKC * sizeof(float)))) {}
 };
 
+// Packs a matrix stored with its packed dimension contiguous: row p (p < kc) of `base` (stride
+// ld) holds len values, and strip s of the result holds, for each p, values s*W .. s*W + W - 1 of
+// row p (zeros past len). Rows are read once each, in order (a strip at a time would touch kc
+// rows, and kc pages, per strip).
+template <int W>
+void pack_rows(const float* base, int64_t ld, int64_t len, int64_t kc, float* dst) {
+  const int64_t full = len / W;
+  const int tail = static_cast<int>(len - full * W);
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* src = base + p * ld;
+    float* d = dst + p * W;
+    for (int64_t s = 0; s < full; ++s, src += W, d += W * kc) {
+#pragma GCC unroll 4
+      for (int v = 0; v < W / 16; ++v) _mm512_store_ps(d + 16 * v, _mm512_loadu_ps(src + 16 * v));
+      for (int j = (W / 16) * 16; j < W; ++j) d[j] = src[j];
+    }
+    if (tail > 0) {
+      for (int j = 0; j < tail; ++j) d[j] = src[j];
+      for (int j = tail; j < W; ++j) d[j] = 0.0f;
+    }
+  }
+}
+
+// Packs a matrix stored across the packed dimension: value (j, p) of strip s is
+// base[(s*W + j) * ld + p] for p < kc (zeros for s*W + j >= len). W rows are read side by side.
+template <int W>
+void pack_cols(const float* base, int64_t ld, int64_t len, int64_t kc, float* dst) {
+  for (int64_t s = 0; s < len; s += W, dst += W * kc) {
+    const int n = static_cast<int>(std::min<int64_t>(W, len - s));
+    const float* src[W];
+    for (int j = 0; j < W; ++j) src[j] = base + (s + std::min(j, n - 1)) * ld;
+    if (n == W) {
+      for (int64_t p = 0; p < kc; ++p)
+#pragma GCC unroll 32
+        for (int j = 0; j < W; ++j) dst[p * W + j] = src[j][p];
+    } else {
+      for (int64_t p = 0; p < kc; ++p)
+        for (int j = 0; j < W; ++j) dst[p * W + j] = j < n ? src[j][p] : 0.0f;
+    }
+  }
+}
+
 // op(A)[i0 + r, p0 + p] for r < mc, p < kc into strips of kMR rows: strip s holds, for each p, the
 // kMR values of rows s*kMR .. s*kMR + kMR - 1 (zeros past mc).
 void pack_a(bool ta, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
             float* dst) {
-  for (int64_t s = 0; s < mc; s += kMR, dst += kMR * kc) {
-    const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - s));
-    if (ta) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a + (p0 + p) * lda + i0 + s;
-        float* d = dst + p * kMR;
-        for (int r = 0; r < rows; ++r) d[r] = src[r];
-        for (int r = rows; r < kMR; ++r) d[r] = 0.0f;
-      }
-    } else {
-      const float* src[kMR];
-      for (int r = 0; r < kMR; ++r) src[r] = a + (i0 + s + std::min(r, rows - 1)) * lda + p0;
-      if (rows == kMR) {
-        for (int64_t p = 0; p < kc; ++p)
-#pragma GCC unroll 16
-          for (int r = 0; r < kMR; ++r) dst[p * kMR + r] = src[r][p];
-      } else {
-        for (int64_t p = 0; p < kc; ++p)
-          for (int r = 0; r < kMR; ++r) dst[p * kMR + r] = r < rows ? src[r][p] : 0.0f;
-      }
-    }
-  }
+  if (ta)
+    pack_rows<kMR>(a + p0 * lda + i0, lda, mc, kc, dst);
+  else
+    pack_cols<kMR>(a + i0 * lda + p0, lda, mc, kc, dst);
 }
 
 // op(B)[p0 + p, j0 + j] for p < kc, j < nc into strips of kNR columns: strip s holds, for each p,
 // the kNR values of columns s*kNR .. s*kNR + kNR - 1 (zeros past nc).
 void pack_b(bool tb, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
             float* dst) {
-  for (int64_t s = 0; s < nc; s += kNR, dst += kNR * kc) {
-    const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - s));
-    if (tb) {
-      for (int j = 0; j < cols; ++j) {
-        const float* src = b + (j0 + s + j) * ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = src[p];
-      }
-      for (int j = cols; j < kNR; ++j)
-        for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.0f;
-    } else if (cols == kNR) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b + (p0 + p) * ldb + j0 + s;
-        for (int v = 0; v < kNV; ++v)
-          _mm512_store_ps(dst + p * kNR + 16 * v, _mm512_loadu_ps(src + 16 * v));
-      }
-    } else {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b + (p0 + p) * ldb + j0 + s;
-        float* d = dst + p * kNR;
-        for (int j = 0; j < cols; ++j) d[j] = src[j];
-        for (int j = cols; j < kNR; ++j) d[j] = 0.0f;
-      }
-    }
-  }
+  if (tb)
+    pack_cols<kNR>(b + j0 * ldb + p0, ldb, nc, kc, dst);
+  else
+    pack_rows<kNR>(b + p0 * ldb + j0, ldb, nc, kc, dst);
 }
 
 // The register tile: C[0..rows, 0..cols) (row stride ldc) = alpha * (a_strip . b_strip) + beta * C.
