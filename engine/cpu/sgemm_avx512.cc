@@ -35,6 +35,9 @@ bool sgemm_avx512_selected() {
 
 #pragma GCC push_options
 #pragma GCC target("avx512f")
+// GCC 12's _mm512_undefined_ps (inside the shuffle intrinsics) trips a false -Wmaybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace {
 
@@ -80,22 +83,76 @@ void pack_rows(const float* base, int64_t ld, int64_t len, int64_t kc, float* ds
   }
 }
 
+// 64-bit interleaves of float vectors (per 128-bit lane: x0 x1 y0 y1 and x2 x3 y2 y3).
+inline __m512 unpacklo64(__m512 x, __m512 y) {
+  return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)));
+}
+inline __m512 unpackhi64(__m512 x, __m512 y) {
+  return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)));
+}
+
+// In-register transpose of a 16 x 16 block: r[i] holds row i on entry and column i on exit.
+// 32-bit interleaves, then 64-bit ones, then two rounds of 128-bit lane shuffles.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // per lane: a0 b0 a1 b1
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);  //           a2 b2 a3 b3
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {  // rows 4g..4g+3: r[4g + j] has column j + 4L in lane L
+    r[4 * g] = unpacklo64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 1] = unpackhi64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 2] = unpacklo64(t[4 * g + 1], t[4 * g + 3]);
+    r[4 * g + 3] = unpackhi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);  // lanes 0, 2 of each
+    const __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);  // lanes 1, 3 of each
+    const __m512 v0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+    const __m512 v1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    t[j] = _mm512_shuffle_f32x4(u0, v0, 0x88);
+    t[j + 8] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
+    t[j + 4] = _mm512_shuffle_f32x4(u1, v1, 0x88);
+    t[j + 12] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
 // Packs a matrix stored across the packed dimension: value (j, p) of strip s is
-// base[(s*W + j) * ld + p] for p < kc (zeros for s*W + j >= len). W rows are read side by side.
+// base[(s*W + j) * ld + p] for p < kc (zeros for s*W + j >= len). Full strips move 16 x 16 blocks
+// through transpose16 (16 rows at a time; W = 12 reads its last row 5 times and stores 12 lanes).
 template <int W>
 void pack_cols(const float* base, int64_t ld, int64_t len, int64_t kc, float* dst) {
+  constexpr int kGroups = (W + 15) / 16;
   for (int64_t s = 0; s < len; s += W, dst += W * kc) {
     const int n = static_cast<int>(std::min<int64_t>(W, len - s));
     const float* src[W];
     for (int j = 0; j < W; ++j) src[j] = base + (s + std::min(j, n - 1)) * ld;
-    if (n == W) {
-      for (int64_t p = 0; p < kc; ++p)
-#pragma GCC unroll 32
-        for (int j = 0; j < W; ++j) dst[p * W + j] = src[j][p];
-    } else {
+    if (n < W) {
       for (int64_t p = 0; p < kc; ++p)
         for (int j = 0; j < W; ++j) dst[p * W + j] = j < n ? src[j][p] : 0.0f;
+      continue;
     }
+    int64_t p = 0;
+    for (; p + 16 <= kc; p += 16) {
+#pragma GCC unroll 2
+      for (int g = 0; g < kGroups; ++g) {
+        const int first = 16 * g, rows = std::min(16, W - first);
+        const __mmask16 keep = static_cast<__mmask16>(rows == 16 ? 0xFFFF : (1u << rows) - 1);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src[first + std::min(i, rows - 1)] + p);
+        transpose16(r);
+#pragma GCC unroll 16
+        for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + (p + c) * W + first, keep, r[c]);
+      }
+    }
+    for (; p < kc; ++p)
+      for (int j = 0; j < W; ++j) dst[p * W + j] = src[j][p];
   }
 }
 
@@ -188,6 +245,7 @@ void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   }
 }
 
+#pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 }  // namespace sg::cpu
