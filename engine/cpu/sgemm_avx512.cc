@@ -73,8 +73,12 @@ void pack_rows(const float* base, int64_t ld, int64_t len, int64_t kc, float* ds
     float* d = dst + p * W;
     for (int64_t s = 0; s < full; ++s, src += W, d += W * kc) {
 #pragma GCC unroll 4
-      for (int v = 0; v < W / 16; ++v) _mm512_store_ps(d + 16 * v, _mm512_loadu_ps(src + 16 * v));
-      for (int j = (W / 16) * 16; j < W; ++j) d[j] = src[j];
+      for (int v = 0; v < W / 16; ++v) _mm512_storeu_ps(d + 16 * v, _mm512_loadu_ps(src + 16 * v));
+      if (W % 16 != 0) {  // the last W % 16 values (kMR = 12: the whole strip row) masked
+        const __mmask16 part = static_cast<__mmask16>((1u << (W % 16)) - 1);
+        const int at = (W / 16) * 16;
+        _mm512_mask_storeu_ps(d + at, part, _mm512_maskz_loadu_ps(part, src + at));
+      }
     }
     if (tail > 0) {
       for (int j = 0; j < tail; ++j) d[j] = src[j];
