@@ -7,12 +7,18 @@
 //   the fused full softmax at V = 8,453.
 // Counter: FLOP/s (2 M N K per product; shown as G/s). CUDA benchmarks are registered only when a
 // GPU is present; every iteration synchronises the device so the time covers the kernel.
+// gemm/cpu/... is the backend's product (all threads; sketchgrad's AVX-512 sgemm where the CPU has
+// it, else OpenBLAS: the label says which). sgemm_1thread/{openblas,avx512}/... call the two
+// kernels directly on one thread, side by side in one run (OpenBLAS as OPENBLAS_CORETYPE picks it).
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/backend.h"
+#include "engine/cpu/sgemm_avx512.h"
 #include "engine/dispatch.h"
 #include "engine/kernels/blas_kernels.h"
 
@@ -47,6 +53,27 @@ void run_gemm(benchmark::State& state, const std::string& device, Shape3 s) {
   be->deallocate(a, asz);
 }
 
+void run_one_thread(benchmark::State& state, bool own, Shape3 s) {
+  std::vector<float> a(s.m * s.k, 0.5f), b(s.k * s.n, 0.25f), c(s.m * s.n);
+  const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  openblas_set_num_threads(1);
+  for (auto _ : state) {
+    if (own) {
+      sg::cpu::sgemm_avx512(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+                            c.data(), s.n);
+    } else {
+      cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
+                  int(s.m), int(s.n), int(s.k), 1.0f, a.data(), int(lda), b.data(), int(ldb), 0.0f,
+                  c.data(), int(s.n));
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * s.m * s.n * s.k * state.iterations(), benchmark::Counter::kIsRate);
+  const char* core = openblas_get_corename();
+  state.SetLabel(own ? "sketchgrad AVX-512" : std::string("OpenBLAS ") + (core ? core : "?"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,6 +96,17 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("gemm/" + dev + "/" + s.name).c_str(), run_gemm, dev, s)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
+  for (const Shape3& s : shapes) {
+    benchmark::RegisterBenchmark((std::string("sgemm_1thread/openblas/") + s.name).c_str(),
+                                 run_one_thread, false, s)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+    if (sg::cpu::sgemm_avx512_supported())
+      benchmark::RegisterBenchmark((std::string("sgemm_1thread/avx512/") + s.name).c_str(),
+                                   run_one_thread, true, s)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -47,6 +47,7 @@ constexpr int kNR = 16 * kNV;      // columns of the register tile
 constexpr int64_t kKC = 256;       // depth of one packed block (a B strip: kKC x kNR, 32 KB)
 constexpr int64_t kMC = 20 * kMR;  // rows of packed A (240 x 256 floats, 240 KB: L2)
 constexpr int64_t kNC = 32 * kNR;  // columns of packed B (256 x 1024 floats, 1 MB)
+constexpr int64_t kDirectBRows = 4 * kMR;  // up to this many rows of C, op(B) = B is not packed
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -181,17 +182,29 @@ void pack_b(bool tb, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_
 }
 
 // The register tile: C[0..rows, 0..cols) (row stride ldc) = alpha * (a_strip . b_strip) + beta * C.
-void tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, float alpha,
-          float beta, int rows, int cols) {
+// kDirectB: bp is op(B) itself (row stride b_ps, columns past cols never read) instead of a
+// packed strip (b_ps = kNR). The sums are the same, in the same order, either way.
+template <bool kDirectB>
+void tile(int64_t kc, const float* ap, const float* bp, int64_t b_ps, float* c, int64_t ldc,
+          float alpha, float beta, int rows, int cols) {
+  const auto lanes = [cols](int v) {
+    const int left = cols - 16 * v;
+    return left >= 16 ? static_cast<__mmask16>(0xFFFF)
+                      : static_cast<__mmask16>(left <= 0 ? 0u : (1u << left) - 1);
+  };
   __m512 acc[kMR][kNV];
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) acc[i][v] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += kNR) {
+  __mmask16 load_mask[kNV];
+  for (int v = 0; v < kNV; ++v) load_mask[v] = lanes(v);
+  for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += b_ps) {
     __m512 bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
+    for (int v = 0; v < kNV; ++v)
+      bv[v] =
+          kDirectB ? _mm512_maskz_loadu_ps(load_mask[v], bp + 16 * v) : _mm512_load_ps(bp + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       const __m512 av = _mm512_set1_ps(ap[i]);
@@ -206,10 +219,8 @@ void tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, f
     float* row = c + i * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) {
-      const int left = cols - 16 * v;
-      if (left <= 0) break;
-      const __mmask16 mask =
-          left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      if (cols - 16 * v <= 0) break;
+      const __mmask16 mask = lanes(v);
       __m512 r = _mm512_mul_ps(va, acc[i][v]);
       if (beta != 0.0f)
         r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, row + 16 * v)));
@@ -220,12 +231,31 @@ void tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, f
 
 }  // namespace
 
-void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc) {
   thread_local PackScratch scratch;
   float* pa = scratch.a.get();
   float* pb = scratch.b.get();
+  if (!pa || !pb) return false;  // no memory for the packing buffers: the caller falls back
+  if (!trans_b && m <= kDirectBRows) {
+    // Few rows of C: each B strip would be used only ceil(m / kMR) times, so packing op(B) costs
+    // about what the products do; the tiles read it in place (same blocks, same sums).
+    for (int64_t pc = 0; pc < k; pc += kKC) {
+      const int64_t kc = std::min(kKC, k - pc);
+      const float beta_here = pc == 0 ? beta : 1.0f;
+      pack_a(trans_a, a, lda, 0, m, pc, kc, pa);
+      for (int64_t jr = 0; jr < n; jr += kNR) {
+        const int cols = static_cast<int>(std::min<int64_t>(kNR, n - jr));
+        for (int64_t ir = 0; ir < m; ir += kMR) {
+          const int rows = static_cast<int>(std::min<int64_t>(kMR, m - ir));
+          tile<true>(kc, pa + ir * kc, b + pc * ldb + jr, ldb, c + ir * ldc + jr, ldc, alpha,
+                     beta_here, rows, cols);
+        }
+      }
+    }
+    return true;
+  }
   for (int64_t jc = 0; jc < n; jc += kNC) {
     const int64_t nc = std::min(kNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += kKC) {
@@ -240,13 +270,14 @@ void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
           const float* bstrip = pb + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-            tile(kc, pa + ir * kc, bstrip, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here,
-                 rows, cols);
+            tile<false>(kc, pa + ir * kc, bstrip, kNR, c + (ic + ir) * ldc + jc + jr, ldc, alpha,
+                        beta_here, rows, cols);
           }
         }
       }
     }
   }
+  return true;
 }
 
 #pragma GCC diagnostic pop

@@ -25,8 +25,9 @@ bool sgemm_avx512_supported();
 // environment is read once per process).
 bool sgemm_avx512_selected();
 
-// The product above; call only when sgemm_avx512_supported(). m, n, k >= 1.
-void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+// The product above; call only when sgemm_avx512_supported(). m, n, k >= 1. Returns false, with C
+// untouched, only when this thread's packing buffers could not be allocated.
+bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc);
 

@@ -1,7 +1,8 @@
 // sketchgrad's AVX-512 sgemm (engine/cpu/sgemm_avx512.h) against a double-precision reference:
 // every transpose pair with padded strides, shapes that cross each blocking edge (register tile
 // 12 x 32, k block 256, m block 240, n block 1024) and end in partial tiles, alpha / beta (beta 0
-// clears NaNs in C, padding between rows untouched), and OpenBLAS agreement at the LM shapes.
+// clears NaNs in C, padding between rows untouched), B read in place for few rows giving bitwise
+// the sums of the packed path, and OpenBLAS agreement at the LM shapes.
 // Skipped on CPUs without AVX-512F.
 #include "engine/cpu/sgemm_avx512.h"
 
@@ -32,8 +33,8 @@ void check(bool ta, bool tb, Case s, float alpha, float beta, uint32_t seed) {
   if (beta == 0.0f)  // must be overwritten, never read
     for (int64_t i = 0; i < s.m; ++i) c[i * ldc] = std::numeric_limits<float>::quiet_NaN();
   const std::vector<float> c0 = c;
-  cpu::sgemm_avx512(ta, tb, s.m, s.n, s.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
-                    ldc);
+  ASSERT_TRUE(cpu::sgemm_avx512(ta, tb, s.m, s.n, s.k, alpha, a.data(), lda, b.data(), ldb, beta,
+                                c.data(), ldc));
   const double tol = 2e-6 * std::sqrt(double(s.k)) * 8;
   int bad = 0;
   for (int64_t i = 0; i < s.m && bad < 5; ++i) {
@@ -79,6 +80,24 @@ TEST_F(SgemmAvx512, AlphaAndBeta) {
     }
 }
 
+TEST_F(SgemmAvx512, FewRowsReadBInPlaceWithTheSameSums) {
+  // Up to 48 rows the kernel reads B unpacked; its rows must be bitwise those of a taller product
+  // (packed B), because each element is summed in the same order, so a caller's choice of row
+  // blocks cannot change results.
+  const int64_t n = 70, k = 600, tall = 100, few = 48;
+  for (bool ta : {false, true}) {
+    const int64_t lda = ta ? tall : k;
+    auto a = random_floats(tall * k, 21), b = random_floats(k * n, 22);
+    std::vector<float> c_tall(tall * n), c_few(few * n);
+    ASSERT_TRUE(cpu::sgemm_avx512(ta, false, tall, n, k, 0.75f, a.data(), lda, b.data(), n, 0.0f,
+                                  c_tall.data(), n));
+    ASSERT_TRUE(cpu::sgemm_avx512(ta, false, few, n, k, 0.75f, a.data(), lda, b.data(), n, 0.0f,
+                                  c_few.data(), n));
+    for (int64_t i = 0; i < few * n; ++i)
+      ASSERT_EQ(c_few[i], c_tall[i]) << "ta " << ta << " at " << i;
+  }
+}
+
 TEST_F(SgemmAvx512, AgreesWithOpenblasAtLanguageModelShapes) {
   // The fused full softmax's three products (640 rows, projection 128, 1,000 words) and an LSTM
   // recurrent block (batch 32, 128 cells, 4 gates x 128).
@@ -93,8 +112,8 @@ TEST_F(SgemmAvx512, AgreesWithOpenblasAtLanguageModelShapes) {
     const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
     auto a = random_floats(s.m * s.k, 7), b = random_floats(s.k * s.n, 8);
     std::vector<float> mine(s.m * s.n), theirs(s.m * s.n);
-    cpu::sgemm_avx512(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
-                      mine.data(), s.n);
+    ASSERT_TRUE(cpu::sgemm_avx512(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb,
+                                  0.0f, mine.data(), s.n));
     cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
                 int(s.m), int(s.n), int(s.k), 1.0f, a.data(), int(lda), b.data(), int(ldb), 0.0f,
                 theirs.data(), int(s.n));
