@@ -1,6 +1,7 @@
 // `sketchgrad generate`: sentences sampled from a checkpoint. The model runs one token at a time (T
 // = B = 1) with carried state: <S>, then the prompt's words, then samples from softmax(logits /
-// temperature) with top-k / top-p truncation (apps/next_word_sampler.h), until </S> or max_words.
+// temperature) with top-k / top-p truncation (apps/next_word_sampler.h), until </S> or max_words;
+// </S> is never the first word of a sentence.
 // Reproducible for a seed (the draws use the counter-based engine/rng.h).
 #include <cmath>
 #include <cstdio>
@@ -64,8 +65,10 @@ int cmd_generate(const GenerateOptions& o) {
       feed(id);
     }
     for (int n = 0; n < o.max_words; ++n) {
+      // A sentence has at least one word: </S> cannot come first.
       const int32_t pick = sampler.sample(logits.data(), sampling, vocab.bos(),
-                                          rng_uniform_double(o.seed, 0x6e6, draw++));
+                                          rng_uniform_double(o.seed, 0x6e6, draw++),
+                                          line.empty() ? vocab.eos() : -1);
       if (pick == vocab.eos()) break;
       line += (line.empty() ? "" : " ") + vocab.word(pick);
       feed(pick);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "engine/check.h"
 
@@ -14,28 +13,34 @@ NextWordSampler::NextWordSampler(int64_t vocab) : order_(vocab), prob_(vocab) {
 }
 
 int32_t NextWordSampler::sample(const float* logits, const SamplingOptions& o, int32_t never,
-                                double u) {
+                                double u, int32_t never_too) {
   SG_CHECK(o.temperature > 0, "--temperature must be > 0");
   SG_CHECK(o.top_k >= 0, "--top-k must be >= 0");
   SG_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p must be in (0, 1], got ", o.top_p);
   const int64_t V = static_cast<int64_t>(order_.size());
-  std::iota(order_.begin(), order_.end(), 0);
+  // The drawable words first (in id order), then the excluded ones, which no cut can then keep.
+  order_.clear();
+  for (int32_t w = 0; w < V; ++w)
+    if (w != never && w != never_too) order_.push_back(w);
+  const int64_t drawable = static_cast<int64_t>(order_.size());
+  SG_CHECK(drawable > 0, "sampler: every word of the vocabulary is excluded");
+  if (never >= 0 && never < V) order_.push_back(never);
+  if (never_too >= 0 && never_too < V && never_too != never) order_.push_back(never_too);
   auto more_likely = [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   };
-  int64_t k = V;
-  if (o.top_k > 0 && o.top_k < V) {
+  int64_t k = drawable;
+  if (o.top_k > 0 && o.top_k < drawable) {
     k = o.top_k;
-    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), more_likely);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.begin() + drawable, more_likely);
   } else if (o.top_p < 1) {
-    std::sort(order_.begin(), order_.end(), more_likely);
+    std::sort(order_.begin(), order_.begin() + drawable, more_likely);
   }
   double mx = -INFINITY;
-  for (int64_t i = 0; i < k; ++i)
-    if (order_[i] != never) mx = std::max(mx, static_cast<double>(logits[order_[i]]));
+  for (int64_t i = 0; i < k; ++i) mx = std::max(mx, static_cast<double>(logits[order_[i]]));
   double z = 0;
   for (int64_t i = 0; i < k; ++i) {
-    prob_[i] = order_[i] == never ? 0.0 : std::exp((logits[order_[i]] - mx) / o.temperature);
+    prob_[i] = std::exp((logits[order_[i]] - mx) / o.temperature);
     z += prob_[i];
   }
   if (o.top_p < 1) {  // candidates are sorted: keep the shortest prefix holding top_p of the mass
@@ -54,7 +59,7 @@ int32_t NextWordSampler::sample(const float* logits, const SamplingOptions& o, i
   int32_t pick = order_[k - 1];
   for (int64_t i = 0; i < k; ++i) {
     acc += prob_[i];
-    if (target < acc && prob_[i] > 0) {
+    if (target < acc) {
       pick = order_[i];
       break;
     }

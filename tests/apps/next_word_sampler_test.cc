@@ -65,8 +65,30 @@ TEST(NextWordSampler, NeverDrawsTheExcludedWordAndBreaksTiesBySmallerId) {
   EXPECT_EQ(p.count(0), 0u);
   EXPECT_NEAR(p[1], 1.0 / 3, 1e-3);
   SamplingOptions o;
-  o.top_k = 2;  // 0 (excluded) and 1: ties between 1, 2, 3 go to the smallest id
+  o.top_k = 1;  // the excluded argmax is removed before the cut: ties between 1, 2, 3 go to 1
   EXPECT_EQ(only(shares(logits, o, 0)), 1);
+  o.top_k = 2;  // 1 and 2, evenly
+  auto two = shares(logits, o, 0);
+  EXPECT_EQ(two.count(0) + two.count(3), 0u);
+  EXPECT_NEAR(two[1], 0.5, 1e-3);
+  EXPECT_NEAR(two[2], 0.5, 1e-3);
+}
+
+TEST(NextWordSampler, ASecondExcludedWordForTheFirstPosition) {
+  // generate excludes <S> always and </S> as a sentence's first word, also under top-k 1.
+  const std::vector<float> logits = {5.f, 4.f, 1.f, 0.f};
+  NextWordSampler s(4);
+  SamplingOptions o;
+  o.top_k = 1;
+  EXPECT_EQ(s.sample(logits.data(), o, /*never=*/0, 0.5, /*never_too=*/1), 2);
+  EXPECT_EQ(s.sample(logits.data(), o, 0, 0.5), 1);
+  o = SamplingOptions{};
+  for (double u : {0.0, 0.3, 0.9999}) {
+    const int32_t w = s.sample(logits.data(), o, 0, u, 1);
+    EXPECT_TRUE(w == 2 || w == 3) << u;
+  }
+  NextWordSampler two(2);
+  EXPECT_THROW(two.sample(logits.data(), o, 0, 0.5, 1), Error);
 }
 
 TEST(NextWordSampler, BadOptionsAreOneLine) {
