@@ -256,6 +256,32 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     }
     return true;
   }
+  const int64_t n_strips = (n + kNR - 1) / kNR * kNR;
+  if (n_strips * k <= kNC * kKC) {
+    // All of op(B) fits the B buffer: pack it once (its k blocks one after another) and run the
+    // k blocks innermost, so each block of C rows is finished while it is in cache instead of
+    // being read back once per k block (the softmax weight gradient: C is 8,453 x 128, k = 640).
+    for (int64_t pc = 0; pc < k; pc += kKC)
+      pack_b(trans_b, b, ldb, pc, std::min(kKC, k - pc), 0, n, pb + pc * n_strips);
+    for (int64_t ic = 0; ic < m; ic += kMC) {
+      const int64_t mc = std::min(kMC, m - ic);
+      for (int64_t pc = 0; pc < k; pc += kKC) {
+        const int64_t kc = std::min(kKC, k - pc);
+        const float beta_here = pc == 0 ? beta : 1.0f;
+        pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
+        for (int64_t jr = 0; jr < n; jr += kNR) {
+          const int cols = static_cast<int>(std::min<int64_t>(kNR, n - jr));
+          const float* bstrip = pb + pc * n_strips + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+            tile<false>(kc, pa + ir * kc, bstrip, kNR, c + (ic + ir) * ldc + jr, ldc, alpha,
+                        beta_here, rows, cols);
+          }
+        }
+      }
+    }
+    return true;
+  }
   for (int64_t jc = 0; jc < n; jc += kNC) {
     const int64_t nc = std::min(kNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += kKC) {
