@@ -10,8 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
+#include "engine/backend.h"
 #include "tests/engine/kernels_test_util.h"
 
 namespace sg {
@@ -52,6 +55,16 @@ void check(bool ta, bool tb, Case s, float alpha, float beta, uint32_t seed) {
     }
     for (int64_t j = s.n; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]) << "padding";
   }
+}
+
+TEST(CpuGemmSelection, FollowsTheCpuAndTheEnvironment) {
+  // SG_CPU_GEMM=openblas (ctest runs the openblas_path.* tests so) must select OpenBLAS; otherwise
+  // the AVX-512 kernel is used exactly when the CPU has it. The backend description says which.
+  const char* pick = std::getenv("SG_CPU_GEMM");
+  const bool forced = pick && std::strcmp(pick, "openblas") == 0;
+  EXPECT_EQ(cpu::sgemm_avx512_selected(), cpu::sgemm_avx512_supported() && !forced);
+  const std::string d = Backend::create("cpu", 1)->description();
+  EXPECT_EQ(d.find("sgemm AVX-512") != std::string::npos, cpu::sgemm_avx512_selected()) << d;
 }
 
 class SgemmAvx512 : public ::testing::Test {
