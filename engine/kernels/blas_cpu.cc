@@ -6,7 +6,9 @@
 // when n >= m, else rows; up to 16 panels of at least 256, edges on multiples of 16) whose number
 // and shapes depend on the sizes alone, and each panel is one sequential product. OpenBLAS's
 // value for an element depends on the shape of the call it is in, so fixed panels are what make
-// the result bitwise the same at any thread count (a split per thread was not). One thread pool
+// the result bitwise the same at any thread count (a split per thread was not). Panels are handed
+// out dynamically: which thread runs a panel does not change its values, and a core slowed by
+// something else on the machine then holds up the product by at most one panel. One thread pool
 // for everything means no oversubscription between OpenMP threads (element-wise kernels) and BLAS
 // threads whatever OMP_WAIT_POLICY is, --threads also bounds the GEMMs, and a gemm called inside
 // an OpenMP parallel region (the fused LSTM loop, which cuts its own fixed blocks) runs
@@ -63,7 +65,7 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
     return;
   }
   const int nt = be.threads() > 0 ? be.threads() : omp_get_num_procs();
-#pragma omp parallel for num_threads(std::min <int64_t>(nt, panels.count)) schedule(static)
+#pragma omp parallel for num_threads(std::min <int64_t>(nt, panels.count)) schedule(dynamic, 1)
   for (int64_t q = 0; q < panels.count; ++q) {
     const int64_t s = panels.edge(q), e = panels.edge(q + 1);
     if (e <= s) continue;
