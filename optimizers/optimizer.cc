@@ -369,6 +369,22 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
 std::vector<std::string> Optimizer::sketch_load_notes() const {
   std::vector<std::string> out;
   for (const Param& p : params_) {
+    const std::pair<const Slot*, const char*> moments[] = {{&p.m, "m"}, {&p.v, "v"}};
+    for (const auto& [s, moment] : moments) {
+      // A compression at or under 1x is legal (the lossless sketches of the tests need it) but
+      // saves nothing: say so, since it is more likely a typo for 5x than a wish.
+      if (s->req < 0 || !s->view.is_sketch() || s->spec.identity_hash) continue;
+      const int64_t buckets = static_cast<int64_t>(s->spec.depth) * s->view.hash.width;
+      if (buckets < p.rows) continue;
+      std::ostringstream os;
+      os << "note: " << p.name << "/" << moment << ": its sketch has " << buckets
+         << " rows of buckets (" << s->spec.depth << " x " << s->view.hash.width << ") for "
+         << p.rows << " rows of the matrix, so it takes at least the memory of dense state "
+         << "(compression " << s->spec.compression << "x; above 1x saves memory)";
+      out.push_back(os.str());
+    }
+  }
+  for (const Param& p : params_) {
     uint32_t width = 0;
     for (const Slot* s : {&p.m, &p.v})
       if (s->req >= 0 && s->view.is_sketch() && (width == 0 || s->view.hash.width < width))

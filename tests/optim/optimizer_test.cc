@@ -430,8 +430,14 @@ TEST(Optimizer, NotesSketchesThatAStepOverloads) {
   EXPECT_NE(notes[0].find("3 buckets"), std::string::npos) << notes[0];
   EXPECT_NE(notes[0].find("load 8.00"), std::string::npos) << notes[0];
 
-  cfg.state = "emb/W=m:cs:1x:d1,v:cm:1x:d1";  // width 40 >= 24: not overloaded
+  cfg.state = "emb/W=m:cs:1.5x:d1,v:cm:1.5x:d1";  // width 27 >= 24: not overloaded, 27 < 40 rows
   EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
+  cfg.state = "emb/W=m:cs:1x:d1,v:cm:0.5x:d1";  // 40 and 80 buckets for 40 rows: no memory saved
+  const auto big = Optimizer(cfg, t.g, t.grads).sketch_load_notes();
+  ASSERT_EQ(big.size(), 2u);
+  EXPECT_NE(big[0].find("emb/W/m: its sketch has 40 rows of buckets"), std::string::npos) << big[0];
+  EXPECT_NE(big[1].find("emb/W/v: its sketch has 80 rows of buckets"), std::string::npos) << big[1];
+  EXPECT_NE(big[1].find("compression 0.5x"), std::string::npos) << big[1];
   cfg.state = "dense";
   EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
 }
