@@ -41,13 +41,13 @@ bool sgemm_avx512_selected() {
 
 namespace {
 
-constexpr int kMR = 12;            // rows of the register tile
-constexpr int kNV = 2;             // 16-float vectors across the register tile
-constexpr int kNR = 16 * kNV;      // columns of the register tile
-constexpr int64_t kKC = 256;       // depth of one packed block (a B strip: kKC x kNR, 32 KB)
-constexpr int64_t kMC = 20 * kMR;  // rows of packed A (240 x 256 floats, 240 KB: L2)
-constexpr int64_t kNC = 32 * kNR;  // columns of packed B (256 x 1024 floats, 1 MB)
-constexpr int64_t kDirectBRows = 4 * kMR;  // up to this many rows of C, op(B) = B is not packed
+constexpr int kMR = 8;                // rows of the register tile
+constexpr int kNV = 2;                // 16-float vectors across the register tile
+constexpr int kNR = 16 * kNV;         // columns of the register tile
+constexpr int64_t kKC = 256;          // depth of one packed block (a B strip: kKC x kNR, 32 KB)
+constexpr int64_t kMC = 30 * kMR;     // rows of packed A (240 x 256 floats, 240 KB: L2)
+constexpr int64_t kNC = 32 * kNR;     // columns of packed B (256 x 1024 floats, 1 MB)
+constexpr int64_t kDirectBRows = 48;  // up to this many rows of C, op(B) = B is not packed
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -69,21 +69,32 @@ template <int W>
 void pack_rows(const float* base, int64_t ld, int64_t len, int64_t kc, float* dst) {
   const int64_t full = len / W;
   const int tail = static_cast<int>(len - full * W);
-  for (int64_t p = 0; p < kc; ++p) {
-    const float* src = base + p * ld;
-    float* d = dst + p * W;
-    for (int64_t s = 0; s < full; ++s, src += W, d += W * kc) {
+  // Rows go in groups of 16: a group's source rows stay in L1 while each strip receives 16
+  // consecutive rows (one stretch of memory), instead of every row scattering one small write into
+  // every strip (strips sit a multiple of 4 KB apart, so those writes contend for one cache set).
+  for (int64_t p0 = 0; p0 < kc; p0 += 16) {
+    const int64_t p1 = std::min(kc, p0 + 16);
+    for (int64_t s = 0; s < full; ++s) {
+      float* d = dst + s * W * kc;
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* src = base + p * ld + s * W;
 #pragma GCC unroll 4
-      for (int v = 0; v < W / 16; ++v) _mm512_storeu_ps(d + 16 * v, _mm512_loadu_ps(src + 16 * v));
-      if (W % 16 != 0) {  // the last W % 16 values (kMR = 12: the whole strip row) masked
-        const __mmask16 part = static_cast<__mmask16>((1u << (W % 16)) - 1);
-        const int at = (W / 16) * 16;
-        _mm512_mask_storeu_ps(d + at, part, _mm512_maskz_loadu_ps(part, src + at));
+        for (int v = 0; v < W / 16; ++v)
+          _mm512_storeu_ps(d + p * W + 16 * v, _mm512_loadu_ps(src + 16 * v));
+        if (W % 16 != 0) {  // the last W % 16 values (kMR = 8: the whole strip row) masked
+          const __mmask16 part = static_cast<__mmask16>((1u << (W % 16)) - 1);
+          const int at = (W / 16) * 16;
+          _mm512_mask_storeu_ps(d + p * W + at, part, _mm512_maskz_loadu_ps(part, src + at));
+        }
       }
     }
     if (tail > 0) {
-      for (int j = 0; j < tail; ++j) d[j] = src[j];
-      for (int j = tail; j < W; ++j) d[j] = 0.0f;
+      float* d = dst + full * W * kc;
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* src = base + p * ld + full * W;
+        for (int j = 0; j < tail; ++j) d[p * W + j] = src[j];
+        for (int j = tail; j < W; ++j) d[p * W + j] = 0.0f;
+      }
     }
   }
 }
@@ -129,7 +140,7 @@ inline void transpose16(__m512 r[16]) {
 
 // Packs a matrix stored across the packed dimension: value (j, p) of strip s is
 // base[(s*W + j) * ld + p] for p < kc (zeros for s*W + j >= len). Full strips move 16 x 16 blocks
-// through transpose16 (16 rows at a time; W = 12 reads its last row 5 times and stores 12 lanes).
+// through transpose16 (16 rows at a time; W = 8 reads its last row 9 times and stores 8 lanes).
 template <int W>
 void pack_cols(const float* base, int64_t ld, int64_t len, int64_t kc, float* dst) {
   constexpr int kGroups = (W + 15) / 16;
