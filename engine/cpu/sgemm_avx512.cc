@@ -240,6 +240,23 @@ void tile(int64_t kc, const float* ap, const float* bp, int64_t b_ps, float* c, 
   }
 }
 
+// One k block (depth kc) of C[0..mc, 0..nc) (row stride ldc) from the packed A block pa: against
+// packed B strips (bp: the first strip; strips kNR * kc apart) or, kDirectB, against op(B) = B in
+// place (bp: row pc of B's columns, row stride ldb).
+template <bool kDirectB>
+void run_block(int64_t kc, int64_t mc, int64_t nc, const float* pa, const float* bp, int64_t ldb,
+               float* c, int64_t ldc, float alpha, float beta) {
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+    const float* bstrip = kDirectB ? bp + jr : bp + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+      tile<kDirectB>(kc, pa + ir * kc, bstrip, kDirectB ? ldb : kNR, c + ir * ldc + jr, ldc, alpha,
+                     beta, rows, cols);
+    }
+  }
+}
+
 }  // namespace
 
 bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -256,14 +273,7 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
       const int64_t kc = std::min(kKC, k - pc);
       const float beta_here = pc == 0 ? beta : 1.0f;
       pack_a(trans_a, a, lda, 0, m, pc, kc, pa);
-      for (int64_t jr = 0; jr < n; jr += kNR) {
-        const int cols = static_cast<int>(std::min<int64_t>(kNR, n - jr));
-        for (int64_t ir = 0; ir < m; ir += kMR) {
-          const int rows = static_cast<int>(std::min<int64_t>(kMR, m - ir));
-          tile<true>(kc, pa + ir * kc, b + pc * ldb + jr, ldb, c + ir * ldc + jr, ldc, alpha,
-                     beta_here, rows, cols);
-        }
-      }
+      run_block<true>(kc, m, n, pa, b + pc * ldb, ldb, c, ldc, alpha, beta_here);
     }
     return true;
   }
@@ -280,15 +290,7 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
         const int64_t kc = std::min(kKC, k - pc);
         const float beta_here = pc == 0 ? beta : 1.0f;
         pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
-        for (int64_t jr = 0; jr < n; jr += kNR) {
-          const int cols = static_cast<int>(std::min<int64_t>(kNR, n - jr));
-          const float* bstrip = pb + pc * n_strips + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-            tile<false>(kc, pa + ir * kc, bstrip, kNR, c + (ic + ir) * ldc + jr, ldc, alpha,
-                        beta_here, rows, cols);
-          }
-        }
+        run_block<false>(kc, mc, n, pa, pb + pc * n_strips, 0, c + ic * ldc, ldc, alpha, beta_here);
       }
     }
     return true;
@@ -302,15 +304,7 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
       for (int64_t ic = 0; ic < m; ic += kMC) {
         const int64_t mc = std::min(kMC, m - ic);
         pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
-          const float* bstrip = pb + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-            tile<false>(kc, pa + ir * kc, bstrip, kNR, c + (ic + ir) * ldc + jc + jr, ldc, alpha,
-                        beta_here, rows, cols);
-          }
-        }
+        run_block<false>(kc, mc, nc, pa, pb, 0, c + ic * ldc + jc, ldc, alpha, beta_here);
       }
     }
   }
