@@ -27,7 +27,9 @@ int cmd_eval(const EvalOptions& o) {
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);
-  LmGraph model = build_lm(eval_model_config(ck.cfg, vocab.size(), o.batch, o.bptt));
+  LmConfig mc = eval_model_config(ck.cfg, vocab.size(), o.batch, o.bptt);
+  mc.cpu_packed_lstm = runs_on_cpu(o.device);  // where it runs now, not where it was trained
+  LmGraph model = build_lm(mc);
   Executor ex(model.g, *be);
   restore_model(ck, ex, model, /*with_state=*/false);
   EvalBatcher batches(shard, vocab, model.cfg.batch, model.cfg.bptt, o.max_tokens);

@@ -13,6 +13,10 @@
 
 namespace sg {
 
+// True for "cpu", false for "cuda" / "cuda:N": graphs for the CPU plan the LSTM recurrences'
+// packed weights (LmConfig::cpu_packed_lstm).
+bool runs_on_cpu(const std::string& device);
+
 // The training graph: B streams, T steps, the configured softmax, dropout on.
 LmConfig train_model_config(const RunConfig& cfg, int64_t vocab);
 // The evaluation graph: full softmax, no dropout, no backward. Its batch is chosen so that the

@@ -66,7 +66,8 @@ LmGraph build_lm(const LmConfig& cfg) {
   }
   for (int l = 0; l < cfg.layers; ++l) {
     const std::string name = "lstm" + std::to_string(l);
-    LstmLayer layer = lstm_layer(g, name, x, T, B, H, cfg.proj, cfg.lstm_impl, cfg.cudnn_tf32);
+    LstmLayer layer = lstm_layer(g, name, x, T, B, H, cfg.proj, cfg.lstm_impl, cfg.cudnn_tf32,
+                                 cfg.cpu_packed_lstm);
     m.state.push_back(layer.h);
     m.state.push_back(layer.c);
     Graph::LayerScope scope(g, name);

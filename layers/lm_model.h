@@ -38,10 +38,12 @@ struct LmConfig {
   int64_t sampled = 0;  // 0 = full softmax; S > 0 = sampled softmax with S negatives per step
   int64_t batch = 32, bptt = 20;  // B streams, T steps
   std::string lstm_impl =
-      "native";              // "native" (CPU+CUDA); "cudnn" (CUDA + cuDNN; building needs a GPU)
-  bool cudnn_tf32 = false;   // "cudnn": TF32 tensor cores in cuDNN (Backend::set_tf32 for cuBLAS)
-  bool training = true;      // false: no backward, full softmax always, dropout off
-  bool keep_logits = false;  // eval/generate: keep logits [T*B, V] alive to read them
+      "native";             // "native" (CPU+CUDA); "cudnn" (CUDA + cuDNN; building needs a GPU)
+  bool cudnn_tf32 = false;  // "cudnn": TF32 tensor cores in cuDNN (Backend::set_tf32 for cuBLAS)
+  bool cpu_packed_lstm = true;  // "native": plan the CPU recurrences' packed weights (lstm.h);
+                                // false for a graph that runs on CUDA
+  bool training = true;         // false: no backward, full softmax always, dropout off
+  bool keep_logits = false;     // eval/generate: keep logits [T*B, V] alive to read them
 };
 
 struct LmGraph {

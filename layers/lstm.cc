@@ -2,7 +2,7 @@
 // Op inputs: x, W, b, h0, c0[, P]. Outputs: y [T*B, R], gates [T*B, 4H] (saved activations i, f, g,
 // o), c_all [(T+1)*B, H] (c_{-1} = c0 copy, then c_0 .. c_{T-1}), h0 copy [B, R] (the initial h,
 // saved because a State h0 is overwritten with the final state). Workspace: m_t [B, H] when
-// projecting.
+// projecting, then (cpu_packed) the CPU recurrence's packed W_h and P blocks.
 #include "layers/lstm.h"
 
 #include "engine/dispatch.h"
@@ -25,8 +25,12 @@ class LstmOp final : public Op {
   std::string type() const override { return "lstm"; }
 
   size_t workspace_bytes(const Graph&, const Node&) const override {
-    return d_.P > 0 ? static_cast<size_t>(d_.B * d_.H) * sizeof(float) : 0;
+    return static_cast<size_t>(pack_offset() +
+                               (d_.cpu_packed ? cpu::lstm_packed_forward_floats(d_.H, d_.P) : 0)) *
+           sizeof(float);
   }
+  // Floats of the workspace before the packed weights: m_t [B, H] when projecting.
+  int64_t pack_offset() const { return d_.P > 0 ? lstm_detail::ws_round(d_.B * d_.H) : 0; }
 
   void run(OpContext& c) const override {
     const int64_t T = d_.T, B = d_.B, I = d_.I, H = d_.H, P = d_.P, R = d_.R(), G4 = d_.G();
@@ -49,7 +53,8 @@ class LstmOp final : public Op {
     // Input part of every step at once: gates = x W_x.
     SG_DISPATCH(be, gemm, false, false, T * B, G4, I, 1.0f, x, I, W, G4, 0.0f, gates, G4);
     if (!be.is_cuda()) {  // CPU: the whole recurrence in one parallel region (lstm_cpu.h)
-      cpu::lstm_recurrence_forward(be, T, B, H, P, Wh, bias, Pm, h0c, gates, call, y, m);
+      float* pack = d_.cpu_packed ? static_cast<float*>(c.workspace) + pack_offset() : nullptr;
+      cpu::lstm_recurrence_forward(be, T, B, H, P, Wh, bias, Pm, h0c, gates, call, y, m, pack);
     } else {
       run_steps(be, gates, bias, Wh, Pm, h0c, call, y, m);
     }
@@ -131,8 +136,9 @@ LstmDims lstm_check_shapes(const Graph& g, ValueId x, ValueId W, ValueId b, Valu
 }  // namespace lstm_detail
 
 ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
-             int64_t steps) {
-  const LstmDims d = lstm_detail::lstm_check_shapes(g, x, W, b, P, h0, c0, steps);
+             int64_t steps, bool cpu_packed) {
+  LstmDims d = lstm_detail::lstm_check_shapes(g, x, W, b, P, h0, c0, steps);
+  d.cpu_packed = cpu_packed;
   const bool write_h = g.value(h0).category == Category::State;
   const bool write_c = g.value(c0).category == Category::State;
   std::vector<ValueId> ins{x, W, b, h0, c0};
@@ -147,7 +153,8 @@ ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, V
 }
 
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
-                     int64_t hidden, int64_t proj, const std::string& impl, bool tf32) {
+                     int64_t hidden, int64_t proj, const std::string& impl, bool tf32,
+                     bool cpu_packed) {
   SG_CHECK(impl == "native" || impl == "cudnn", "lstm layer '", name, "': unknown implementation '",
            impl, "' (native or cudnn)");
   SG_CHECK(hidden > 0 && proj >= 0 && batch > 0, "lstm layer '", name,
@@ -163,7 +170,7 @@ LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps
   l.h = g.state("h", Shape{batch, R});
   l.c = g.state("c", Shape{batch, hidden});
   l.y = impl == "cudnn" ? lstm_cudnn(g, x, l.W, l.b, l.P, l.h, l.c, steps, tf32)
-                        : lstm(g, x, l.W, l.b, l.P, l.h, l.c, steps);
+                        : lstm(g, x, l.W, l.b, l.P, l.h, l.c, steps, cpu_packed);
   return l;
 }
 

@@ -30,8 +30,11 @@
 namespace sg {
 
 // Appends the LSTM op; returns y [T*B, R]. Throws sg::Error (one line) on inconsistent shapes.
+// cpu_packed: the op's workspaces also hold packed copies of the recurrent weights, which the CPU
+// recurrences multiply by at every step (layers/lstm_cpu.h); pass false for a graph that will run
+// on CUDA only.
 ValueId lstm(Graph& g, ValueId x, ValueId W, ValueId b, ValueId P, ValueId h0, ValueId c0,
-             int64_t steps);
+             int64_t steps, bool cpu_packed = true);
 
 // A whole layer in its own scope `name`: parameters "<name>/W" [I+R, 4H], "<name>/b" [4H] and, when
 // proj > 0,
@@ -45,7 +48,7 @@ struct LstmLayer {
 // the cuDNN path only (the native path's products follow the backend's TF32 setting).
 LstmLayer lstm_layer(Graph& g, const std::string& name, ValueId x, int64_t steps, int64_t batch,
                      int64_t hidden, int64_t proj, const std::string& impl = "native",
-                     bool tf32 = false);
+                     bool tf32 = false, bool cpu_packed = true);
 
 // Forward FLOPs of one LSTM layer over T steps (2 per multiply-add of every GEMM).
 int64_t lstm_forward_flops(int64_t steps, int64_t batch, int64_t input, int64_t hidden,

@@ -10,7 +10,8 @@
 //     d(h0) = dG_0 W_h^T   d(c0) = final dc
 // Op inputs: x, W, y, gates, c_all, h0 copy, dy[, P]. Outputs: dW, db, then dP when projecting,
 // then dx, dh0, dc0 for those that are requested. Workspace: dG [T*B, 4H], dH [T*B, R], dc [B, H],
-// and with projection dm [B, H] and M [T*B, H].
+// and with projection dm [B, H] and M [T*B, H]; then (cpu_packed) the CPU recurrence's packed
+// W_h^T and P^T blocks (layers/lstm_cpu.h).
 #include "engine/dispatch.h"
 #include "engine/kernels/blas_kernels.h"
 #include "engine/kernels/elementwise_kernels.h"
@@ -66,7 +67,8 @@ class LstmBackwardOp final : public Op {
 
     SG_DISPATCH(be, copy, dy, dH, T * B * R);
     if (!be.is_cuda()) {  // CPU: the whole reverse loop in one parallel region (lstm_cpu.h)
-      cpu::lstm_recurrence_backward(be, T, B, H, P, Wh, Pm, gates, call, dH, dc, dG, dm, M);
+      float* pack = d_.cpu_packed ? ws + p.pack : nullptr;
+      cpu::lstm_recurrence_backward(be, T, B, H, P, Wh, Pm, gates, call, dH, dc, dG, dm, M, pack);
     } else {
       SG_DISPATCH(be, fill, dc, B * H, 0.0f);
       run_steps(be, Wh, Pm, gates, call, dH, dc, dG, dm, M);
@@ -116,7 +118,7 @@ class LstmBackwardOp final : public Op {
 
  private:
   struct Parts {
-    int64_t dG = 0, dH = 0, dc = 0, dm = 0, M = 0, total = 0;
+    int64_t dG = 0, dH = 0, dc = 0, dm = 0, M = 0, pack = 0, total = 0;
   };
   Parts parts() const {
     const int64_t TB = d_.T * d_.B;
@@ -126,7 +128,8 @@ class LstmBackwardOp final : public Op {
     p.dc = p.dH + ws_round(TB * d_.R());
     p.dm = p.dc + ws_round(d_.B * d_.H);
     p.M = p.dm + (d_.P > 0 ? ws_round(d_.B * d_.H) : 0);
-    p.total = p.M + (d_.P > 0 ? ws_round(TB * d_.H) : 0);
+    p.pack = p.M + (d_.P > 0 ? ws_round(TB * d_.H) : 0);
+    p.total = p.pack + (d_.cpu_packed ? cpu::lstm_packed_backward_floats(d_.H, d_.P) : 0);
     return p;
   }
 

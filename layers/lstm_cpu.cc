@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "engine/cpu/fixed_blocks.h"
+#include "engine/cpu/sgemm_avx512.h"
 #include "engine/kernels/blas_kernels.h"
 #include "layers/lstm_kernels.h"
 #include "layers/lstm_math.h"
@@ -88,7 +89,43 @@ int threads_of(Backend& be) { return be.threads() > 0 ? be.threads() : omp_get_n
 FixedBlocks cell_blocks(int64_t n) { return FixedBlocks(n, 128, 16); }
 FixedBlocks out_blocks(int64_t n) { return FixedBlocks(n, 64, 16); }
 
+// Floats of one packed op(B) [k, w] (sgemm_avx512's layout: w rounded up to 32).
+int64_t packed_floats(int64_t k, int64_t w) { return (w + 31) / 32 * 32 * k; }
+
+// Offset of the first packed block of `first` in a run of blocks whose packed sizes are
+// per_block(width) each, laid out in block order.
+template <typename F>
+int64_t packed_offset(const FixedBlocks& blocks, int64_t first, F per_block) {
+  int64_t off = 0;
+  for (int64_t b = 0; b < first; ++b) off += per_block(blocks.edge(b + 1) - blocks.edge(b));
+  return off;
+}
+
+// C = op(A) op(B) + beta C with op(B) = B in place (packed == nullptr) or pre-packed.
+void block_product(Backend& be, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                   int64_t lda, const float* b, int64_t ldb, const float* packed, float beta,
+                   float* c, int64_t ldc) {
+  if (packed && sgemm_avx512_packed_b(false, m, n, k, 1.0f, a, lda, packed, beta, c, ldc)) return;
+  gemm(be, false, trans_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+
 }  // namespace
+
+int64_t lstm_packed_forward_floats(int64_t H, int64_t P) {
+  const int64_t R = P > 0 ? P : H;
+  const FixedBlocks cells = cell_blocks(H), outs = out_blocks(P > 0 ? P : 1);
+  int64_t n = packed_offset(cells, cells.count, [&](int64_t w) { return 4 * packed_floats(R, w); });
+  if (P > 0) n += packed_offset(outs, outs.count, [&](int64_t w) { return packed_floats(H, w); });
+  return n;
+}
+
+int64_t lstm_packed_backward_floats(int64_t H, int64_t P) {
+  const int64_t R = P > 0 ? P : H;
+  const FixedBlocks cells = cell_blocks(H), outs = out_blocks(R);
+  int64_t n = packed_offset(outs, outs.count, [&](int64_t w) { return packed_floats(4 * H, w); });
+  if (P > 0) n += packed_offset(cells, cells.count, [&](int64_t w) { return packed_floats(P, w); });
+  return n;
+}
 
 void lstm_gates_forward(Backend& be, float* gates, const float* bias, const float* c_prev, float* c,
                         float* m, int64_t m_ld, int64_t batch, int64_t hidden) {
@@ -111,32 +148,63 @@ void lstm_gates_backward(Backend& be, const float* gates, const float* c_prev, c
 
 void lstm_recurrence_forward(Backend& be, int64_t T, int64_t B, int64_t H, int64_t P,
                              const float* Wh, const float* bias, const float* Pm, const float* h0,
-                             float* gates, float* c_all, float* y, float* m_ws) {
+                             float* gates, float* c_all, float* y, float* m_ws, float* pack_ws) {
   const int64_t R = P > 0 ? P : H, G4 = 4 * H;
   const int nt = B * H >= kParallelMin ? threads_of(be) : 1;
+  const bool packed = pack_ws && sgemm_avx512_selected();
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
     const FixedBlocks cells = cell_blocks(H), outs = out_blocks(P > 0 ? P : 1);
+    const int64_t cb0 = cells.first(p, parts), cb1 = cells.first(p + 1, parts);
+    const int64_t ob0 = outs.first(p, parts), ob1 = outs.first(p + 1, parts);
+    // This thread's blocks of W_h (4 gates per cell block) and of P, packed once for all T steps;
+    // only this thread reads them, so no barrier is needed.
+    const auto wh_size = [&](int64_t w) { return packed_floats(R, w); };
+    const auto gates_size = [&](int64_t w) { return 4 * wh_size(w); };
+    const auto p_size = [&](int64_t w) { return packed_floats(H, w); };
+    const int64_t p_begin = packed_offset(cells, cells.count, gates_size);
+    float* wh_pack = packed ? pack_ws + packed_offset(cells, cb0, gates_size) : nullptr;
+    float* p_pack =
+        packed && P > 0 ? pack_ws + p_begin + packed_offset(outs, ob0, p_size) : nullptr;
+    if (packed) {
+      float* dst = wh_pack;
+      for (int64_t cb = cb0; cb < cb1; ++cb) {
+        const int64_t c0 = cells.edge(cb), w = cells.edge(cb + 1) - c0;
+        for (int q = 0; q < 4; ++q, dst += wh_size(w))
+          sgemm_avx512_pack_b(false, R, w, Wh + q * H + c0, G4, dst);
+      }
+      dst = p_pack;
+      for (int64_t ob = ob0; P > 0 && ob < ob1; ++ob) {
+        const int64_t r0 = outs.edge(ob), w = outs.edge(ob + 1) - r0;
+        sgemm_avx512_pack_b(false, H, w, Pm + r0, P, dst);
+        dst += p_size(w);
+      }
+    }
     for (int64_t t = 0; t < T; ++t) {
       const float* hprev = t == 0 ? h0 : y + (t - 1) * B * R;
       float* gt = gates + t * B * G4;
       float* mt = P > 0 ? m_ws : y + t * B * R;
-      for (int64_t cb = cells.first(p, parts); cb < cells.first(p + 1, parts); ++cb) {
+      const float* wp = wh_pack;
+      for (int64_t cb = cb0; cb < cb1; ++cb) {
         const int64_t c0 = cells.edge(cb), c1 = cells.edge(cb + 1);
-        for (int q = 0; q < 4; ++q)  // gates[:, qH + c0 : qH + c1] += h_{t-1} W_h[:, same]
-          gemm(be, false, false, B, c1 - c0, R, 1.0f, hprev, R, Wh + q * H + c0, G4, 1.0f,
-               gt + q * H + c0, G4);
+        for (int q = 0; q < 4; ++q) {  // gates[:, qH + c0 : qH + c1] += h_{t-1} W_h[:, same]
+          block_product(be, false, B, c1 - c0, R, hprev, R, Wh + q * H + c0, G4, wp, 1.0f,
+                        gt + q * H + c0, G4);
+          if (wp) wp += wh_size(c1 - c0);
+        }
         gates_fwd_block(gt, bias, c_all + t * B * H, c_all + (t + 1) * B * H, mt, P > 0 ? H : R, B,
                         H, c0, c1);
       }
       if (P > 0) {
 #pragma omp barrier
-        for (int64_t ob = outs.first(p, parts); ob < outs.first(p + 1, parts); ++ob) {
+        const float* pp = p_pack;
+        for (int64_t ob = ob0; ob < ob1; ++ob) {
           const int64_t r0 = outs.edge(ob),
                         r1 = outs.edge(ob + 1);  // y_t[:, r0:r1] = m_t P[:, r0:r1]
-          gemm(be, false, false, B, r1 - r0, H, 1.0f, m_ws, H, Pm + r0, P, 0.0f, y + t * B * R + r0,
-               R);
+          block_product(be, false, B, r1 - r0, H, m_ws, H, Pm + r0, P, pp, 0.0f, y + t * B * R + r0,
+                        R);
+          if (pp) pp += p_size(r1 - r0);
         }
       }
 #pragma omp barrier
@@ -147,31 +215,60 @@ void lstm_recurrence_forward(Backend& be, int64_t T, int64_t B, int64_t H, int64
 void lstm_recurrence_backward(Backend& be, int64_t T, int64_t B, int64_t H, int64_t P,
                               const float* Wh, const float* Pm, const float* gates,
                               const float* c_all, float* dH, float* dc, float* dG, float* dm_ws,
-                              float* M) {
+                              float* M, float* pack_ws) {
   const int64_t R = P > 0 ? P : H, G4 = 4 * H;
   const int nt = B * H >= kParallelMin ? threads_of(be) : 1;
+  const bool packed = pack_ws && sgemm_avx512_selected();
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
     const FixedBlocks cells = cell_blocks(H), outs = out_blocks(R);
     const int64_t cb0 = cells.first(p, parts), cb1 = cells.first(p + 1, parts);
+    const int64_t ob0 = outs.first(p, parts), ob1 = outs.first(p + 1, parts);
+    // This thread's blocks of W_h^T (by output rows) and of P^T (by cells), packed once for all T
+    // steps; only this thread reads them.
+    const auto wh_size = [&](int64_t w) { return packed_floats(G4, w); };
+    const auto p_size = [&](int64_t w) { return packed_floats(P, w); };
+    float* wh_pack = packed ? pack_ws + packed_offset(outs, ob0, wh_size) : nullptr;
+    float* p_pack = packed && P > 0 ? pack_ws + packed_offset(outs, outs.count, wh_size) +
+                                          packed_offset(cells, cb0, p_size)
+                                    : nullptr;
+    if (packed) {
+      float* dst = wh_pack;
+      for (int64_t ob = ob0; ob < ob1; ++ob) {
+        const int64_t r0 = outs.edge(ob), w = outs.edge(ob + 1) - r0;
+        sgemm_avx512_pack_b(true, G4, w, Wh + r0 * G4, G4, dst);
+        dst += wh_size(w);
+      }
+      dst = p_pack;
+      for (int64_t cb = cb0; P > 0 && cb < cb1; ++cb) {
+        const int64_t c0 = cells.edge(cb), w = cells.edge(cb + 1) - c0;
+        sgemm_avx512_pack_b(true, P, w, Pm + c0 * P, P, dst);
+        dst += p_size(w);
+      }
+    }
     for (int64_t r = 0; r < B; ++r)
       for (int64_t j = cells.edge(cb0); j < cells.edge(cb1); ++j) dc[r * H + j] = 0.0f;
     for (int64_t t = T - 1; t >= 0; --t) {
       float* dHt = dH + t * B * R;
-      if (t + 1 < T)
-        for (int64_t ob = outs.first(p, parts); ob < outs.first(p + 1, parts); ++ob) {
+      if (t + 1 < T) {
+        const float* wp = wh_pack;
+        for (int64_t ob = ob0; ob < ob1; ++ob) {
           const int64_t r0 = outs.edge(ob), r1 = outs.edge(ob + 1);
           // dH_t[:, r0:r1] += dG_{t+1} W_h[r0:r1, :]^T
-          gemm(be, false, true, B, r1 - r0, G4, 1.0f, dG + (t + 1) * B * G4, G4, Wh + r0 * G4, G4,
-               1.0f, dHt + r0, R);
+          block_product(be, true, B, r1 - r0, G4, dG + (t + 1) * B * G4, G4, Wh + r0 * G4, G4, wp,
+                        1.0f, dHt + r0, R);
+          if (wp) wp += wh_size(r1 - r0);
         }
+      }
 #pragma omp barrier
+      const float* pp = p_pack;
       for (int64_t cb = cb0; cb < cb1; ++cb) {
         const int64_t c0 = cells.edge(cb), c1 = cells.edge(cb + 1);
         const float* dmt = dHt;
         if (P > 0) {  // dm[:, c0:c1] = dH_t P[c0:c1, :]^T
-          gemm(be, false, true, B, c1 - c0, P, 1.0f, dHt, P, Pm + c0 * P, P, 0.0f, dm_ws + c0, H);
+          block_product(be, true, B, c1 - c0, P, dHt, P, Pm + c0 * P, P, pp, 0.0f, dm_ws + c0, H);
+          if (pp) pp += p_size(c1 - c0);
           dmt = dm_ws;
         }
         gates_bwd_block(gates + t * B * G4, c_all + t * B * H, c_all + (t + 1) * B * H, dmt, dc,

@@ -10,6 +10,9 @@ namespace sg::lstm_detail {
 
 struct LstmDims {
   int64_t T = 0, B = 0, I = 0, H = 0, P = 0;  // P = projection size, 0 = none
+  // The workspaces also hold the CPU recurrences' packed weights (lstm_cpu.h); off for graphs
+  // planned for CUDA, which never reads them.
+  bool cpu_packed = false;
   int64_t R() const { return P > 0 ? P : H; }
   int64_t G() const { return 4 * H; }
 };

@@ -61,6 +61,11 @@ struct PackScratch {
         b(static_cast<float*>(std::aligned_alloc(64, kNC * kKC * sizeof(float)))) {}
 };
 
+PackScratch& this_thread_scratch() {
+  thread_local PackScratch scratch;
+  return scratch;
+}
+
 // Packs a matrix stored with its packed dimension contiguous: row p (p < kc) of `base` (stride
 // ld) holds len values, and strip s of the result holds, for each p, values s*W .. s*W + W - 1 of
 // row p (zeros past len). Rows are read once each, in order (a strip at a time would touch kc
@@ -262,7 +267,7 @@ void run_block(int64_t kc, int64_t mc, int64_t nc, const float* pa, const float*
 bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc) {
-  thread_local PackScratch scratch;
+  PackScratch& scratch = this_thread_scratch();
   float* pa = scratch.a.get();
   float* pb = scratch.b.get();
   if (!pa || !pb) return false;  // no memory for the packing buffers: the caller falls back
@@ -306,6 +311,33 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
         pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
         run_block<false>(kc, mc, nc, pa, pb, 0, c + ic * ldc + jc, ldc, alpha, beta_here);
       }
+    }
+  }
+  return true;
+}
+
+int64_t sgemm_avx512_packed_b_floats(int64_t k, int64_t n) { return (n + kNR - 1) / kNR * kNR * k; }
+
+void sgemm_avx512_pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                         float* packed) {
+  const int64_t n_strips = (n + kNR - 1) / kNR * kNR;
+  for (int64_t pc = 0; pc < k; pc += kKC)
+    pack_b(trans_b, b, ldb, pc, std::min(kKC, k - pc), 0, n, packed + pc * n_strips);
+}
+
+bool sgemm_avx512_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float* a, int64_t lda, const float* packed_b, float beta, float* c,
+                           int64_t ldc) {
+  float* pa = this_thread_scratch().a.get();
+  if (!pa) return false;
+  const int64_t n_strips = (n + kNR - 1) / kNR * kNR;
+  for (int64_t ic = 0; ic < m; ic += kMC) {
+    const int64_t mc = std::min(kMC, m - ic);
+    for (int64_t pc = 0; pc < k; pc += kKC) {
+      const int64_t kc = std::min(kKC, k - pc);
+      pack_a(trans_a, a, lda, ic, mc, pc, kc, pa);
+      run_block<false>(kc, mc, n, pa, packed_b + pc * n_strips, 0, c + ic * ldc, ldc, alpha,
+                       pc == 0 ? beta : 1.0f);
     }
   }
   return true;

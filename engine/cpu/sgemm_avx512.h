@@ -31,4 +31,19 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc);
 
+// Products that reuse one op(B) many times (the LSTM recurrences: the same W_h slice at every
+// time step) can pack it once: sgemm_avx512_pack_b writes op(B) [k, n] (B itself, or B^T when
+// trans_b; row stride ldb) into `packed`, sgemm_avx512_packed_b_floats(k, n) floats (n rounded up
+// to 32, times k) that must be 64-byte aligned; sgemm_avx512_packed_b then computes
+//   C[m, n] = alpha * op(A)[m, k] * op(B) + beta * C
+// from it. Every element is summed in the same order as sgemm_avx512 sums it, so the two agree
+// bitwise. Call only when sgemm_avx512_supported(); packed_b returns false, with C untouched, only
+// when this thread's A packing buffer could not be allocated.
+int64_t sgemm_avx512_packed_b_floats(int64_t k, int64_t n);
+void sgemm_avx512_pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                         float* packed);
+bool sgemm_avx512_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float* a, int64_t lda, const float* packed_b, float beta, float* c,
+                           int64_t ldc);
+
 }  // namespace sg::cpu

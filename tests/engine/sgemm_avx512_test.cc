@@ -2,7 +2,8 @@
 // every transpose pair with padded strides, shapes that cross each blocking edge (register tile
 // 8 x 32, k block 256, m block 240, n block 1024) and end in partial tiles, alpha / beta (beta 0
 // clears NaNs in C, padding between rows untouched), B read in place for few rows giving bitwise
-// the sums of the packed path, and OpenBLAS agreement at the LM shapes.
+// the sums of the packed path, a B packed once ahead giving bitwise the unpacked product, and
+// OpenBLAS agreement at the LM shapes.
 // Skipped on CPUs without AVX-512F.
 #include "engine/cpu/sgemm_avx512.h"
 
@@ -109,6 +110,39 @@ TEST_F(SgemmAvx512, FewRowsReadBInPlaceWithTheSameSums) {
     for (int64_t i = 0; i < few * n; ++i)
       ASSERT_EQ(c_few[i], c_tall[i]) << "ta " << ta << " at " << i;
   }
+}
+
+TEST_F(SgemmAvx512, PrePackedBGivesTheSameBits) {
+  // A B packed once (the LSTM recurrences' weights) must give bitwise the product of the unpacked
+  // call, whichever of its paths that takes (B in place for few rows, B packed whole, B packed
+  // per n block), with beta applied once across k blocks, and C's padding untouched.
+  const Case cases[] = {{32, 128, 128}, {40, 140, 70},  {7, 31, 7},     {49, 64, 600},
+                        {250, 70, 300}, {33, 1030, 20}, {241, 96, 257}, {1, 1, 1}};
+  uint32_t seed = 300;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (const Case& s : cases) {
+        const int64_t pad = 3, lda = (ta ? s.m : s.k) + pad, ldb = (tb ? s.k : s.n) + pad,
+                      ldc = s.n + pad;
+        auto a = random_floats((ta ? s.k : s.m) * lda, seed += 3),
+             b = random_floats((tb ? s.n : s.k) * ldb, seed + 1),
+             c = random_floats(s.m * ldc, seed + 2);
+        std::vector<float> c_plain = c, c_packed = c;
+        ASSERT_TRUE(cpu::sgemm_avx512(ta, tb, s.m, s.n, s.k, 0.5f, a.data(), lda, b.data(), ldb,
+                                      1.5f, c_plain.data(), ldc));
+        const int64_t floats = cpu::sgemm_avx512_packed_b_floats(s.k, s.n);
+        ASSERT_EQ(floats, (s.n + 31) / 32 * 32 * s.k);
+        float* packed = static_cast<float*>(std::aligned_alloc(64, floats * sizeof(float)));
+        ASSERT_NE(packed, nullptr);
+        cpu::sgemm_avx512_pack_b(tb, s.k, s.n, b.data(), ldb, packed);
+        const bool ok = cpu::sgemm_avx512_packed_b(ta, s.m, s.n, s.k, 0.5f, a.data(), lda, packed,
+                                                   1.5f, c_packed.data(), ldc);
+        std::free(packed);
+        ASSERT_TRUE(ok);
+        for (size_t i = 0; i < c.size(); ++i)
+          ASSERT_EQ(c_packed[i], c_plain[i]) << "ta " << ta << " tb " << tb << " " << s.m << "x"
+                                             << s.n << "x" << s.k << " at " << i;
+      }
 }
 
 TEST_F(SgemmAvx512, AgreesWithOpenblasAtLanguageModelShapes) {
