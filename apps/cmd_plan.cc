@@ -9,6 +9,8 @@
 //   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
 // The evaluation graph (full softmax, forward only) that `train` also builds is planned and
 // reported beside it.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -22,6 +24,7 @@
 #include "data/output_file.h"
 #include "data/vocab.h"
 #include "engine/check.h"
+#include "engine/cpu/gemm_scratch.h"
 #include "engine/plan_svg.h"
 
 namespace sg {
@@ -53,7 +56,13 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   // (plan takes no --steps).
   Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, int64_t(1) << 40)), model.g,
                 model.grads);
+  // The CPU products' packing scratch, as an Executor on a CPU backend with these threads plans it.
+  const size_t gemm_scratch =
+      runs_on_cpu(cfg.device)
+          ? cpu::cpu_gemm_scratch_bytes(cfg.threads > 0 ? cfg.threads : omp_get_num_procs())
+          : 0;
   ExecutorOptions eo;
+  eo.gemm_scratch_bytes = gemm_scratch;
   eo.extra = opt.requests();
   eo.extra.push_back(LossWindow::request());  // as train does
   eo.grads_to_keep = opt.grads_to_keep();
@@ -64,6 +73,7 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.notes = opt.sketch_load_notes();
   LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
   ExecutorOptions eval_eo;
+  // none: train's evaluation executor runs on the training executor's scratch
   // The evaluation graph shares the training parameters: plan them as external (not counted twice).
   for (ValueId p : eval_model.g.parameters())
     eval_eo.external[eval_model.g.value(p).name] = Tensor{};

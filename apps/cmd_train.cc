@@ -187,6 +187,7 @@ int cmd_train(const RunConfig& requested) {
   if (!heldout.empty()) {
     eval_model = build_lm(eval_model_config(cfg, vocab.size()));
     ExecutorOptions eval_eo;
+    eval_eo.share_gemm_scratch = &ex;  // never runs at the same time as the training graph
     for (ValueId p : model.g.parameters()) eval_eo.external[model.g.value(p).name] = ex.tensor(p);
     eval_ex = std::make_unique<Executor>(eval_model->g, *be, eval_eo);
   }

@@ -52,6 +52,15 @@ class Backend {
   // Device memory (free, total) in bytes; on the CPU both are 0.
   virtual void memory_info(size_t* free_bytes, size_t* total_bytes) const = 0;
 
+  // Planned scratch of the CPU matrix products (engine/cpu/gemm_scratch.h), bound by an executor
+  // for the length of its run; nullptr when none is bound.
+  void bind_gemm_scratch(void* p, size_t bytes) {
+    gemm_scratch_ = p;
+    gemm_scratch_bytes_ = p ? bytes : 0;
+  }
+  void* gemm_scratch() const { return gemm_scratch_; }
+  size_t gemm_scratch_bytes() const { return gemm_scratch_bytes_; }
+
  protected:
   Backend(Device d, int threads) : device_(d), threads_(threads) {}
   virtual void* raw_allocate(size_t bytes) = 0;
@@ -63,6 +72,8 @@ class Backend {
   size_t allocation_count_ = 0;
   size_t bytes_in_use_ = 0;
   size_t bytes_high_water_ = 0;
+  void* gemm_scratch_ = nullptr;
+  size_t gemm_scratch_bytes_ = 0;
 };
 
 // Thrown by SG_DISPATCH when a CUDA kernel is requested from a build without CUDA.

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <map>
 
+#include "engine/cpu/gemm_scratch.h"
+
 namespace sg {
 
 GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
@@ -55,6 +57,17 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
     out.workspace_request[i] = static_cast<int>(out.requests.size());
     out.requests.push_back(std::move(r));
   }
+  if (opts.gemm_scratch_bytes > 0) {
+    BufferRequest r;
+    r.name = "cpu gemm packing scratch";
+    r.layer = "engine";
+    r.bytes = opts.gemm_scratch_bytes;
+    r.category = Category::Workspace;
+    r.arena = Arena::Step;
+    r.first = 0;
+    r.last = std::max(n_nodes - 1, 0);
+    out.requests.push_back(std::move(r));
+  }
   out.extra_begin = out.requests.size();
   for (BufferRequest r : opts.extra) {
     if (r.arena == Arena::Step) {
@@ -68,6 +81,8 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
 
 Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
     : g_(g), be_(be), opts_(std::move(opts)) {
+  opts_.gemm_scratch_bytes =
+      be.is_cuda() || opts_.share_gemm_scratch ? 0 : cpu::cpu_gemm_scratch_bytes(be.threads());
   const auto& values = g.values();
   const auto& nodes = g.nodes();
   const int n_nodes = static_cast<int>(nodes.size());
@@ -119,6 +134,15 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
   }
   extra_ptrs_.resize(opts_.extra.size());
   for (size_t i = 0; i < opts_.extra.size(); ++i) extra_ptrs_[i] = address(extra_begin + i);
+  if (opts_.share_gemm_scratch) {
+    SG_CHECK(&opts_.share_gemm_scratch->be_ == &be_,
+             "an executor can share GEMM scratch only with one on the same backend");
+    gemm_scratch_ = opts_.share_gemm_scratch->gemm_scratch_;
+    gemm_scratch_bytes_ = opts_.share_gemm_scratch->gemm_scratch_bytes_;
+  } else if (opts_.gemm_scratch_bytes > 0) {
+    gemm_scratch_ = address(extra_begin - 1);
+    gemm_scratch_bytes_ = opts_.gemm_scratch_bytes;
+  }
 
   contexts_.reserve(nodes.size());
   for (int i = 0; i < n_nodes; ++i) {
@@ -141,6 +165,13 @@ Executor::~Executor() {
 void Executor::run(int64_t step, uint64_t seed, bool training, bool forward_only) {
   int end = static_cast<int>(contexts_.size());
   if (forward_only && g_.num_forward_nodes() >= 0) end = g_.num_forward_nodes();
+  // This executor's products pack into its planned scratch while it runs (unbound after, also when
+  // an op throws, so no pointer into a freed arena is left behind).
+  struct ScratchBinding {
+    Backend& be;
+    ScratchBinding(Backend& b, void* p, size_t n) : be(b) { be.bind_gemm_scratch(p, n); }
+    ~ScratchBinding() { be.bind_gemm_scratch(nullptr, 0); }
+  } binding(be_, gemm_scratch_, gemm_scratch_bytes_);
   for (int i = 0; i < end; ++i) {
     OpContext& ctx = contexts_[i];
     ctx.step = step;

@@ -24,12 +24,21 @@ namespace sg {
 
 constexpr int kOptimizerPhase = -2;
 
+class Executor;
+
 struct ExecutorOptions {
   std::map<std::string, Tensor>
       external;  // value name -> existing memory (same shape/dtype/device)
   std::vector<BufferRequest>
       extra;  // e.g. optimizer state; first/last = kOptimizerPhase for step temps
   std::vector<ValueId> grads_to_keep;  // gradient values the optimizer reads after the last node
+  // Scratch of the CPU matrix products (engine/cpu/gemm_scratch.h), planned in the step arena over
+  // the whole op sequence and bound to the backend during run(). An Executor on a CPU backend sets
+  // it to cpu_gemm_scratch_bytes(threads) itself (0 on CUDA); `plan` sets it the same way.
+  size_t gemm_scratch_bytes = 0;
+  // Run on that executor's scratch instead of planning one (the evaluation graph beside the
+  // training graph: the two never run at the same time). It must outlive this one.
+  const Executor* share_gemm_scratch = nullptr;
 };
 
 // The buffer requests an Executor would plan for a graph (values, workspaces, then options.extra),
@@ -92,7 +101,9 @@ class Executor {
   std::vector<int> workspace_request_;  // node -> request index, -1 when none
   std::vector<Tensor> bound_;           // value -> tensor
   std::vector<void*> extra_ptrs_;       // options.extra[i] -> memory
-  std::vector<OpContext> contexts_;     // one per node, built once
+  void* gemm_scratch_ = nullptr;        // the products' scratch (planned here, or shared)
+  size_t gemm_scratch_bytes_ = 0;
+  std::vector<OpContext> contexts_;  // one per node, built once
   bool profiling_ = false;
   std::vector<double> op_seconds_;
   std::vector<int64_t> op_calls_;

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "engine/cpu/fixed_blocks.h"
+#include "engine/cpu/gemm_scratch.h"
 #include "engine/cpu/sgemm_avx512.h"
 #include "engine/kernels/blas_kernels.h"
 #include "layers/lstm_kernels.h"
@@ -105,7 +106,9 @@ int64_t packed_offset(const FixedBlocks& blocks, int64_t first, F per_block) {
 void block_product(Backend& be, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, const float* packed, float beta,
                    float* c, int64_t ldc) {
-  if (packed && sgemm_avx512_packed_b(false, m, n, k, 1.0f, a, lda, packed, beta, c, ldc)) return;
+  if (packed && sgemm_avx512_packed_b(false, m, n, k, 1.0f, a, lda, packed, beta, c, ldc,
+                                      cpu_gemm_scratch(be)))
+    return;
   gemm(be, false, trans_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 

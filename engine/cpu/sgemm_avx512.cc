@@ -53,17 +53,14 @@ struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
 };
 
-// This thread's packing buffers, allocated on first use.
-struct PackScratch {
-  std::unique_ptr<float, FreeDeleter> a, b;
-  PackScratch()
-      : a(static_cast<float*>(std::aligned_alloc(64, kMC * kKC * sizeof(float)))),
-        b(static_cast<float*>(std::aligned_alloc(64, kNC * kKC * sizeof(float)))) {}
-};
+constexpr int64_t kScratchA = kMC * kKC;  // floats of packed A, then kNC * kKC of packed B
 
-PackScratch& this_thread_scratch() {
-  thread_local PackScratch scratch;
-  return scratch;
+// The packing buffers of a call given none (tests, benchmarks, direct kernel calls): this thread's
+// own, allocated on first use. Executors always bind planned scratch (engine/cpu/gemm_scratch.h).
+float* this_thread_scratch() {
+  thread_local std::unique_ptr<float, FreeDeleter> own(static_cast<float*>(
+      std::aligned_alloc(64, static_cast<size_t>(kScratchA + kNC * kKC) * sizeof(float))));
+  return own.get();
 }
 
 // Packs a matrix stored with its packed dimension contiguous: row p (p < kc) of `base` (stride
@@ -266,11 +263,10 @@ void run_block(int64_t kc, int64_t mc, int64_t nc, const float* pa, const float*
 
 bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                  int64_t ldc) {
-  PackScratch& scratch = this_thread_scratch();
-  float* pa = scratch.a.get();
-  float* pb = scratch.b.get();
-  if (!pa || !pb) return false;  // no memory for the packing buffers: the caller falls back
+                  int64_t ldc, float* scratch) {
+  float* pa = scratch ? scratch : this_thread_scratch();
+  if (!pa) return false;  // no memory for the packing buffers: the caller falls back
+  float* pb = pa + kScratchA;
   if (!trans_b && m <= kDirectBRows) {
     // Few rows of C: each B strip would be used only ceil(m / kMR) times, so packing op(B) costs
     // about what the products do; the tiles read it in place (same blocks, same sums).
@@ -327,8 +323,8 @@ void sgemm_avx512_pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int
 
 bool sgemm_avx512_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha,
                            const float* a, int64_t lda, const float* packed_b, float beta, float* c,
-                           int64_t ldc) {
-  float* pa = this_thread_scratch().a.get();
+                           int64_t ldc, float* scratch) {
+  float* pa = scratch ? scratch : this_thread_scratch();
   if (!pa) return false;
   const int64_t n_strips = (n + kNR - 1) / kNR * kNR;
   for (int64_t ic = 0; ic < m; ic += kMC) {
@@ -345,5 +341,8 @@ bool sgemm_avx512_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float 
 
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
+
+// Outside the AVX-512 region: executors ask for it on any CPU.
+int64_t sgemm_avx512_scratch_floats() { return kScratchA + kNC * kKC; }
 
 }  // namespace sg::cpu

@@ -19,6 +19,7 @@
 #include <algorithm>
 
 #include "engine/cpu/fixed_blocks.h"
+#include "engine/cpu/gemm_scratch.h"
 #include "engine/cpu/sgemm_avx512.h"
 #include "engine/kernels/blas_kernels.h"
 
@@ -36,9 +37,11 @@ void blas_single_threaded() {
   (void)once;
 }
 
-void seq_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-              int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (sgemm_avx512_selected() && sgemm_avx512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+void seq_gemm(Backend& be, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+              int64_t ldc) {
+  if (sgemm_avx512_selected() &&
+      sgemm_avx512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, cpu_gemm_scratch(be)))
     return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
@@ -46,6 +49,19 @@ void seq_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
 }
 
 }  // namespace
+
+size_t cpu_gemm_scratch_bytes(int threads) {
+  return static_cast<size_t>(std::max(threads, 1)) *
+         static_cast<size_t>(sgemm_avx512_scratch_floats()) * sizeof(float);
+}
+
+float* cpu_gemm_scratch(Backend& be) {
+  if (!be.gemm_scratch()) return nullptr;
+  const size_t slot = static_cast<size_t>(sgemm_avx512_scratch_floats()) * sizeof(float);
+  const size_t t = static_cast<size_t>(omp_get_thread_num());
+  if ((t + 1) * slot > be.gemm_scratch_bytes()) return nullptr;
+  return reinterpret_cast<float*>(static_cast<char*>(be.gemm_scratch()) + t * slot);
+}
 
 void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -61,7 +77,7 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   const bool by_cols = n >= m;
   const FixedBlocks panels(by_cols ? n : m, 256, 16);
   if (omp_in_parallel() || flops < kParallelFlops || panels.count == 1) {
-    seq_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    seq_gemm(be, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   const int nt = be.threads() > 0 ? be.threads() : omp_get_num_procs();
@@ -70,10 +86,10 @@ void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
     const int64_t s = panels.edge(q), e = panels.edge(q + 1);
     if (e <= s) continue;
     if (by_cols) {
-      seq_gemm(trans_a, trans_b, m, e - s, k, alpha, a, lda, trans_b ? b + s * ldb : b + s, ldb,
+      seq_gemm(be, trans_a, trans_b, m, e - s, k, alpha, a, lda, trans_b ? b + s * ldb : b + s, ldb,
                beta, c + s, ldc);
     } else {
-      seq_gemm(trans_a, trans_b, e - s, n, k, alpha, trans_a ? a + s : a + s * lda, lda, b, ldb,
+      seq_gemm(be, trans_a, trans_b, e - s, n, k, alpha, trans_a ? a + s : a + s * lda, lda, b, ldb,
                beta, c + s * ldc, ldc);
     }
   }

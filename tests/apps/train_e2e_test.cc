@@ -449,6 +449,31 @@ TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
   EXPECT_EQ(s["measured_peak_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>());
 }
 
+TEST(TrainEndToEnd, PlanPredictsTrainsMemoryExactly) {
+  // `plan` with train's model flags (no data read beyond the vocabulary, nothing allocated) gives
+  // the bytes train plans and measures, at 1 and 2 threads (the CPU products' packing scratch is
+  // one slot per thread) and with or without the held-out graph.
+  std::string d = temp_dir("plan_eq");
+  for (const std::string threads : {"1", "2"})
+    for (const std::string held : {"", " --heldout none"}) {
+      const std::string flags = kTiny + " --threads " + threads + held;
+      CliResult r = run_cli("train " + flags + " --steps 2 --summary-json " + d + "/s.json");
+      ASSERT_EQ(r.code, 0) << r.err;
+      auto s = nlohmann::json::parse(read_text(d + "/s.json"));
+      CliResult p =
+          run_cli("plan --preset tiny --data " + kData + " --threads " + threads + " --json");
+      ASSERT_EQ(p.code, 0) << p.err;
+      auto j = nlohmann::json::parse(p.out);
+      EXPECT_EQ(s["measured_peak_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>());
+      EXPECT_EQ(j["plan"]["train_total_bytes"].get<int64_t>(),
+                s["planned_train_bytes"].get<int64_t>())
+          << "threads " << threads << held;
+      if (held.empty())
+        EXPECT_EQ(j["plan"]["total_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>())
+            << "threads " << threads;
+    }
+}
+
 TEST(TrainEndToEnd, PlanJsonComparesDenseAndSketched) {
   CliResult r = run_cli("plan --preset paper-lm1b --optimizer adam --compare --json");
   ASSERT_EQ(r.code, 0) << r.err;

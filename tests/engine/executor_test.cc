@@ -1,9 +1,11 @@
 // Graph, autograd and executor on small hand-written ops: lifetimes handed to the planner, gradient
 // accumulation over several uses, forward-only runs, external bindings, and a training step that
-// allocates nothing (counted both by the backend and by a global operator new hook).
+// allocates nothing (counted both by the backend and by a global operator new hook), and the CPU
+// products' planned packing scratch (bound while running, shared by an evaluation executor).
 #include "engine/executor.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +13,8 @@
 #include <new>
 
 #include "engine/backend.h"
+#include "engine/cpu/gemm_scratch.h"
+#include "engine/cpu/sgemm_avx512.h"
 #include "engine/graph.h"
 
 namespace {
@@ -243,6 +247,83 @@ TEST(Graph, ErrorsAreClear) {
   ValueId l = g.add1(std::make_shared<DotOp>(), {x, w}, ValueSpec{"l", Shape{1}});
   g.backward(l);
   EXPECT_THROW(g.backward(l), Error);  // only once
+}
+
+// Records the GEMM scratch bound to the backend while it runs (copies x to y).
+class ScratchProbeOp : public Op {
+ public:
+  explicit ScratchProbeOp(std::pair<void*, size_t>* seen) : seen_(seen) {}
+  std::string type() const override { return "test_scratch_probe"; }
+  void run(OpContext& c) const override {
+    *seen_ = {c.be.gemm_scratch(), c.be.gemm_scratch_bytes()};
+    std::memcpy(c.out(0).f32(), c.in(0).f32(), c.in(0).numel() * sizeof(float));
+  }
+
+ private:
+  std::pair<void*, size_t>* seen_;
+};
+
+TEST(Executor, CpuGemmScratchIsPlannedAndBoundOnlyWhileRunning) {
+  // The CPU products' packing scratch is a planned step buffer of cpu_gemm_scratch_bytes(threads)
+  // (live over every op), bound to the backend during run() only; an executor that shares it
+  // plans none and runs on the same memory.
+  auto be = Backend::create("cpu", 2);
+  std::pair<void*, size_t> seen{nullptr, 0}, seen_shared{nullptr, 0};
+  Graph g;
+  ValueId x = g.input("x", Shape{8});
+  g.keep(g.add1(std::make_shared<ScratchProbeOp>(&seen), {x}, ValueSpec{"y", Shape{8}}));
+  Executor ex(g, *be);
+  const size_t want = cpu::cpu_gemm_scratch_bytes(2);
+  EXPECT_EQ(want, 2 * size_t(cpu::sgemm_avx512_scratch_floats()) * sizeof(float));
+  int found = -1;
+  for (size_t i = 0; i < ex.requests().size(); ++i)
+    if (ex.requests()[i].name == "cpu gemm packing scratch") found = static_cast<int>(i);
+  ASSERT_GE(found, 0);
+  const BufferRequest& r = ex.requests()[found];
+  EXPECT_EQ(r.bytes, want);
+  EXPECT_EQ(r.category, Category::Workspace);
+  EXPECT_EQ(r.arena, Arena::Step);
+  EXPECT_EQ(r.first, 0);
+  EXPECT_EQ(r.last, 0);
+  EXPECT_EQ(be->gemm_scratch(), nullptr);
+  ex.run(1, 1, false);
+  EXPECT_EQ(seen.second, want);
+  EXPECT_NE(seen.first, nullptr);
+  EXPECT_EQ(be->gemm_scratch(), nullptr) << "still bound after run()";
+
+  Graph g2;
+  ValueId x2 = g2.input("x", Shape{8});
+  g2.keep(g2.add1(std::make_shared<ScratchProbeOp>(&seen_shared), {x2}, ValueSpec{"y", Shape{8}}));
+  ExecutorOptions shared;
+  shared.share_gemm_scratch = &ex;
+  Executor ex2(g2, *be, shared);
+  for (const BufferRequest& q : ex2.requests()) EXPECT_NE(q.name, "cpu gemm packing scratch");
+  ex2.run(1, 1, false);
+  EXPECT_EQ(seen_shared, seen);
+  auto other = Backend::create("cpu", 2);
+  EXPECT_THROW(Executor(g2, *other, shared), Error);
+}
+
+TEST(Backend, CpuGemmScratchSlotPerThread) {
+  // OpenMP thread t packs into slot t of the bound scratch; no slot (unbound, or too few slots for
+  // the thread) gives nullptr, and the kernel then uses its thread's own buffer.
+  auto be = Backend::create("cpu", 2);
+  EXPECT_EQ(cpu::cpu_gemm_scratch(*be), nullptr);
+  const size_t slot = size_t(cpu::sgemm_avx512_scratch_floats()) * sizeof(float);
+  std::vector<char> mem(2 * slot);
+  be->bind_gemm_scratch(mem.data(), mem.size());
+  float* got[2] = {nullptr, nullptr};
+#pragma omp parallel num_threads(2)
+  got[omp_get_thread_num()] = cpu::cpu_gemm_scratch(*be);
+  if (got[1] == nullptr) GTEST_SKIP() << "OpenMP gave one thread";
+  EXPECT_EQ(reinterpret_cast<char*>(got[0]), mem.data());
+  EXPECT_EQ(reinterpret_cast<char*>(got[1]), mem.data() + slot);
+  be->bind_gemm_scratch(mem.data(), slot);  // one slot: thread 1 has none
+#pragma omp parallel num_threads(2)
+  got[omp_get_thread_num()] = cpu::cpu_gemm_scratch(*be);
+  EXPECT_EQ(reinterpret_cast<char*>(got[0]), mem.data());
+  EXPECT_EQ(got[1], nullptr);
+  be->bind_gemm_scratch(nullptr, 0);
 }
 
 TEST(Backend, UnknownDeviceIsAClearError) {

@@ -145,6 +145,26 @@ TEST_F(SgemmAvx512, PrePackedBGivesTheSameBits) {
       }
 }
 
+TEST_F(SgemmAvx512, CallerScratchGivesTheSameBitsAsTheThreadsOwn) {
+  // The executors pass planned scratch; tests and benchmarks pass none (the thread's own buffer).
+  // Both paths of the kernel (B in place, B packed) must only change where they pack.
+  const int64_t floats = cpu::sgemm_avx512_scratch_floats();
+  float* scratch = static_cast<float*>(std::aligned_alloc(64, floats * sizeof(float)));
+  ASSERT_NE(scratch, nullptr);
+  std::memset(scratch, 0xFF, floats * sizeof(float));  // NaN patterns: stale data must not matter
+  const Case cases[] = {{32, 128, 128}, {300, 1100, 300}};
+  for (const Case& s : cases) {
+    auto a = random_floats(s.m * s.k, 51), b = random_floats(s.k * s.n, 52);
+    std::vector<float> own(s.m * s.n), given(s.m * s.n);
+    ASSERT_TRUE(cpu::sgemm_avx512(false, true, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.k,
+                                  0.0f, own.data(), s.n));
+    ASSERT_TRUE(cpu::sgemm_avx512(false, true, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.k,
+                                  0.0f, given.data(), s.n, scratch));
+    for (size_t i = 0; i < own.size(); ++i) ASSERT_EQ(given[i], own[i]) << i;
+  }
+  std::free(scratch);
+}
+
 TEST_F(SgemmAvx512, AgreesWithOpenblasAtLanguageModelShapes) {
   // The fused full softmax's three products (640 rows, projection 128, 1,000 words) and an LSTM
   // recurrent block (batch 32, 128 cells, 4 gates x 128).
