@@ -60,7 +60,7 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
   if (opts.gemm_scratch_bytes > 0) {
     BufferRequest r;
     r.name = "cpu gemm packing scratch";
-    r.layer = "engine";
+    r.layer = "cpu gemm scratch";
     r.bytes = opts.gemm_scratch_bytes;
     r.category = Category::Workspace;
     r.arena = Arena::Step;
