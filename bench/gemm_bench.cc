@@ -10,9 +10,11 @@
 // gemm/cpu/... is the backend's product (all threads; sketchgrad's AVX-512 sgemm where the CPU has
 // it, else OpenBLAS: the label says which). sgemm_1thread/{openblas,avx512}/... call the two
 // kernels directly on one thread, side by side in one run (OpenBLAS as OPENBLAS_CORETYPE picks it).
+// lstm_block_1thread/{in_place,prepacked}/... time one LSTM recurrence block product both ways.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +76,35 @@ void run_one_thread(benchmark::State& state, bool own, Shape3 s) {
   state.SetLabel(own ? "sketchgrad AVX-512" : std::string("OpenBLAS ") + (core ? core : "?"));
 }
 
+// One block product of the CPU LSTM recurrences (layers/lstm_cpu.cc), one thread, as it runs at
+// every time step: op(B) is a block of a larger weight matrix (row stride ldb), read in place (and
+// packed per call when transposed) or packed once ahead (sgemm_avx512_packed_b), which is what the
+// recurrences do now.
+struct RecurrentBlock {
+  const char* name;
+  int64_t m, n, k, ldb;
+  bool tb;
+};
+
+void run_recurrent_block(benchmark::State& state, bool prepacked, RecurrentBlock s) {
+  std::vector<float> a(s.m * s.k, 0.5f), b((s.tb ? s.n : s.k) * s.ldb, 0.25f), c(s.m * s.n);
+  float* packed = static_cast<float*>(
+      std::aligned_alloc(64, sg::cpu::sgemm_avx512_packed_b_floats(s.k, s.n) * sizeof(float)));
+  sg::cpu::sgemm_avx512_pack_b(s.tb, s.k, s.n, b.data(), s.ldb, packed);
+  for (auto _ : state) {
+    if (prepacked)
+      sg::cpu::sgemm_avx512_packed_b(false, s.m, s.n, s.k, 1.0f, a.data(), s.k, packed, 1.0f,
+                                     c.data(), s.n);
+    else
+      sg::cpu::sgemm_avx512(false, s.tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.ldb, 1.0f,
+                            c.data(), s.n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  std::free(packed);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * s.m * s.n * s.k * state.iterations(), benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,6 +138,20 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
   }
+  // The issue-7 model (batch 32, H 512, P 128): forward W_h block (one gate, 128 cells), backward
+  // W_h^T block (64 outputs) and P^T block (128 cells).
+  const RecurrentBlock blocks[] = {{"fwd_Wh_32x128x128", 32, 128, 128, 2048, false},
+                                   {"bwd_WhT_32x64x2048", 32, 64, 2048, 2048, true},
+                                   {"bwd_PT_32x128x128", 32, 128, 128, 128, true}};
+  if (sg::cpu::sgemm_avx512_supported())
+    for (const RecurrentBlock& s : blocks)
+      for (bool prepacked : {false, true})
+        benchmark::RegisterBenchmark(
+            (std::string("lstm_block_1thread/") + (prepacked ? "prepacked/" : "in_place/") + s.name)
+                .c_str(),
+            run_recurrent_block, prepacked, s)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
