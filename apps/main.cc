@@ -65,7 +65,10 @@ struct ModelFlags {
     add(app, "--min-count", &sg::RunConfig::min_count,
         "minimum word count for the built vocabulary");
     add(app, "--device", &sg::RunConfig::device, "cpu | cuda | cuda:N");
-    add(app, "--threads", &sg::RunConfig::threads, "CPU threads (0 = all cores)");
+    add(app, "--threads", &sg::RunConfig::threads,
+        for_training ? "CPU threads (0 = all cores)"
+                     : "CPU threads of the run planned (0 = this machine's cores): a CPU run plans "
+                       "1.3 MB of matrix-product scratch per thread");
     if (!for_training) return;
     add(app, "--heldout", &sg::RunConfig::heldout,
         "held-out shard file (default: the 00000 held-out shard; none: no held-out evaluation)");
