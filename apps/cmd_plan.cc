@@ -24,7 +24,6 @@
 #include "data/output_file.h"
 #include "data/vocab.h"
 #include "engine/check.h"
-#include "engine/cpu/gemm_scratch.h"
 #include "engine/plan_svg.h"
 
 namespace sg {
@@ -56,11 +55,10 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   // (plan takes no --steps).
   Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, int64_t(1) << 40)), model.g,
                 model.grads);
-  // The CPU products' packing scratch, as an Executor on a CPU backend with these threads plans it.
+  // The products' workspace, as an Executor on that device with these threads plans it.
   const size_t gemm_scratch =
-      runs_on_cpu(cfg.device)
-          ? cpu::cpu_gemm_scratch_bytes(cfg.threads > 0 ? cfg.threads : omp_get_num_procs())
-          : 0;
+      gemm_workspace_bytes(runs_on_cpu(cfg.device) ? Device::CPU : Device::CUDA,
+                           cfg.threads > 0 ? cfg.threads : omp_get_num_procs());
   ExecutorOptions eo;
   eo.gemm_scratch_bytes = gemm_scratch;
   eo.extra = opt.requests();

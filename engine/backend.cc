@@ -3,6 +3,8 @@
 
 #include <omp.h>
 
+#include "engine/cpu/gemm_scratch.h"
+
 namespace sg {
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);
@@ -47,6 +49,10 @@ std::unique_ptr<Backend> Backend::create(const std::string& name, int threads) {
 #endif
   }
   SG_FAIL("unknown device '", name, "': expected cpu, cuda or cuda:N");
+}
+
+size_t gemm_workspace_bytes(Device device, int threads) {
+  return device == Device::CUDA ? size_t(32) << 20 : cpu::cpu_gemm_scratch_bytes(threads);
 }
 
 void Backend::set_tf32(bool on) {

@@ -52,9 +52,11 @@ class Backend {
   // Device memory (free, total) in bytes; on the CPU both are 0.
   virtual void memory_info(size_t* free_bytes, size_t* total_bytes) const = 0;
 
-  // Planned scratch of the CPU matrix products (engine/cpu/gemm_scratch.h), bound by an executor
-  // for the length of its run; nullptr when none is bound.
-  void bind_gemm_scratch(void* p, size_t bytes) {
+  // The planned workspace of the matrix products (gemm_workspace_bytes below), bound by an
+  // executor for the length of its run; nullptr unbinds. CPU: the sgemm packing scratch
+  // (engine/cpu/gemm_scratch.h). CUDA: cuBLAS's workspace (cublasSetWorkspace; unbinding returns
+  // cuBLAS to its own default pool, which only products outside an executor run use).
+  virtual void bind_gemm_scratch(void* p, size_t bytes) {
     gemm_scratch_ = p;
     gemm_scratch_bytes_ = p ? bytes : 0;
   }
@@ -75,6 +77,11 @@ class Backend {
   void* gemm_scratch_ = nullptr;
   size_t gemm_scratch_bytes_ = 0;
 };
+
+// Bytes of the matrix products' workspace an executor plans on `device` (threads: CPU threads, >=
+// 1): CPU, one sgemm packing slot per thread (engine/cpu/gemm_scratch.h); CUDA, cuBLAS's workspace,
+// 32 MiB (NVIDIA's recommendation for Hopper; 4 MiB suffices on older GPUs).
+size_t gemm_workspace_bytes(Device device, int threads);
 
 // Thrown by SG_DISPATCH when a CUDA kernel is requested from a build without CUDA.
 [[noreturn]] void fail_no_cuda_build(const char* kernel);

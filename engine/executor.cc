@@ -7,8 +7,6 @@
 #include <chrono>
 #include <map>
 
-#include "engine/cpu/gemm_scratch.h"
-
 namespace sg {
 
 GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
@@ -59,8 +57,8 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
   }
   if (opts.gemm_scratch_bytes > 0) {
     BufferRequest r;
-    r.name = "cpu gemm packing scratch";
-    r.layer = "cpu gemm scratch";
+    r.name = "gemm workspace";
+    r.layer = "gemm workspace";
     r.bytes = opts.gemm_scratch_bytes;
     r.category = Category::Workspace;
     r.arena = Arena::Step;
@@ -82,7 +80,7 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
 Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
     : g_(g), be_(be), opts_(std::move(opts)) {
   opts_.gemm_scratch_bytes =
-      be.is_cuda() || opts_.share_gemm_scratch ? 0 : cpu::cpu_gemm_scratch_bytes(be.threads());
+      opts_.share_gemm_scratch ? 0 : gemm_workspace_bytes(be.device(), be.threads());
   const auto& values = g.values();
   const auto& nodes = g.nodes();
   const int n_nodes = static_cast<int>(nodes.size());

@@ -32,9 +32,10 @@ struct ExecutorOptions {
   std::vector<BufferRequest>
       extra;  // e.g. optimizer state; first/last = kOptimizerPhase for step temps
   std::vector<ValueId> grads_to_keep;  // gradient values the optimizer reads after the last node
-  // Scratch of the CPU matrix products (engine/cpu/gemm_scratch.h), planned in the step arena over
-  // the whole op sequence and bound to the backend during run(). An Executor on a CPU backend sets
-  // it to cpu_gemm_scratch_bytes(threads) itself (0 on CUDA); `plan` sets it the same way.
+  // Workspace of the matrix products (CPU: sgemm packing scratch, engine/cpu/gemm_scratch.h; CUDA:
+  // cuBLAS's workspace), planned in the step arena over the whole op sequence and bound to the
+  // backend during run(). An Executor sets it to gemm_workspace_bytes(device, threads) itself;
+  // `plan` sets it the same way.
   size_t gemm_scratch_bytes = 0;
   // Run on that executor's scratch instead of planning one (the evaluation graph beside the
   // training graph: the two never run at the same time). It must outlive this one.

@@ -40,6 +40,7 @@ CublasApi CublasApi::load(const std::string& library_name) {
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSgemm), &api.sgemm);
   resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSgemmStridedBatched),
           &api.sgemm_strided_batched);
+  resolve(api.library, api.library_name, SG_CUBLAS_STR(cublasSetWorkspace), &api.set_workspace);
   return api;
 }
 

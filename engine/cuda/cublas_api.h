@@ -20,6 +20,7 @@ struct CublasApi {
   decltype(&cublasSetPointerMode) set_pointer_mode = nullptr;
   decltype(&cublasSgemm) sgemm = nullptr;
   decltype(&cublasSgemmStridedBatched) sgemm_strided_batched = nullptr;
+  decltype(&cublasSetWorkspace) set_workspace = nullptr;
   void* library = nullptr;  // dlopen handle, kept open for the life of the process
   std::string library_name;
 

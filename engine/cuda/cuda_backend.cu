@@ -38,6 +38,18 @@ void CudaBackend::set_tf32(bool on) {
   tf32_ = on;
 }
 
+void CudaBackend::bind_gemm_scratch(void* p, size_t bytes) {
+  Backend::bind_gemm_scratch(p, bytes);
+  if (p) {
+    SG_CUBLAS(blas_.set_workspace(cublas_, p, bytes));
+  } else {
+    // Called from an executor's run() on the way out, possibly while an exception unwinds: no
+    // throw here. A failure leaves the planned workspace bound; it stays valid until the
+    // executor's arenas are freed, and the next executor binds its own.
+    (void)blas_.set_stream(cublas_, stream_);
+  }
+}
+
 CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);  // pending uploads read the staging buffers
   for (Staging& s : staging_) {

@@ -37,6 +37,9 @@ class CudaBackend final : public Backend {
   void synchronize() override;
   void memory_info(size_t* free_bytes, size_t* total_bytes) const override;
   void set_tf32(bool on) override;
+  // cuBLAS works in the executor's planned workspace while it is bound (cublasSetWorkspace);
+  // unbinding resets cuBLAS to its default pool (cublasSetStream does that).
+  void bind_gemm_scratch(void* p, size_t bytes) override;
   bool tf32() const override { return tf32_; }
 
   cudaStream_t stream() const { return stream_; }

@@ -32,6 +32,7 @@ TEST(CublasApi, NotLoadedUntilACudaBackendAsksThenEveryEntryPointResolves) {
   EXPECT_NE(api.set_math_mode, nullptr);
   EXPECT_NE(api.sgemm, nullptr);
   EXPECT_NE(api.sgemm_strided_batched, nullptr);
+  EXPECT_NE(api.set_workspace, nullptr);
 }
 
 // The two ways loading can fail, each one line naming what is missing: no such library, and a

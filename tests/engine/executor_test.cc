@@ -274,10 +274,12 @@ TEST(Executor, CpuGemmScratchIsPlannedAndBoundOnlyWhileRunning) {
   g.keep(g.add1(std::make_shared<ScratchProbeOp>(&seen), {x}, ValueSpec{"y", Shape{8}}));
   Executor ex(g, *be);
   const size_t want = cpu::cpu_gemm_scratch_bytes(2);
+  EXPECT_EQ(gemm_workspace_bytes(Device::CPU, 2), want);
+  EXPECT_EQ(gemm_workspace_bytes(Device::CUDA, 2), size_t(32) << 20);
   EXPECT_EQ(want, 2 * size_t(cpu::sgemm_avx512_scratch_floats()) * sizeof(float));
   int found = -1;
   for (size_t i = 0; i < ex.requests().size(); ++i)
-    if (ex.requests()[i].name == "cpu gemm packing scratch") found = static_cast<int>(i);
+    if (ex.requests()[i].name == "gemm workspace") found = static_cast<int>(i);
   ASSERT_GE(found, 0);
   const BufferRequest& r = ex.requests()[found];
   EXPECT_EQ(r.bytes, want);
@@ -297,7 +299,7 @@ TEST(Executor, CpuGemmScratchIsPlannedAndBoundOnlyWhileRunning) {
   ExecutorOptions shared;
   shared.share_gemm_scratch = &ex;
   Executor ex2(g2, *be, shared);
-  for (const BufferRequest& q : ex2.requests()) EXPECT_NE(q.name, "cpu gemm packing scratch");
+  for (const BufferRequest& q : ex2.requests()) EXPECT_NE(q.name, "gemm workspace");
   ex2.run(1, 1, false);
   EXPECT_EQ(seen_shared, seen);
   auto other = Backend::create("cpu", 2);
