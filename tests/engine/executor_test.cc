@@ -16,6 +16,7 @@
 #include "engine/cpu/gemm_scratch.h"
 #include "engine/cpu/sgemm_avx512.h"
 #include "engine/graph.h"
+#include "engine/ops/ops.h"
 
 namespace {
 std::atomic<bool> g_count_new{false};
@@ -304,6 +305,38 @@ TEST(Executor, CpuGemmScratchIsPlannedAndBoundOnlyWhileRunning) {
   EXPECT_EQ(seen_shared, seen);
   auto other = Backend::create("cpu", 2);
   EXPECT_THROW(Executor(g2, *other, shared), Error);
+}
+
+TEST(Executor, CudaProductsRunInThePlannedCublasWorkspace) {
+  // On CUDA the executor plans cuBLAS's 32 MiB workspace and binds it (cublasSetWorkspace) while it
+  // runs, a product there gives the CPU's numbers, and nothing is left bound after the run. Skipped
+  // without a GPU.
+  if (!Backend::cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  const int64_t m = 64, k = 96, n = 80;
+  std::vector<float> a(m * k), b(k * n);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i % 13) - 6) * 0.125f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = float(int(i % 7) - 3) * 0.25f;
+  std::vector<std::vector<float>> results;
+  for (const char* dev : {"cpu", "cuda"}) {
+    auto be = Backend::create(dev, 2);
+    Graph g;
+    ValueId va = g.input("a", Shape{m, k}), vb = g.input("b", Shape{k, n});
+    ValueId c = matmul(g, va, vb);
+    g.keep(c);
+    Executor ex(g, *be);
+    size_t planned = 0;
+    for (const BufferRequest& r : ex.requests())
+      if (r.name == "gemm workspace") planned = r.bytes;
+    EXPECT_EQ(planned, gemm_workspace_bytes(be->device(), 2)) << dev;
+    ex.upload(va, a.data(), a.size() * sizeof(float));
+    ex.upload(vb, b.data(), b.size() * sizeof(float));
+    ex.run(1, 1, false);
+    results.push_back(ex.read_f32(c));
+    EXPECT_EQ(be->gemm_scratch(), nullptr) << dev;
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (size_t i = 0; i < results[0].size(); ++i)
+    ASSERT_NEAR(results[1][i], results[0][i], 1e-4) << i;
 }
 
 TEST(Backend, CpuGemmScratchSlotPerThread) {
