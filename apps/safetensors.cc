@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/output_file.h"
 #include "engine/check.h"
 
 namespace sg {
@@ -93,7 +94,9 @@ void write_safetensors(const std::string& path, const StFile& file) {
   std::string text = header.dump();
   while (text.size() % 8) text.push_back(' ');
 
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // A symlinked checkpoint file is replaced at its target; the link stays a link.
+  const std::string target = output_final_target(path);
+  std::string tmp = target + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   SG_CHECK(fd >= 0, "cannot write checkpoint ", path, ": ", std::strerror(errno));
   auto write_all = [&](const void* p, size_t n) {
@@ -140,7 +143,7 @@ void write_safetensors(const std::string& path, const StFile& file) {
     ::unlink(tmp.c_str());
     SG_FAIL("cannot write checkpoint ", path, ": ", std::strerror(errno));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     SG_FAIL("cannot write checkpoint ", path, ": ", std::strerror(e));

@@ -50,6 +50,8 @@ void write_all(int fd, const std::string& bytes, const std::string& path, const 
 
 }  // namespace
 
+std::string output_final_target(const std::string& path) { return final_target(path); }
+
 void write_whole_file(const std::string& path, const std::string& bytes, const std::string& what) {
   SG_CHECK(!path.empty(), "no path given for the ", what);
   struct stat st;  // stat follows links: /dev/stdout -> /proc/self/fd/1 -> a pipe or terminal

@@ -1,5 +1,5 @@
-// safetensors round trip, atomic replacement, and every corruption the reader must reject with a
-// clear line.
+// safetensors round trip, atomic replacement (a symlinked file replaced at its target), and every
+// corruption the reader must reject with a clear line.
 #include "apps/safetensors.h"
 
 #include <gtest/gtest.h>
@@ -102,6 +102,26 @@ TEST(Safetensors, RoundTrip) {
   in.read(reinterpret_cast<char*>(&n), 8);
   EXPECT_EQ(n % 8, 0u);
   EXPECT_THROW(st_to_i32(r.tensors.at("a")), Error);
+}
+
+TEST(Safetensors, SymlinkedFileIsReplacedAtItsTarget) {
+  // A checkpoint file that is a symlink (e.g. into a bigger disk) stays a link: the new file
+  // replaces the link's target, atomically, and no temporary is left beside either.
+  const std::string d = temp_dir() + "/link";
+  fs::create_directories(d + "/store");
+  const std::string target = d + "/store/ck.safetensors", link = d + "/ck.safetensors";
+  write_safetensors(target, sample());
+  fs::remove(link);
+  fs::create_symlink("store/ck.safetensors", link);
+  StFile changed = sample();
+  changed.metadata["config"] = R"({"hidden": 9})";
+  write_safetensors(link, changed);
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(link)));
+  EXPECT_EQ(read_safetensors(target).metadata.at("config"), R"({"hidden": 9})");
+  EXPECT_EQ(read_safetensors(link).metadata.at("config"), R"({"hidden": 9})");
+  for (const std::string dir : {d, d + "/store"})
+    for (const auto& e : fs::directory_iterator(dir))
+      EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 TEST(Safetensors, RejectsCorruptFiles) {
