@@ -90,8 +90,8 @@ int threads_of(Backend& be) { return be.threads() > 0 ? be.threads() : omp_get_n
 FixedBlocks cell_blocks(int64_t n) { return FixedBlocks(n, 128, 16); }
 FixedBlocks out_blocks(int64_t n) { return FixedBlocks(n, 64, 16); }
 
-// Floats of one packed op(B) [k, w] (sgemm_avx512's layout: w rounded up to 32).
-int64_t packed_floats(int64_t k, int64_t w) { return (w + 31) / 32 * 32 * k; }
+// Floats of one packed op(B) [k, w] in sgemm_avx512's layout.
+int64_t packed_floats(int64_t k, int64_t w) { return sgemm_avx512_packed_b_floats(k, w); }
 
 // Offset of the first packed block of `first` in a run of blocks whose packed sizes are
 // per_block(width) each, laid out in block order.

@@ -312,8 +312,6 @@ bool sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   return true;
 }
 
-int64_t sgemm_avx512_packed_b_floats(int64_t k, int64_t n) { return (n + kNR - 1) / kNR * kNR * k; }
-
 void sgemm_avx512_pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
                          float* packed) {
   const int64_t n_strips = (n + kNR - 1) / kNR * kNR;
@@ -342,7 +340,9 @@ bool sgemm_avx512_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float 
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 
-// Outside the AVX-512 region: executors ask for it on any CPU.
+// Outside the AVX-512 region: plans and executors ask for these sizes on any CPU.
 int64_t sgemm_avx512_scratch_floats() { return kScratchA + kNC * kKC; }
+
+int64_t sgemm_avx512_packed_b_floats(int64_t k, int64_t n) { return (n + kNR - 1) / kNR * kNR * k; }
 
 }  // namespace sg::cpu
