@@ -102,6 +102,43 @@ int64_t packed_offset(const FixedBlocks& blocks, int64_t first, F per_block) {
   return off;
 }
 
+// Layout of the forward's packed weights (floats from pack_ws): for each cell block, in order, its
+// four gate blocks of W_h [R, w]; then, when projecting, for each output block its block of P
+// [H, w]. The same code gives the sizes the op plans and the offsets the threads use.
+struct ForwardPacking {
+  int64_t H, P, R;
+  FixedBlocks cells, outs;
+  ForwardPacking(int64_t h, int64_t p)
+      : H(h), P(p), R(p > 0 ? p : h), cells(cell_blocks(h)), outs(out_blocks(p > 0 ? p : 1)) {}
+  int64_t wh_block(int64_t w) const { return packed_floats(R, w); }
+  int64_t p_block(int64_t w) const { return packed_floats(H, w); }
+  int64_t wh_at(int64_t cb) const {
+    return packed_offset(cells, cb, [&](int64_t w) { return 4 * wh_block(w); });
+  }
+  int64_t p_at(int64_t ob) const {
+    return wh_at(cells.count) + packed_offset(outs, ob, [&](int64_t w) { return p_block(w); });
+  }
+  int64_t total() const { return P > 0 ? p_at(outs.count) : wh_at(cells.count); }
+};
+
+// Layout of the backward's packed weights: for each output block its block of W_h^T [4H, w]; then,
+// when projecting, for each cell block its block of P^T [P, w].
+struct BackwardPacking {
+  int64_t H, P;
+  FixedBlocks cells, outs;
+  BackwardPacking(int64_t h, int64_t p)
+      : H(h), P(p), cells(cell_blocks(h)), outs(out_blocks(p > 0 ? p : h)) {}
+  int64_t wh_block(int64_t w) const { return packed_floats(4 * H, w); }
+  int64_t p_block(int64_t w) const { return packed_floats(P, w); }
+  int64_t wh_at(int64_t ob) const {
+    return packed_offset(outs, ob, [&](int64_t w) { return wh_block(w); });
+  }
+  int64_t p_at(int64_t cb) const {
+    return wh_at(outs.count) + packed_offset(cells, cb, [&](int64_t w) { return p_block(w); });
+  }
+  int64_t total() const { return P > 0 ? p_at(cells.count) : wh_at(outs.count); }
+};
+
 // C = op(A) op(B) + beta C with op(B) = B in place (packed == nullptr) or pre-packed.
 void block_product(Backend& be, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, const float* packed, float beta,
@@ -114,21 +151,9 @@ void block_product(Backend& be, bool trans_b, int64_t m, int64_t n, int64_t k, c
 
 }  // namespace
 
-int64_t lstm_packed_forward_floats(int64_t H, int64_t P) {
-  const int64_t R = P > 0 ? P : H;
-  const FixedBlocks cells = cell_blocks(H), outs = out_blocks(P > 0 ? P : 1);
-  int64_t n = packed_offset(cells, cells.count, [&](int64_t w) { return 4 * packed_floats(R, w); });
-  if (P > 0) n += packed_offset(outs, outs.count, [&](int64_t w) { return packed_floats(H, w); });
-  return n;
-}
+int64_t lstm_packed_forward_floats(int64_t H, int64_t P) { return ForwardPacking(H, P).total(); }
 
-int64_t lstm_packed_backward_floats(int64_t H, int64_t P) {
-  const int64_t R = P > 0 ? P : H;
-  const FixedBlocks cells = cell_blocks(H), outs = out_blocks(R);
-  int64_t n = packed_offset(outs, outs.count, [&](int64_t w) { return packed_floats(4 * H, w); });
-  if (P > 0) n += packed_offset(cells, cells.count, [&](int64_t w) { return packed_floats(P, w); });
-  return n;
-}
+int64_t lstm_packed_backward_floats(int64_t H, int64_t P) { return BackwardPacking(H, P).total(); }
 
 void lstm_gates_forward(Backend& be, float* gates, const float* bias, const float* c_prev, float* c,
                         float* m, int64_t m_ld, int64_t batch, int64_t hidden) {
@@ -158,18 +183,16 @@ void lstm_recurrence_forward(Backend& be, int64_t T, int64_t B, int64_t H, int64
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
-    const FixedBlocks cells = cell_blocks(H), outs = out_blocks(P > 0 ? P : 1);
+    const ForwardPacking layout(H, P);
+    const FixedBlocks &cells = layout.cells, &outs = layout.outs;
     const int64_t cb0 = cells.first(p, parts), cb1 = cells.first(p + 1, parts);
     const int64_t ob0 = outs.first(p, parts), ob1 = outs.first(p + 1, parts);
     // This thread's blocks of W_h (4 gates per cell block) and of P, packed once for all T steps;
     // only this thread reads them, so no barrier is needed.
-    const auto wh_size = [&](int64_t w) { return packed_floats(R, w); };
-    const auto gates_size = [&](int64_t w) { return 4 * wh_size(w); };
-    const auto p_size = [&](int64_t w) { return packed_floats(H, w); };
-    const int64_t p_begin = packed_offset(cells, cells.count, gates_size);
-    float* wh_pack = packed ? pack_ws + packed_offset(cells, cb0, gates_size) : nullptr;
-    float* p_pack =
-        packed && P > 0 ? pack_ws + p_begin + packed_offset(outs, ob0, p_size) : nullptr;
+    const auto wh_size = [&](int64_t w) { return layout.wh_block(w); };
+    const auto p_size = [&](int64_t w) { return layout.p_block(w); };
+    float* wh_pack = packed ? pack_ws + layout.wh_at(cb0) : nullptr;
+    float* p_pack = packed && P > 0 ? pack_ws + layout.p_at(ob0) : nullptr;
     if (packed) {
       float* dst = wh_pack;
       for (int64_t cb = cb0; cb < cb1; ++cb) {
@@ -225,17 +248,16 @@ void lstm_recurrence_backward(Backend& be, int64_t T, int64_t B, int64_t H, int6
 #pragma omp parallel num_threads(nt)
   {
     const int p = omp_get_thread_num(), parts = omp_get_num_threads();
-    const FixedBlocks cells = cell_blocks(H), outs = out_blocks(R);
+    const BackwardPacking layout(H, P);
+    const FixedBlocks &cells = layout.cells, &outs = layout.outs;
     const int64_t cb0 = cells.first(p, parts), cb1 = cells.first(p + 1, parts);
     const int64_t ob0 = outs.first(p, parts), ob1 = outs.first(p + 1, parts);
     // This thread's blocks of W_h^T (by output rows) and of P^T (by cells), packed once for all T
     // steps; only this thread reads them.
-    const auto wh_size = [&](int64_t w) { return packed_floats(G4, w); };
-    const auto p_size = [&](int64_t w) { return packed_floats(P, w); };
-    float* wh_pack = packed ? pack_ws + packed_offset(outs, ob0, wh_size) : nullptr;
-    float* p_pack = packed && P > 0 ? pack_ws + packed_offset(outs, outs.count, wh_size) +
-                                          packed_offset(cells, cb0, p_size)
-                                    : nullptr;
+    const auto wh_size = [&](int64_t w) { return layout.wh_block(w); };
+    const auto p_size = [&](int64_t w) { return layout.p_block(w); };
+    float* wh_pack = packed ? pack_ws + layout.wh_at(ob0) : nullptr;
+    float* p_pack = packed && P > 0 ? pack_ws + layout.p_at(cb0) : nullptr;
     if (packed) {
       float* dst = wh_pack;
       for (int64_t ob = ob0; ob < ob1; ++ob) {
