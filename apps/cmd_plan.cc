@@ -9,8 +9,6 @@
 //   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
 // The evaluation graph (full softmax, forward only) that `train` also builds is planned and
 // reported beside it.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -56,9 +54,8 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   Optimizer opt(optimizer_config(cfg, std::max<int64_t>(cfg.steps, int64_t(1) << 40)), model.g,
                 model.grads);
   // The products' workspace, as an Executor on that device with these threads plans it.
-  const size_t gemm_scratch =
-      gemm_workspace_bytes(runs_on_cpu(cfg.device) ? Device::CPU : Device::CUDA,
-                           cfg.threads > 0 ? cfg.threads : omp_get_num_procs());
+  const size_t gemm_scratch = gemm_workspace_bytes(
+      runs_on_cpu(cfg.device) ? Device::CPU : Device::CUDA, resolved_threads(cfg.threads));
   ExecutorOptions eo;
   eo.gemm_scratch_bytes = gemm_scratch;
   eo.extra = opt.requests();
@@ -70,9 +67,9 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.optimizer = opt.describe();
   r.notes = opt.sketch_load_notes();
   LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
+  // The evaluation graph shares the training parameters (planned as external, not counted twice)
+  // and, as in train, the training graph's gemm workspace (none of its own).
   ExecutorOptions eval_eo;
-  // none: train's evaluation executor runs on the training executor's scratch
-  // The evaluation graph shares the training parameters: plan them as external (not counted twice).
   for (ValueId p : eval_model.g.parameters())
     eval_eo.external[eval_model.g.value(p).name] = Tensor{};
   r.eval_plan = plan_memory(collect_requests(eval_model.g, eval_eo).requests);

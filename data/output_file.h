@@ -13,8 +13,8 @@
 namespace sg {
 
 // The file a write to path lands on: path itself, or the final target of its symlink chain (a
-// relative link target is taken relative to the link's folder). Writers that stream their own
-// temporary file (checkpoints, synthetic shards) rename it over this, so a link stays a link.
+// relative link target is taken relative to the link's folder). A writer that streams its own
+// temporary file (checkpoints) renames it over this, so a link stays a link.
 std::string output_final_target(const std::string& path);
 
 // what names the file in errors ("vocabulary file", "--summary-json file").

@@ -26,8 +26,10 @@ bool Backend::cuda_available() {
 #endif
 }
 
+int resolved_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
+
 std::unique_ptr<Backend> Backend::create(const std::string& name, int threads) {
-  if (threads <= 0) threads = omp_get_num_procs();
+  threads = resolved_threads(threads);
   if (name == "cpu") return make_cpu_backend(threads);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     int ordinal = 0;

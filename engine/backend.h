@@ -83,6 +83,9 @@ class Backend {
 // 32 MiB (NVIDIA's recommendation for Hopper; 4 MiB suffices on older GPUs).
 size_t gemm_workspace_bytes(Device device, int threads);
 
+// The CPU thread count a backend created with `threads` uses: threads, or all cores when <= 0.
+int resolved_threads(int threads);
+
 // Thrown by SG_DISPATCH when a CUDA kernel is requested from a build without CUDA.
 [[noreturn]] void fail_no_cuda_build(const char* kernel);
 

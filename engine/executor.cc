@@ -64,6 +64,7 @@ GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts) {
     r.arena = Arena::Step;
     r.first = 0;
     r.last = std::max(n_nodes - 1, 0);
+    out.gemm_workspace_request = static_cast<int>(out.requests.size());
     out.requests.push_back(std::move(r));
   }
   out.extra_begin = out.requests.size();
@@ -138,7 +139,7 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
     gemm_scratch_ = opts_.share_gemm_scratch->gemm_scratch_;
     gemm_scratch_bytes_ = opts_.share_gemm_scratch->gemm_scratch_bytes_;
   } else if (opts_.gemm_scratch_bytes > 0) {
-    gemm_scratch_ = address(extra_begin - 1);
+    gemm_scratch_ = address(static_cast<size_t>(gr.gemm_workspace_request));
     gemm_scratch_bytes_ = opts_.gemm_scratch_bytes;
   }
 

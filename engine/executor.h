@@ -7,7 +7,8 @@
 //   inputs (Data): [0, last use]; other values: [producer, last use]; a value nobody reads:
 //   [producer, producer]; kept values and parameter gradients: until N (the optimizer phase, which
 //   runs after the last node); op workspaces: [i, i]; extra step requests with first = last =
-//   kOptimizerPhase: [N, N].
+//   kOptimizerPhase: [N, N]; the matrix products' workspace (options.gemm_scratch_bytes):
+//   [0, N - 1].
 // Values bound with `external` (e.g. an eval graph sharing the training graph's parameters) are not
 // planned.
 #pragma once
@@ -50,6 +51,7 @@ struct GraphRequests {
   std::vector<BufferRequest> requests;
   std::vector<int> value_request;
   std::vector<int> workspace_request;
+  int gemm_workspace_request = -1;  // options.gemm_scratch_bytes' request, -1 when none
   size_t extra_begin = 0;
 };
 GraphRequests collect_requests(const Graph& g, const ExecutorOptions& opts);

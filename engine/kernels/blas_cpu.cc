@@ -50,19 +50,6 @@ void seq_gemm(Backend& be, bool ta, bool tb, int64_t m, int64_t n, int64_t k, fl
 
 }  // namespace
 
-size_t cpu_gemm_scratch_bytes(int threads) {
-  return static_cast<size_t>(std::max(threads, 1)) *
-         static_cast<size_t>(sgemm_avx512_scratch_floats()) * sizeof(float);
-}
-
-float* cpu_gemm_scratch(Backend& be) {
-  if (!be.gemm_scratch()) return nullptr;
-  const size_t slot = static_cast<size_t>(sgemm_avx512_scratch_floats()) * sizeof(float);
-  const size_t t = static_cast<size_t>(omp_get_thread_num());
-  if ((t + 1) * slot > be.gemm_scratch_bytes()) return nullptr;
-  return reinterpret_cast<float*>(static_cast<char*>(be.gemm_scratch()) + t * slot);
-}
-
 void gemm(Backend& be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
           int64_t ldc) {
