@@ -113,6 +113,9 @@ int cmd_train(const RunConfig& requested) {
     make_folder(cfg.checkpoint);
     check_folder_writable(cfg.checkpoint, "checkpoints to --checkpoint " + cfg.checkpoint);
     ck_path = checkpoint_file(cfg.checkpoint);
+    // The files themselves too: a symlinked checkpoint is written beside its target, elsewhere.
+    check_output_writable(ck_path, "--checkpoint");
+    if (cfg.keep_best) check_output_writable(cfg.checkpoint + "/best.safetensors", "--keep-best");
     if (cfg.resume) {
       SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
       ck = read_checkpoint(ck_path);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -254,6 +255,13 @@ TEST(CliErrors, OutputsThatAreInputsOrUnwritable) {
   EXPECT_EQ(read_text(tr), corpus);
   // Found before training: the error comes without a single progress line.
   CliResult r = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint /proc/self");
+  expect_one_line_error(r, "cannot create files in /proc/self");
+  EXPECT_EQ(r.err.find("step 1"), std::string::npos) << r.err;
+  // A checkpoint file that links elsewhere is written there: that folder is the one checked.
+  std::filesystem::create_directories(d + "/linked");
+  std::filesystem::create_symlink("/proc/self/ck.safetensors",
+                                  d + "/linked/checkpoint.safetensors");
+  r = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d + "/linked");
   expect_one_line_error(r, "cannot create files in /proc/self");
   EXPECT_EQ(r.err.find("step 1"), std::string::npos) << r.err;
   expect_one_line_error(
