@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -37,27 +38,45 @@ StTensor streamed_tensor(Backend& be, const Tensor& t) {
   return s;
 }
 
-// Throws when an F32 tensor's bytes hold a NaN or an infinity: train never writes a checkpoint
-// after a diverged step, so such values mean the file was damaged.
-void check_finite(const StFile& file, const std::string& name, const void* bytes, size_t n) {
-  const auto* f = static_cast<const float*>(bytes);
-  for (size_t i = 0; i < n / sizeof(float); ++i)
-    SG_CHECK(std::isfinite(f[i]), "checkpoint ", file.path, " is corrupt: '", name,
-             "' holds a non-finite value at element ", i,
+// What a tensor's values must satisfy to be loaded: train never writes a checkpoint after a
+// diverged step, and second moments are sums of squares, so anything else means a damaged file.
+enum class ValueCheck { None, Finite, FiniteNonNegative };
+
+// Throws when the F32 or BF16 values in bytes (elements first, first + 1, ... of the tensor) break
+// the check.
+void check_values(const StFile& file, const std::string& name, const std::string& dtype,
+                  const void* bytes, size_t n, size_t first, ValueCheck check) {
+  if (check == ValueCheck::None || (dtype != "F32" && dtype != "BF16")) return;
+  const bool nonneg = check == ValueCheck::FiniteNonNegative;
+  const size_t count = n / (dtype == "F32" ? sizeof(float) : sizeof(uint16_t));
+  for (size_t i = 0; i < count; ++i) {
+    float x;
+    if (dtype == "F32") {
+      x = static_cast<const float*>(bytes)[i];
+    } else {  // bfloat16: the high half of a float
+      const uint32_t bits = uint32_t(static_cast<const uint16_t*>(bytes)[i]) << 16;
+      std::memcpy(&x, &bits, sizeof x);
+    }
+    SG_CHECK(std::isfinite(x), "checkpoint ", file.path, " is corrupt: '", name,
+             "' holds a non-finite value at element ", first + i,
              " (train never checkpoints a diverged run)");
+    SG_CHECK(!nonneg || x >= 0.f, "checkpoint ", file.path, " is corrupt: '", name,
+             "' holds a negative value at element ", first + i,
+             " (a second moment is a sum of squares)");
+  }
 }
 
-// Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time; parameters are
-// checked for non-finite values on the way.
+// Copies a tensor of the checkpoint (read without data) into t, 16 MiB at a time, checking its
+// values on the way.
 void upload_tensor(Backend& be, const StFile& file, const std::string& name, const StTensor& s,
-                   const Tensor& t, bool finite = false) {
+                   const Tensor& t, ValueCheck check) {
   const char* want = st_dtype(t.dtype);
   SG_CHECK(s.dtype == want && s.shape == t.shape.dims, "checkpoint ", file.path,
            " does not match this model: '", name, "' is ", s.dtype, " ", Shape(s.shape).str(),
            ", expected ", want, " ", t.shape.str());
-  finite = finite && s.dtype == "F32";
+  const size_t elem = t.nbytes() / std::max<int64_t>(1, t.shape.numel());
   if (!s.bytes.empty()) {
-    if (finite) check_finite(file, name, s.bytes.data(), t.nbytes());
+    check_values(file, name, s.dtype, s.bytes.data(), t.nbytes(), 0, check);
     be.copy_from_host(t.data, s.bytes.data(), t.nbytes());
     return;
   }
@@ -67,7 +86,7 @@ void upload_tensor(Backend& be, const StFile& file, const std::string& name, con
     const size_t n = std::min(kChunk, t.nbytes() - off);
     chunk.resize(n);
     st_read_range(file, s, off, n, chunk.data());
-    if (finite) check_finite(file, name, chunk.data(), n);
+    check_values(file, name, s.dtype, chunk.data(), n, elem ? off / elem : 0, check);
     be.copy_from_host(static_cast<char*>(t.data) + off, chunk.data(), n);
   }
 }
@@ -167,7 +186,7 @@ void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, boo
   auto load = [&](const std::string& key, ValueId v) {
     auto it = ck.file.tensors.find(key);
     SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no tensor '", key, "'");
-    upload_tensor(be, ck.file, key, it->second, ex.tensor(v), /*finite=*/true);
+    upload_tensor(be, ck.file, key, it->second, ex.tensor(v), ValueCheck::Finite);
   };
   for (ValueId p : model.g.parameters()) load("param/" + model.g.value(p).name, p);
   if (with_state)
@@ -177,11 +196,14 @@ void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, boo
 
 void restore_optimizer(const Checkpoint& ck, Backend& be, const Optimizer& opt) {
   size_t n = 0;
+  const std::vector<std::string> nonneg = opt.nonnegative_state();
   for (const auto& [name, t] : opt.state_tensors()) {
     auto it = ck.file.tensors.find("optim/" + name);
     SG_CHECK(it != ck.file.tensors.end(), "checkpoint ", ck.path, " has no optimizer state '", name,
              "' (was it written with another --optimizer or --state?)");
-    upload_tensor(be, ck.file, "optim/" + name, it->second, t);
+    const bool second = std::find(nonneg.begin(), nonneg.end(), name) != nonneg.end();
+    upload_tensor(be, ck.file, "optim/" + name, it->second, t,
+                  second ? ValueCheck::FiniteNonNegative : ValueCheck::Finite);
     ++n;
   }
   size_t stored = 0;

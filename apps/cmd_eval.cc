@@ -22,7 +22,8 @@ int cmd_eval(const EvalOptions& o) {
     shard = default_eval_shard(find_corpus(o.data));
   }
   check_shard(shard);
-  check_output_not_input(o.json, {shard, o.checkpoint}, "--json");
+  // The checkpoint as the file read (--checkpoint may name its folder).
+  check_output_not_input(o.json, {shard, checkpoint_file(o.checkpoint)}, "--json");
   check_output_writable(o.json, "--json");
   Checkpoint ck = read_checkpoint(o.checkpoint);
   Vocab vocab = checkpoint_vocab(ck);

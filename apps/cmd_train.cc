@@ -102,7 +102,7 @@ int cmd_train(const RunConfig& requested) {
   inputs.push_back(cfg.vocab_file);
   check_output_not_input(cfg.log, inputs, "--log");
   check_output_not_input(cfg.summary_json, inputs, "--summary-json");
-  check_output_writable(cfg.summary_json, "--summary-json");
+  check_outputs_distinct(cfg.summary_json, "--summary-json", cfg.log, "the --log file");
 
   // Resume: the checkpoint's configuration must agree with this one on everything that shapes the
   // run.
@@ -115,7 +115,14 @@ int cmd_train(const RunConfig& requested) {
     ck_path = checkpoint_file(cfg.checkpoint);
     // The files themselves too: a symlinked checkpoint is written beside its target, elsewhere.
     check_output_writable(ck_path, "--checkpoint");
-    if (cfg.keep_best) check_output_writable(cfg.checkpoint + "/best.safetensors", "--keep-best");
+    const std::string best_path = cfg.checkpoint + "/best.safetensors";
+    if (cfg.keep_best) check_output_writable(best_path, "--keep-best");
+    // The run's other outputs must not land on its checkpoints (nor be replaced by them).
+    for (const auto& [out, flag] : {std::pair<std::string, std::string>{cfg.log, "--log"},
+                                    {cfg.summary_json, "--summary-json"}}) {
+      check_outputs_distinct(out, flag, ck_path, "the checkpoint");
+      if (cfg.keep_best) check_outputs_distinct(out, flag, best_path, "the best checkpoint");
+    }
     if (cfg.resume) {
       SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
       ck = read_checkpoint(ck_path);
@@ -133,6 +140,9 @@ int cmd_train(const RunConfig& requested) {
           " already exists; pass --resume to continue it or choose another --checkpoint folder");
     }
   }
+
+  // After the checkpoint folder exists: a summary inside it is fine.
+  check_output_writable(cfg.summary_json, "--summary-json");
 
   auto be = Backend::create(cfg.device, cfg.threads);  // fails fast: no GPU, no CUDA build
   be->set_tf32(cfg.tf32);

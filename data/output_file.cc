@@ -95,6 +95,20 @@ void check_output_not_input(const std::string& out, const std::vector<std::strin
   }
 }
 
+void check_outputs_distinct(const std::string& out, const std::string& flag,
+                            const std::string& other, const std::string& other_what) {
+  if (out.empty() || other.empty()) return;
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(final_target(out), ec);
+  if (ec) return;
+  const fs::path b = fs::weakly_canonical(final_target(other), ec);
+  if (ec) return;
+  bool same = a == b;
+  if (!same && fs::exists(a, ec) && fs::exists(b, ec)) same = fs::equivalent(a, b, ec) && !ec;
+  SG_CHECK(!same, flag, " ", out, " is ", other_what, " ", other,
+           "; one would overwrite the other: choose another path");
+}
+
 void check_output_writable(const std::string& out, const std::string& flag) {
   if (out.empty()) return;
   struct stat st;

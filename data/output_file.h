@@ -25,6 +25,12 @@ void write_whole_file(const std::string& path, const std::string& bytes, const s
 void check_output_not_input(const std::string& out, const std::vector<std::string>& inputs,
                             const std::string& flag);
 
+// Throws one line when two outputs of one run would land on the same file (after links; paths
+// that do not exist yet are compared by their absolute form): the later write would replace the
+// earlier, e.g. a --summary-json written over the run's checkpoint. Empty paths never match.
+void check_outputs_distinct(const std::string& out, const std::string& flag,
+                            const std::string& other, const std::string& other_what);
+
 // Throws one line, before any work, when a whole-file output cannot be written: an existing file
 // that is not writable, or a folder that is missing or where no file can be created (tested by
 // creating and removing an empty probe file).

@@ -342,6 +342,23 @@ void Optimizer::step_param(Param& p, int64_t t, float lr, const float* gscale) {
     SG_DISPATCH(be, scale_inplace, p.v.view.data, p.v.shape.numel(), p.v.spec.clean_alpha);
 }
 
+std::vector<std::string> Optimizer::nonnegative_state() const {
+  std::vector<std::string> out;
+  for (const Param& p : params_) {
+    const Slot& s = p.v;
+    if (s.req < 0) continue;
+    const std::string base = p.name + "/v";
+    if (s.view.kind == StoreKind::Cover) {
+      out.push_back(base + ".row");
+      if (s.view.col) out.push_back(base + ".col");
+    } else if (s.view.kind != StoreKind::CountSketch &&
+               !(s.view.kind == StoreKind::CountMin && s.spec.update == SketchUpdate::Paper)) {
+      out.push_back(base);
+    }
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
   SG_CHECK(be_, "Optimizer::state_tensors called before bind");
   std::vector<std::pair<std::string, Tensor>> out;

@@ -65,6 +65,9 @@ class Optimizer {
   void step(int64_t step);
   float learning_rate(int64_t step) const;
   std::vector<std::pair<std::string, Tensor>> state_tensors() const;
+  // The names (as in state_tensors) of the buffers that can never hold a negative value: second
+  // moments, except a Count-Min with the paper's update (its query-delta steps can undershoot).
+  std::vector<std::string> nonnegative_state() const;
   std::string describe() const;
   // One line per parameter whose sketches are overloaded: a step can touch more rows (its
   // row-sparse gradient capacity) than a sketch has buckets per hash row, so every bucket mixes

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -221,6 +222,25 @@ TEST(CliErrors, CorruptAndTruncatedCheckpoint) {
   expect_one_line_error(
       run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " + ck + " --resume"),
       want);
+  // Optimizer state: a NaN anywhere, or a negative second moment, makes the checkpoint corrupt
+  // (it used to load, and the run then "diverged" and blamed the learning rate).
+  std::string second;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key().rfind("optim/", 0) == 0 && it.key().size() > 2 &&
+        it.key().compare(it.key().size() - 2, 2, "/v") == 0)
+      second = it.key();
+  ASSERT_FALSE(second.empty()) << "the tiny run's optimizer keeps no second moment";
+  const size_t vat = 8 + header + j[second]["data_offsets"][0].get<size_t>();
+  for (const auto& [value, message] :
+       {std::pair<float, std::string>{std::nanf(""), "holds a non-finite value"},
+        {-1.0f, "holds a negative value"}}) {
+    std::string damaged = bytes;
+    std::memcpy(&damaged[vat + 4 * sizeof(float)], &value, sizeof value);
+    std::ofstream(ck + "/checkpoint.safetensors", std::ios::binary) << damaged;
+    expect_one_line_error(run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " +
+                                  ck + " --resume"),
+                          "'" + second + "' " + message + " at element 4");
+  }
 }
 
 TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
@@ -278,6 +298,46 @@ TEST(CliErrors, OutputsThatAreInputsOrUnwritable) {
   expect_one_line_error(run_cli("synth --out '' --sentences 10"), "--out");
   expect_one_line_error(run_cli("synth --out " + d + " --sentences 10"), "already holds a corpus");
   EXPECT_EQ(read_text(tr), corpus);
+}
+
+// The run's outputs never land on its checkpoints: --summary-json or --log naming the checkpoint
+// file (or best.safetensors) is refused before training, and eval's --json may not be the
+// checkpoint it reads even when --checkpoint names the folder. These used to exit 0 with the
+// checkpoint replaced by a few hundred bytes of JSON.
+TEST(CliErrors, OutputsNeverLandOnTheCheckpoint) {
+  std::string d = make_corpus("collide");
+  const std::string ck = d + "/ck", file = ck + "/checkpoint.safetensors";
+  ASSERT_EQ(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck).code, 0);
+  const std::string before = read_text(file);
+  expect_one_line_error(run_cli("eval --checkpoint " + ck + " --data " + d + " --json " + file),
+                        "is the input file");
+  std::filesystem::create_symlink(file, d + "/link.json");
+  expect_one_line_error(
+      run_cli("eval --checkpoint " + ck + " --data " + d + " --json " + d + "/link.json"),
+      "is the input file");
+  CliResult r = run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " + ck +
+                        " --resume --summary-json " + file);
+  expect_one_line_error(r, "is the checkpoint");
+  EXPECT_EQ(r.err.find("step 4"), std::string::npos) << r.err;
+  expect_one_line_error(run_cli(std::string(kTiny) + " --steps 6 --data " + d + " --checkpoint " +
+                                ck + " --resume --log " + ck + "/./checkpoint.safetensors"),
+                        "is the checkpoint");
+  EXPECT_EQ(read_text(file), before);
+  // A fresh run: the checkpoint does not exist yet, and neither does best.safetensors.
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d +
+                                "/ck2 --summary-json " + d + "/ck2/checkpoint.safetensors"),
+                        "is the checkpoint");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d +
+                                "/ck3 --keep-best --log " + d + "/ck3/best.safetensors"),
+                        "is the best checkpoint");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --summary-json " + d +
+                                "/same --log " + d + "/same"),
+                        "is the --log file");
+  // A summary inside a checkpoint folder that the run creates is fine.
+  CliResult inside = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + d +
+                             "/ck4 --summary-json " + d + "/ck4/summary.json");
+  ASSERT_EQ(inside.code, 0) << inside.err;
+  EXPECT_FALSE(read_text(d + "/ck4/summary.json").empty());
 }
 
 TEST(CliErrors, ResumeWithIncompatibleConfiguration) {
