@@ -66,6 +66,7 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.num_ops = static_cast<int>(model.g.nodes().size());
   r.optimizer = opt.describe();
   r.notes = opt.sketch_load_notes();
+  for (const std::string& note : opt.policy_notes()) r.notes.push_back(note);
   LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
   // The evaluation graph shares the training parameters (planned as external, not counted twice)
   // and, as in train, the training graph's gemm workspace (none of its own).

@@ -236,6 +236,7 @@ int cmd_train(const RunConfig& requested) {
            std::to_string(total_steps) + " steps; planned memory " + format_bytes(planned) +
            " on " + be->description());
   for (const std::string& note : opt.sketch_load_notes()) log.line(note);
+  for (const std::string& note : opt.policy_notes()) log.line(note);
   for (const std::string& note :
        settings_notes(cfg, corpus, total_steps, !opt.state_tensors().empty()))
     log.line(note);

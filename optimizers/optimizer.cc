@@ -383,6 +383,29 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_tensors() const {
   return out;
 }
 
+std::vector<std::string> Optimizer::policy_notes() const {
+  if (policy_.text() == "dense") return {};
+  bool any_state = false;
+  std::string kept;  // what the rule keeps, e.g. "m (dense)"
+  for (const Param& p : params_) {
+    const std::pair<const Slot*, const char*> moments[] = {{&p.m, "m"}, {&p.v, "v"}, {&p.e, "e"}};
+    for (const auto& [s, moment] : moments) {
+      const StoreKind k = s->spec.kind;  // Dense unless a policy or the rule chose otherwise
+      if (k != StoreKind::Dense && k != StoreKind::Cover && k != StoreKind::Residual) return {};
+      if (s->req < 0) continue;
+      any_state = true;
+      const std::string what =
+          k == StoreKind::Cover
+              ? "SM3 covers"
+              : (k == StoreKind::Residual ? "error feedback" : std::string(moment) + " (dense)");
+      if (kept.find(what) == std::string::npos) kept += (kept.empty() ? "" : ", ") + what;
+    }
+  }
+  if (!any_state) return {};  // nothing to hold: the app says so (settings_notes)
+  return {"note: --state " + policy_.text() + " changes nothing for --optimizer " + cfg_.rule +
+          ", which keeps " + kept + ": this run is the same as with --state dense"};
+}
+
 std::vector<std::string> Optimizer::sketch_load_notes() const {
   std::vector<std::string> out;
   for (const Param& p : params_) {

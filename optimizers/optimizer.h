@@ -75,6 +75,10 @@ class Optimizer {
   // paper's LM1B model the ratio is 0.39 (embedding) and 0.54 (softmax); on the bundled corpus's
   // small model 1.1 and 3.0. Empty when no sketch is overloaded.
   std::vector<std::string> sketch_load_notes() const;
+  // One line when a --state policy other than dense changes no store of this optimizer (e.g.
+  // cs-v for momentum, which keeps no v; any sketch for sm3, whose covers are fixed), so the run
+  // is that of --state dense. Empty otherwise, and for optimizers without state.
+  std::vector<std::string> policy_notes() const;
   float last_grad_norm() const;
 
  private:

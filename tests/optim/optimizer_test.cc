@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <tuple>
 
 #include "tests/optim/optim_test_util.h"
 
@@ -440,6 +441,40 @@ TEST(Optimizer, NotesSketchesThatAStepOverloads) {
   EXPECT_NE(big[1].find("compression 0.5x"), std::string::npos) << big[1];
   cfg.state = "dense";
   EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
+}
+
+// A preset that changes no store of the optimizer is said (it used to be silently ignored while
+// train's header claimed "optimizer sm3 with cs-mv state").
+TEST(Optimizer, NotesAStatePolicyThatChangesNothing) {
+  testing_optim::Tiny t;  // emb/W has a row-sparse gradient: the presets' target
+  auto notes = [&](const std::string& rule, const std::string& state) {
+    OptimizerConfig cfg;
+    cfg.rule = rule;
+    cfg.state = state;
+    return Optimizer(cfg, t.g, t.grads).policy_notes();
+  };
+  for (const auto& [rule, state, keeps] :
+       {std::tuple<std::string, std::string, std::string>{"momentum", "cs-v", "m (dense)"},
+        {"momentum", "cs-v-nom", "m (dense)"},
+        {"rmsprop", "cs-m", "v (dense)"},
+        {"sm3", "cs-mv", "SM3 covers"},
+        {"topk-sgd", "bf16", "error feedback"}}) {
+    const auto n = notes(rule, state);
+    ASSERT_EQ(n.size(), 1u) << rule << " " << state;
+    EXPECT_NE(n[0].find("--state " + state + " changes nothing for --optimizer " + rule),
+              std::string::npos)
+        << n[0];
+    EXPECT_NE(n[0].find("keeps " + keeps), std::string::npos) << n[0];
+  }
+  for (const auto& [rule, state] :
+       {std::pair<std::string, std::string>{"adam", "cs-mv"},
+        {"adam", "dense"},
+        {"momentum", "cs-mv"},  // m is sketched: the v half has nothing to hold, the m half works
+        {"rmsprop", "cs-v"},
+        {"adam", "cs-v-nom"},
+        {"momentum", "bf16"},
+        {"sgd", "cs-mv"}})  // no state at all: train's own note says so
+    EXPECT_TRUE(notes(rule, state).empty()) << rule << " " << state;
 }
 
 }  // namespace
