@@ -161,7 +161,8 @@ std::string compare_table(const std::vector<const PlannedRun*>& runs) {
 int cmd_plan(const PlanOptions& o) {
   RunConfig cfg = o.cfg;
   int64_t vocab = o.vocab_size;
-  SG_CHECK(vocab >= 0, "--vocab-size must be >= 0");
+  SG_CHECK(vocab == 0 || vocab >= 4,
+           "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
   if (vocab == 0 && !cfg.data.empty()) {
     CorpusLayout c = find_corpus(cfg.data);
     TrainLog log("");

@@ -11,6 +11,17 @@
 
 namespace {
 
+// --seed: a decimal integer in [0, 2^64). The parser alone would wrap "-1" to 2^64 - 1 and take
+// 2^64 as 2^64 - 1, silently.
+const CLI::Validator kSeedRange(
+    [](std::string& s) -> std::string {
+      const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || s.size() > 20 || (s.size() == 20 && s > "18446744073709551615"))
+        return "must be an integer in [0, 2^64), got '" + s + "'";
+      return "";
+    },
+    "UINT64");
+
 // Model/optimizer/run flags shared by `train` and `plan`. A preset sets the model fields first;
 // flags given explicitly on the command line override it.
 struct ModelFlags {
@@ -18,10 +29,11 @@ struct ModelFlags {
   std::vector<std::pair<CLI::Option*, std::function<void(sg::RunConfig&)>>> overrides;
 
   template <typename T>
-  void add(CLI::App* app, const std::string& flag, T sg::RunConfig::*field,
-           const std::string& help) {
+  CLI::Option* add(CLI::App* app, const std::string& flag, T sg::RunConfig::*field,
+                   const std::string& help) {
     CLI::Option* opt = app->add_option(flag, parsed.*field, help);
     overrides.emplace_back(opt, [this, field](sg::RunConfig& c) { c.*field = parsed.*field; });
+    return opt;
   }
 
   void register_flags(CLI::App* app, bool for_training) {
@@ -37,8 +49,7 @@ struct ModelFlags {
     add(app, "--bptt", &sg::RunConfig::bptt, "tokens per stream per step T");
     add(app, "--optimizer", &sg::RunConfig::optimizer,
         "sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3 | sm3-momentum | "
-        "topk-sgd | "
-        "randk-sgd");
+        "topk-sgd | randk-sgd | topk-sgd-nofeedback");
     add(app, "--lr", &sg::RunConfig::lr, "learning rate");
     add(app, "--schedule", &sg::RunConfig::schedule,
         "constant | linear | cosine | warmup:N | warmup:N+linear | warmup:N+cosine");
@@ -74,7 +85,7 @@ struct ModelFlags {
         "held-out shard file (default: the 00000 held-out shard; none: no held-out evaluation)");
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
     add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
-    add(app, "--seed", &sg::RunConfig::seed, "random seed");
+    add(app, "--seed", &sg::RunConfig::seed, "random seed")->check(kSeedRange);
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
     add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
         "also write the checkpoint every this many steps (0 = off)");
@@ -186,7 +197,7 @@ int main(int argc, char** argv) {
   gen->add_option("--top-p", gen_opts.top_p,
                   "sample among the most likely words holding this much probability (1 = all)")
       ->check(CLI::Range(1e-6, 1.0));
-  gen->add_option("--seed", gen_opts.seed, "random seed");
+  gen->add_option("--seed", gen_opts.seed, "random seed")->check(kSeedRange);
   gen->add_option("--device", gen_opts.device, "cpu | cuda");
   gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)")
       ->check(CLI::Range(0, 1024));
@@ -209,7 +220,7 @@ int main(int argc, char** argv) {
   synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size")
       ->check(CLI::Range(4LL, 1LL << 31));
   synth->add_option("--shards", synth_opts.shards, "training shards")->check(CLI::Range(1, 10000));
-  synth->add_option("--seed", synth_opts.seed, "random seed");
+  synth->add_option("--seed", synth_opts.seed, "random seed")->check(kSeedRange);
 
   // An empty value ("--steps ''", "--checkpoint=") is a mistake, never "use the default": the
   // parser would take it silently for some flags and as 0 for others. --prompt may be empty.

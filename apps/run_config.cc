@@ -107,9 +107,9 @@ void RunConfig::validate() const {
            ", --epochs ", epochs, ")");
   SG_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
   SG_CHECK(
-      checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0 &&
-          warmup_steps >= 0,
+      checkpoint_every >= 0 && eval_every >= 0 && progress_every >= 1 && eval_max_tokens >= 0,
       "--checkpoint-every, --eval-every and --eval-tokens must be >= 0, --progress-every >= 1");
+  SG_CHECK(warmup_steps >= 0, "--warmup-steps must be >= 0, got ", warmup_steps);
   SG_CHECK(checkpoint_minutes >= 0, "--checkpoint-minutes must be >= 0 (0 = off), got ",
            checkpoint_minutes);
   SG_CHECK(!resume || !checkpoint.empty(), "--resume needs --checkpoint DIR");

@@ -82,6 +82,9 @@ TEST(CliErrors, OutOfRangeValues) {
       {"--steps ''", "--steps needs a value"},
       {"--checkpoint=", "--checkpoint needs a value"},
       {"--heldout ''", "--heldout needs a value"},
+      {"--seed -1", "--seed: must be an integer in [0, 2^64)"},
+      {"--seed 18446744073709551616", "--seed: must be an integer in [0, 2^64)"},
+      {"--warmup-steps -1", "--warmup-steps must be >= 0"},
   };
   for (const auto& [flags, needle] : cases)
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
@@ -138,6 +141,9 @@ TEST(CliErrors, SampledSoftmaxLargerThanTheVocabulary) {
   std::string d = make_corpus("sampled");  // 9 words with the specials
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:50"),
                         "--softmax sampled:50 needs a vocabulary of more than 50 words");
+  expect_one_line_error(run_cli("plan --vocab-size 3"), "--vocab-size must be at least 4");
+  expect_one_line_error(run_cli("plan --vocab-size -1"), "--vocab-size must be at least 4");
+  expect_one_line_error(run_cli("generate --checkpoint x --seed -5"), "--seed: must be an integer");
   expect_one_line_error(run_cli("plan --vocab-size 40 --softmax sampled:64"),
                         "use --softmax full or a smaller S");
 }
