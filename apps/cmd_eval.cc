@@ -19,7 +19,13 @@ int cmd_eval(const EvalOptions& o) {
   SG_CHECK(o.max_tokens >= 0, "--max-tokens must be >= 0");
   std::string shard = o.shard;
   if (shard.empty()) {
-    shard = default_eval_shard(find_corpus(o.data));
+    const CorpusLayout corpus = find_corpus(o.data);
+    shard = default_eval_shard(corpus);
+    if (corpus.split_named && corpus.test_shards.empty())
+      std::fprintf(stderr,
+                   "note: %s has no test file; evaluating its validation file %s (name a file "
+                   "with --shard)\n",
+                   corpus.dir.c_str(), shard.c_str());
   }
   check_shard(shard);
   // The checkpoint as the file read (--checkpoint may name its folder).

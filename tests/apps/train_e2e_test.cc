@@ -270,6 +270,15 @@ TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
   r = run_cli("eval --threads 2 --max-tokens 500 --data " + d + " --checkpoint " + d + "/ck");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("shard " + d + "/wiki.test.tokens"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("has no test file"), std::string::npos) << r.err;
+  // No test file: the validation file, and a note that says so.
+  std::filesystem::remove(d + "/wiki.test.tokens");
+  r = run_cli("eval --threads 2 --max-tokens 500 --data " + d + " --checkpoint " + d + "/ck");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("shard " + d + "/wiki.valid.tokens"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("note: " + d + " has no test file; evaluating its validation file"),
+            std::string::npos)
+      << r.err;
 }
 
 // The small preset's sampled:1024 on a vocabulary of fewer words: the full softmax is used with a
