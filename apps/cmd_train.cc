@@ -109,6 +109,7 @@ int cmd_train(const RunConfig& requested) {
   std::optional<Checkpoint> ck;
   std::optional<Vocab> ck_vocab;
   std::string ck_path, softmax_note;
+  size_t stale_bytes = 0;  // unfinished checkpoint writes of killed runs, removed
   if (!cfg.checkpoint.empty()) {
     make_folder(cfg.checkpoint);
     check_folder_writable(cfg.checkpoint, "checkpoints to --checkpoint " + cfg.checkpoint);
@@ -117,6 +118,9 @@ int cmd_train(const RunConfig& requested) {
     check_output_writable(ck_path, "--checkpoint");
     const std::string best_path = cfg.checkpoint + "/best.safetensors";
     if (cfg.keep_best) check_output_writable(best_path, "--keep-best");
+    // A run killed while writing a checkpoint leaves its temporary (as big as the checkpoint).
+    for (const std::string& f : {ck_path, best_path})
+      stale_bytes += remove_stale_write_temporaries(f);
     // The run's other outputs must not land on its checkpoints (nor be replaced by them).
     for (const auto& [out, flag] : {std::pair<std::string, std::string>{cfg.log, "--log"},
                                     {cfg.summary_json, "--summary-json"}}) {
@@ -149,6 +153,9 @@ int cmd_train(const RunConfig& requested) {
   size_t dev_free0 = 0, dev_total = 0;  // device memory once the context exists, before any arena
   be->memory_info(&dev_free0, &dev_total);
   TrainLog log(cfg.log);
+  if (stale_bytes > 0)
+    log.line("note: removed unfinished checkpoint writes (" + format_bytes(stale_bytes) +
+             ") that killed runs left in " + cfg.checkpoint);
   auto t_setup = std::chrono::steady_clock::now();
   const Vocab vocab =
       ck ? std::move(*ck_vocab)

@@ -2,12 +2,14 @@
 #include "apps/safetensors.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -75,6 +77,27 @@ std::vector<int32_t> st_to_i32(const StTensor& t) { return take<int32_t>(t, "I32
 std::string st_to_string(const StTensor& t) {
   SG_CHECK(t.dtype == "U8", "tensor has dtype ", t.dtype, ", expected U8");
   return std::string(t.bytes.begin(), t.bytes.end());
+}
+
+size_t remove_stale_write_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target = output_final_target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".tmp.";
+  size_t freed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM) continue;  // still running
+    std::error_code size_ec, rm_ec;
+    const uintmax_t bytes = fs::file_size(it->path(), size_ec);
+    if (fs::remove(it->path(), rm_ec) && !size_ec) freed += static_cast<size_t>(bytes);
+  }
+  return freed;
 }
 
 void write_safetensors(const std::string& path, const StFile& file) {

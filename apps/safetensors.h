@@ -52,6 +52,10 @@ std::string st_to_string(const StTensor& t);
 // Throws sg::Error ("cannot write checkpoint PATH: reason") on failure; the target is then
 // untouched.
 void write_safetensors(const std::string& path, const StFile& file);
+// A write of path goes to "<target>.tmp.<pid>" (target: path after links) and is renamed over the
+// target when complete. A process killed mid-write leaves that temporary behind; this removes the
+// ones whose process no longer runs (a live writer's is kept) and returns the bytes freed.
+size_t remove_stale_write_temporaries(const std::string& path);
 // Throws sg::Error ("checkpoint PATH is corrupt: reason" / "cannot read checkpoint PATH: ...") on
 // any problem: truncated file, bad header length, invalid JSON, unknown dtype, offsets out of range
 // or overlapping, sizes that do not match the shape.

@@ -3,6 +3,7 @@
 #include "apps/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -122,6 +123,33 @@ TEST(Safetensors, SymlinkedFileIsReplacedAtItsTarget) {
   for (const std::string dir : {d, d + "/store"})
     for (const auto& e : fs::directory_iterator(dir))
       EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+// A run killed mid-write leaves "<file>.tmp.<pid>"; the next run removes those of processes that
+// are gone and keeps a live writer's (its own, or another running process's) and other files.
+TEST(Safetensors, StaleWriteTemporariesOfDeadProcessesAreRemoved) {
+  const std::string d = temp_dir() + "/stale";
+  fs::create_directories(d + "/store");
+  const std::string file = d + "/ck.safetensors";
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // gone: its pid names no process now
+  const std::string dead = file + ".tmp." + std::to_string(child);
+  const std::string mine = file + ".tmp." + std::to_string(::getpid());
+  const std::string live = file + ".tmp.1";  // init, always running
+  const std::string other = d + "/other.safetensors.tmp." + std::to_string(child);
+  for (const std::string& f : {dead, mine, live, other}) std::ofstream(f) << "12345";
+  EXPECT_EQ(remove_stale_write_temporaries(file), 5u);
+  EXPECT_FALSE(fs::exists(dead));
+  for (const std::string& f : {mine, live, other}) EXPECT_TRUE(fs::exists(f)) << f;
+  EXPECT_EQ(remove_stale_write_temporaries(file), 0u);
+  // A symlinked file's temporaries live beside its target.
+  const std::string in_store = d + "/store/ck2.safetensors.tmp." + std::to_string(child);
+  std::ofstream(in_store) << "123";
+  fs::create_symlink("store/ck2.safetensors", d + "/ck2.safetensors");
+  EXPECT_EQ(remove_stale_write_temporaries(d + "/ck2.safetensors"), 3u);
+  EXPECT_FALSE(fs::exists(in_store));
 }
 
 TEST(Safetensors, RejectsCorruptFiles) {

@@ -226,9 +226,16 @@ TEST(TrainEndToEnd, ResumeNotesAChangedScheduleLength) {
   CliResult r = run_cli(run + " --steps 8 --checkpoint " + d + "/ck --resume");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("schedule now decays over this run's length"), std::string::npos) << r.err;
+  // A killed run's unfinished checkpoint write (pid 2^22 + 1 is above Linux's pid_max limit, so
+  // never a running process) is removed with a note.
+  const std::string stale = d + "/ck/checkpoint.safetensors.tmp.4194305";
+  std::ofstream(stale) << std::string(2048, 'x');
   r = run_cli(run + " --steps 8 --checkpoint " + d + "/ck --resume");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find("schedule now decays"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("note: removed unfinished checkpoint writes (2.00 KiB)"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(stale));
 }
 
 // RMSprop's decay defaults to 0.99, not Adam's 0.999 (with which its first steps are ~32x lr per
