@@ -39,10 +39,11 @@ void CudaBackend::set_tf32(bool on) {
 }
 
 void CudaBackend::bind_gemm_scratch(void* p, size_t bytes) {
-  Backend::bind_gemm_scratch(p, bytes);
   if (p) {
-    SG_CUBLAS(blas_.set_workspace(cublas_, p, bytes));
+    SG_CUBLAS(blas_.set_workspace(cublas_, p, bytes));  // first: a failure binds nothing
+    Backend::bind_gemm_scratch(p, bytes);
   } else {
+    Backend::bind_gemm_scratch(nullptr, 0);
     // Called from an executor's run() on the way out, possibly while an exception unwinds: no
     // throw here. A failure leaves the planned workspace bound; it stays valid until the
     // executor's arenas are freed, and the next executor binds its own.
@@ -51,6 +52,7 @@ void CudaBackend::bind_gemm_scratch(void* p, size_t bytes) {
 }
 
 CudaBackend::~CudaBackend() {
+  cudaSetDevice(ordinal_);
   if (stream_) cudaStreamSynchronize(stream_);  // pending uploads read the staging buffers
   for (Staging& s : staging_) {
     if (s.done) cudaEventDestroy(s.done);
@@ -73,7 +75,8 @@ void CudaBackend::copy_from_host(void* dst, const void* src, size_t n) {
 }
 void CudaBackend::upload(void* dst, const void* src, size_t n) {
   if (n == 0) return;
-  if (n > kMaxStagedBytes) {  // not a batch: no pinned copy of it kept around
+  SG_CUDA(cudaSetDevice(ordinal_));  // its staging events belong to this backend's device
+  if (n > kMaxStagedBytes) {         // not a batch: no pinned copy of it kept around
     copy_from_host(dst, src, n);
     return;
   }
@@ -105,6 +108,7 @@ void CudaBackend::memory_info(size_t* free_bytes, size_t* total_bytes) const {
   SG_CUDA(cudaMemGetInfo(free_bytes, total_bytes));
 }
 void* CudaBackend::raw_allocate(size_t bytes) {
+  SG_CUDA(cudaSetDevice(ordinal_));  // another backend may have made its own device current
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, bytes ? bytes : 256);
   SG_CHECK(err == cudaSuccess, "out of GPU memory allocating ", bytes, " bytes (",

@@ -255,5 +255,29 @@ TEST(KernelsCuda, OutOfRangeGivesNaNNotAClampedRow) {
   EXPECT_TRUE(std::isnan(mean.host()[0]));
 }
 
+// beta = 0 read from device memory: C is not read (BLAS semantics), so leftovers in C (the step
+// arena's bytes of an earlier buffer, NaN after a diverged step) never reach the product. The
+// fused full-softmax backward relies on this for its two products. CPU always, CUDA with a GPU.
+TEST(Kernels, DeviceScalarGemmWithBetaZeroNeverReadsC) {
+  std::vector<std::string> devices = {"cpu"};
+  if (Backend::cuda_available()) devices.push_back("cuda");
+  for (const std::string& dev : devices) {
+    auto be = Backend::create(dev, 2);
+    const int64_t m = 5, n = 7, k = 3;
+    const std::vector<float> ah = random_floats(m * k, 30), bh = random_floats(n * k, 31);
+    F a(*be, ah), b(*be, bh), c(*be, std::vector<float>(m * n, std::nanf(""))),
+        alpha(*be, std::vector<float>{2.0f}), beta(*be, std::vector<float>{0.0f});
+    SG_DISPATCH(*be, gemm_device_scalars, false, true, m, n, k, alpha.get(), a.get(), k, b.get(), k,
+                beta.get(), c.get(), n);
+    const std::vector<float> out = c.host();
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double want = 0;
+        for (int64_t p = 0; p < k; ++p) want += 2.0 * ah[i * k + p] * bh[j * k + p];
+        ASSERT_NEAR(out[i * n + j], want, 1e-5) << dev << " C[" << i << "," << j << "]";
+      }
+  }
+}
+
 }  // namespace
 }  // namespace sg
