@@ -35,7 +35,7 @@ int cmd_eval(const EvalOptions& o) {
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);
   LmConfig mc = eval_model_config(ck.cfg, vocab.size(), o.batch, o.bptt);
-  mc.cpu_packed_lstm = runs_on_cpu(o.device);  // where it runs now, not where it was trained
+  mc.cpu_workspaces = runs_on_cpu(o.device);  // where it runs now, not where it was trained
   LmGraph model = build_lm(mc);
   Executor ex(model.g, *be);
   restore_model(ck, ex, model, /*with_state=*/false);

@@ -24,7 +24,7 @@ int cmd_generate(const GenerateOptions& o) {
   Vocab vocab = checkpoint_vocab(ck);
   auto be = Backend::create(o.device, o.threads);
   LmConfig mc = eval_model_config(ck.cfg, vocab.size(), 1, 1);
-  mc.cpu_packed_lstm = runs_on_cpu(o.device);  // where it runs now, not where it was trained
+  mc.cpu_workspaces = runs_on_cpu(o.device);  // where it runs now, not where it was trained
   mc.keep_logits = true;
   LmGraph model = build_lm(mc);
   Executor ex(model.g, *be);

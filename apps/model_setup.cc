@@ -26,7 +26,7 @@ LmConfig train_model_config(const RunConfig& cfg, int64_t vocab) {
   m.bptt = cfg.bptt;
   m.lstm_impl = cfg.lstm_impl;
   m.cudnn_tf32 = cfg.tf32;
-  m.cpu_packed_lstm = runs_on_cpu(cfg.device);
+  m.cpu_workspaces = runs_on_cpu(cfg.device);
   m.training = true;
   return m;
 }

@@ -67,7 +67,7 @@ LmGraph build_lm(const LmConfig& cfg) {
   for (int l = 0; l < cfg.layers; ++l) {
     const std::string name = "lstm" + std::to_string(l);
     LstmLayer layer = lstm_layer(g, name, x, T, B, H, cfg.proj, cfg.lstm_impl, cfg.cudnn_tf32,
-                                 cfg.cpu_packed_lstm);
+                                 cfg.cpu_workspaces);
     m.state.push_back(layer.h);
     m.state.push_back(layer.c);
     Graph::LayerScope scope(g, name);
@@ -81,7 +81,7 @@ LmGraph build_lm(const LmConfig& cfg) {
       m.loss = sampled_softmax_loss(g, x, W, b, m.targets, cfg.sampled).loss;
     } else {
       FullSoftmax fs = full_softmax_loss(g, x, W, b, m.targets, cfg.keep_logits,
-                                         /*loss_only=*/!cfg.training);
+                                         /*loss_only=*/!cfg.training, cfg.cpu_workspaces);
       m.loss = fs.loss;
       m.row_loss = fs.row_loss;
       g.keep(m.row_loss);

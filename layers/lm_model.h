@@ -40,10 +40,12 @@ struct LmConfig {
   std::string lstm_impl =
       "native";             // "native" (CPU+CUDA); "cudnn" (CUDA + cuDNN; building needs a GPU)
   bool cudnn_tf32 = false;  // "cudnn": TF32 tensor cores in cuDNN (Backend::set_tf32 for cuBLAS)
-  bool cpu_packed_lstm = true;  // "native": plan the CPU recurrences' packed weights (lstm.h);
-                                // false for a graph that runs on CUDA
-  bool training = true;         // false: no backward, full softmax always, dropout off
-  bool keep_logits = false;     // eval/generate: keep logits [T*B, V] alive to read them
+  // Plan the CPU kernels' own workspaces: the "native" LSTM recurrences' packed weights (lstm.h)
+  // and the fused full softmax's chunk column sums (softmax.h); false for a graph that runs on
+  // CUDA, whose kernels use neither.
+  bool cpu_workspaces = true;
+  bool training = true;      // false: no backward, full softmax always, dropout off
+  bool keep_logits = false;  // eval/generate: keep logits [T*B, V] alive to read them
 };
 
 struct LmGraph {

@@ -50,11 +50,11 @@ class FullSoftmaxGradOp final : public Op {
 
 class FullSoftmaxOp final : public Op {
  public:
-  FullSoftmaxOp(int64_t n, int64_t v, int64_t d, bool loss_only)
-      : n_(n), v_(v), d_(d), loss_only_(loss_only) {}
+  FullSoftmaxOp(int64_t n, int64_t v, int64_t d, bool loss_only, bool cpu_workspace)
+      : n_(n), v_(v), d_(d), loss_only_(loss_only), cpu_workspace_(cpu_workspace) {}
   std::string type() const override { return "full_softmax"; }
   size_t workspace_bytes(const Graph&, const Node&) const override {
-    return loss_only_ ? 0 : softmax_xent_delta_workspace_bytes(n_, v_);
+    return loss_only_ || !cpu_workspace_ ? 0 : softmax_xent_delta_workspace_bytes(n_, v_);
   }
   void run(OpContext& c) const override {
     float* delta = c.out(2).f32();
@@ -84,13 +84,13 @@ class FullSoftmaxOp final : public Op {
 
  private:
   int64_t n_, v_, d_;
-  bool loss_only_;
+  bool loss_only_, cpu_workspace_;
 };
 
 }  // namespace
 
 FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets,
-                              bool keep_logits, bool loss_only) {
+                              bool keep_logits, bool loss_only, bool cpu_workspace) {
   const Shape &hs = g.value(h).shape, &ws = g.value(W).shape;
   SG_CHECK(g.value(h).dtype == DType::F32 && g.value(W).dtype == DType::F32 &&
                g.value(b).dtype == DType::F32,
@@ -114,7 +114,8 @@ FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId
   }
   const std::string base = "full_softmax." + std::to_string(g.values().size());
   auto o = g.add(
-      std::make_shared<FullSoftmaxOp>(n, ws[0], ws[1], loss_only), {h, W, b, targets},
+      std::make_shared<FullSoftmaxOp>(n, ws[0], ws[1], loss_only, cpu_workspace),
+      {h, W, b, targets},
       {ValueSpec{base + ".loss", Shape{1}}, ValueSpec{base + ".row_loss", Shape{n}},
        ValueSpec{base + ".delta", Shape{n, ws[0]}}, ValueSpec{base + ".colsum", Shape{ws[0]}}});
   r.loss = o[0];

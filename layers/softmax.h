@@ -19,8 +19,11 @@ struct FullSoftmax {
   ValueId logits = kNoValue;    // f32 [N, V], only when keep_logits
 };
 
+// cpu_workspace: plan the training op's chunk column sums (softmax_xent_delta_workspace_bytes),
+// which only the CPU kernel uses; false for a graph that runs on CUDA.
 FullSoftmax full_softmax_loss(Graph& g, ValueId h, ValueId W, ValueId b, ValueId targets,
-                              bool keep_logits = false, bool loss_only = false);
+                              bool keep_logits = false, bool loss_only = false,
+                              bool cpu_workspace = true);
 
 // Forward FLOPs of the logits GEMM.
 int64_t full_softmax_forward_flops(int64_t n, int64_t v, int64_t d);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engine/executor.h"
+#include "engine/kernels/softmax_xent_kernels.h"
 #include "engine/ops/ops.h"
 #include "layers/softmax.h"
 #include "tests/engine/gradcheck.h"
@@ -87,6 +88,35 @@ TEST(FullSoftmax, LossOnlyMatchesTheTrainingForward) {
   EXPECT_GT(loss[0][0], 0.f);
   EXPECT_GT(workspace[0], 0u);
   EXPECT_EQ(workspace[1], 0u);
+}
+
+// A graph built for CUDA (cpu_workspace false) plans no chunk column sums, which only the CPU
+// kernel uses (at LM1B's V = 793,471 they were up to 203 MB planned and never touched on a GPU);
+// run on a CPU anyway, the kernel refuses with one line instead of overrunning.
+TEST(FullSoftmax, ColumnSumWorkspaceIsPlannedOnlyForTheCpu) {
+  const int64_t n = kB * kT;
+  size_t workspace[2] = {0, 0};
+  for (int cpu = 0; cpu < 2; ++cpu) {
+    Graph g;
+    const ValueId vh = g.parameter("h", {n, kD}), vW = g.parameter("W", {kV, kD}),
+                  vb = g.parameter("b", {kV}), vt = g.input("t", {n}, DType::I32);
+    full_softmax_loss(g, vh, vW, vb, vt, false, false, /*cpu_workspace=*/cpu == 1);
+    workspace[cpu] = g.nodes().back().op->workspace_bytes(g, g.nodes().back());
+    if (!cpu) {
+      auto be = Backend::create("cpu", 2);
+      Executor ex(g, *be);
+      try {
+        ex.run(0, 0, /*training=*/false);
+        ADD_FAILURE() << "ran without its workspace";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("workspace of 0 bytes is too small"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+  }
+  EXPECT_EQ(workspace[0], 0u);
+  EXPECT_EQ(workspace[1], softmax_xent_delta_workspace_bytes(n, kV));
 }
 
 TEST(FullSoftmax, BadShapesThrow) {
