@@ -148,13 +148,13 @@ EvalBatcher::EvalBatcher(const std::string& shard, const Vocab& vocab, int64_t B
     : B_(B), T_(T), bos_(vocab.bos()), eos_(vocab.eos()), unk_(vocab.unk()) {
   SG_CHECK(B >= 1 && T >= 1, "batch and bptt must be >= 1, got B=", B, " T=", T);
   SG_CHECK(max_tokens >= 0, "max_tokens must be >= 0, got ", max_tokens);
-  LineReader in(shard, "shard");
-  std::string_view line;
-  while ((max_tokens == 0 || total_ < max_tokens) && in.next(line)) {
+  SentenceReader in(shard,
+                    "shard");  // a line of more than kMaxSentenceTokens is cut, as in training
+  std::string_view sentence;
+  while ((max_tokens == 0 || total_ < max_tokens) && in.next(sentence)) {
     const int64_t first = static_cast<int64_t>(ids_.size());
-    for_each_token(line, [&](std::string_view w) { ids_.push_back(vocab.id(w)); });
+    for_each_token(sentence, [&](std::string_view w) { ids_.push_back(vocab.id(w)); });
     const int64_t n = static_cast<int64_t>(ids_.size()) - first;
-    if (n == 0) continue;
     int64_t pairs = n + 1;
     if (max_tokens > 0) pairs = std::min(pairs, max_tokens - total_);
     sent_begin_.push_back(first);

@@ -1,5 +1,8 @@
 // Batching as in Jozefowicz et al. 2016. A sentence w1..wn gives the (input, target) pairs
 //   (<S>,w1) (w1,w2) ... (wn,</S>)            n+1 predictions; <S> is never a target.
+// A sentence is a non-blank line, or, in a line of more than kMaxSentenceTokens (8192) tokens,
+// each run of kMaxSentenceTokens tokens (the last holds the rest; data/text.h), in training and
+// evaluation alike.
 // B streams each concatenate such pair sequences back to back; a batch takes T pairs per stream,
 // time-major: tokens[t*B + b], targets[t*B + b]. Model state carries across batches (stream b
 // continues in column b).

@@ -217,6 +217,62 @@ std::string read_range(const std::string& path, int64_t begin, int64_t end) {
   return out;
 }
 
+// The first sentence boundary at or after `target` in a file, scanning from `from`, where a
+// sentence starts (the start of a line, or a previous cut): just after a newline, or (in a line
+// longer than kMaxSentenceTokens tokens) just after a sentence's last token. -1 when the file ends
+// first.
+int64_t next_sentence_boundary(File& file, const std::string& path, int64_t from, int64_t target) {
+  file.seek(path, from);
+  std::vector<char> buf(1 << 16);
+  int64_t at = from, tokens = 0;
+  bool in_token = false;
+  for (;;) {
+    const size_t got = std::fread(buf.data(), 1, buf.size(), file.f);
+    SG_CHECK(!std::ferror(file.f), "cannot read shard ", path, ": ", std::strerror(errno));
+    if (got == 0) return -1;
+    for (size_t i = 0; i < got; ++i, ++at) {
+      const char c = buf[i];
+      if (c == '\n') {
+        if (at + 1 >= target) return at + 1;
+        tokens = 0;
+        in_token = false;
+      } else if (is_space_byte(c)) {
+        if (in_token && ++tokens == kMaxSentenceTokens) {
+          if (at >= target) return at;
+          tokens = 0;
+        }
+        in_token = false;
+      } else {
+        in_token = true;
+      }
+    }
+  }
+}
+
+// Where the scan for a cut at or after `target` starts: just after the last newline before
+// target - 1 (a newline at target - 1 is itself a cut), else the piece's start `begin` (skipping a
+// byte-order mark at the start of the file, which load_shard drops too).
+int64_t sentence_scan_start(File& file, const std::string& path, int64_t begin, int64_t target) {
+  std::vector<char> buf(1 << 16);
+  int64_t hi = target - 1;  // search [begin, hi)
+  while (hi > begin) {
+    const int64_t lo = std::max(begin, hi - static_cast<int64_t>(buf.size()));
+    file.seek(path, lo);
+    const size_t n = static_cast<size_t>(hi - lo);
+    SG_CHECK(std::fread(buf.data(), 1, n, file.f) == n, "cannot read shard ", path, ": ",
+             std::ferror(file.f) ? std::strerror(errno) : "the file shrank");
+    const void* nl = memrchr(buf.data(), '\n', n);
+    if (nl) return lo + (static_cast<const char*>(nl) - buf.data()) + 1;
+    hi = lo;
+  }
+  if (begin == 0) {
+    char bom[3];
+    file.seek(path, 0);
+    if (std::fread(bom, 1, 3, file.f) == 3 && std::memcmp(bom, "\xEF\xBB\xBF", 3) == 0) return 3;
+  }
+  return begin;
+}
+
 }  // namespace
 
 std::vector<ShardPiece> split_shards(const std::vector<std::string>& paths, int64_t max_bytes) {
@@ -230,14 +286,12 @@ std::vector<ShardPiece> split_shards(const std::vector<std::string>& paths, int6
     if (size > max_bytes) {
       File file(path, "shard");
       while (size - begin > max_bytes) {
-        // The piece ends just after the first newline at or after begin + max_bytes - 1.
-        file.seek(path, begin + max_bytes - 1);
-        int64_t at = begin + max_bytes - 1, cut = -1;
-        for (int c; (c = std::fgetc(file.f)) != EOF; ++at)
-          if (c == '\n') {
-            cut = at + 1;
-            break;
-          }
+        // The piece ends at the first sentence boundary at or after begin + max_bytes: just after
+        // the first newline at or after begin + max_bytes - 1, or (a line of more than
+        // kMaxSentenceTokens tokens) just after the last token of one of its sentences.
+        const int64_t target = begin + max_bytes;
+        const int64_t from = sentence_scan_start(file, path, begin, target);
+        const int64_t cut = next_sentence_boundary(file, path, from, target);
         if (cut < 0 || cut >= size) break;
         out.push_back({path, begin, cut});
         begin = cut;
@@ -270,28 +324,22 @@ ShardText load_shard(const std::string& path, int64_t begin, int64_t end) {
     ++line_no;
     std::string_view line(base + pos, end - pos);
     check_utf8_line(line, "shard", label, line_no);
-    // Trim surrounding white space; a blank line is not a sentence.
-    size_t a = 0, b = line.size();
-    while (a < b && is_space_byte(line[a])) ++a;
-    while (b > a && is_space_byte(line[b - 1])) --b;
-    if (b > a) {
-      SG_CHECK(b - a < (1u << 31), "shard ", label, ":", line_no, " is too long");
-      s.begin.push_back(static_cast<int64_t>(pos + a));
-      s.length.push_back(static_cast<int32_t>(b - a));
-    }
+    // A blank line is not a sentence; a line of more than kMaxSentenceTokens tokens is several.
+    for_each_sentence(line, [&](std::string_view sentence) {
+      SG_CHECK(sentence.size() < (1u << 31), "shard ", label, ":", line_no, " is too long");
+      s.begin.push_back(static_cast<int64_t>(sentence.data() - base));
+      s.length.push_back(static_cast<int32_t>(sentence.size()));
+    });
     pos = end + 1;
   }
   return s;
 }
 
 int64_t count_predicted(const std::string& path) {
-  LineReader in(path, "shard");
-  std::string_view line;
+  SentenceReader in(path, "shard");
+  std::string_view sentence;
   int64_t total = 0;
-  while (in.next(line)) {
-    const int64_t n = count_tokens(line);
-    if (n > 0) total += n + 1;
-  }
+  while (in.next(sentence)) total += count_tokens(sentence) + 1;
   return total;
 }
 

@@ -45,7 +45,9 @@ void require_heldout(const CorpusLayout& c);
 // it has none). Throws one line when there is none.
 std::string default_eval_shard(const CorpusLayout& c);
 
-// A whole shard in memory with the byte range of every sentence (non-blank line), UTF-8 checked.
+// A whole shard in memory with the byte range of every sentence, UTF-8 checked. A sentence is a
+// non-blank line, or a part of a line of more than kMaxSentenceTokens tokens (data/text.h: such a
+// line is cut into sentences of kMaxSentenceTokens tokens, the last holding the rest).
 struct ShardText {
   std::string path;
   std::string bytes;
@@ -56,7 +58,7 @@ struct ShardText {
     return std::string_view(bytes.data() + begin[i], static_cast<size_t>(length[i]));
   }
 };
-// Bytes [begin, end) of a shard (end -1: to the end of the file); begin and end must be line
+// Bytes [begin, end) of a shard (end -1: to the end of the file); begin and end must be sentence
 // boundaries (split_shards makes them so). A UTF-8 error names the line within that range.
 ShardText load_shard(const std::string& path, int64_t begin = 0, int64_t end = -1);
 
@@ -64,15 +66,18 @@ ShardText load_shard(const std::string& path, int64_t begin = 0, int64_t end = -
 // a corpus that is one big file (WikiText-103's wiki.train.tokens: 540 MB) is never read whole.
 struct ShardPiece {
   std::string path;
-  int64_t begin = 0, end = 0;  // byte range, at line boundaries
+  int64_t begin = 0, end = 0;  // byte range, at sentence boundaries
 };
 inline constexpr int64_t kMaxShardPieceBytes = int64_t(64) << 20;
 // Each file as one piece when it has at most max_bytes, else cut into pieces of about max_bytes,
-// each ending just after a newline (a line longer than max_bytes stays whole).
+// each ending at the first sentence boundary at or after max_bytes: just after a newline, or, in
+// a line of more than kMaxSentenceTokens tokens, just after the last token of one of its
+// sentences. So a piece exceeds max_bytes by at most one sentence, however long the lines are,
+// and its sentences are the whole file's (a piece's first sentence starts a sentence).
 std::vector<ShardPiece> split_shards(const std::vector<std::string>& paths, int64_t max_bytes);
 
-// Predicted tokens of a shard: sum over its sentences of (words + 1). Streams the file; checks
-// UTF-8.
+// Predicted tokens of a shard: sum over its sentences of (words + 1). Streams the file
+// (SentenceReader: never a whole line in memory); checks UTF-8.
 int64_t count_predicted(const std::string& path);
 
 }  // namespace sg

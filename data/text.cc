@@ -130,6 +130,79 @@ bool LineReader::next(std::string_view& line) {
   return true;
 }
 
+SentenceReader::SentenceReader(const std::string& path, std::string what)
+    : path_(path), what_(std::move(what)), buf_(1 << 20) {
+  f_ = std::fopen(path.c_str(), "rb");
+  SG_CHECK(f_ != nullptr, "cannot open ", what_, " ", path, ": ", std::strerror(errno));
+  while (end_ < 3 && refill()) {
+  }
+  if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) begin_ = 3;  // UTF-8 BOM
+}
+
+SentenceReader::~SentenceReader() {
+  if (f_) std::fclose(f_);
+}
+
+bool SentenceReader::refill() {
+  if (eof_) return false;
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a sentence longer than the buffer
+  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
+  if (got == 0) {
+    SG_CHECK(!std::ferror(f_), "cannot read ", what_, " ", path_, ": ", std::strerror(errno));
+    eof_ = true;
+    return false;
+  }
+  end_ += got;
+  return true;
+}
+
+bool SentenceReader::next(std::string_view& sentence) {
+  // Skip white space and line ends up to the next token.
+  for (;;) {
+    if (begin_ == end_ && !refill()) return false;
+    const char c = buf_[begin_];
+    if (c == '\n') {
+      ++line_no_;
+      line_pos_ = 0;
+    } else if (is_space_byte(c)) {
+      ++line_pos_;
+    } else {
+      break;
+    }
+    ++begin_;
+  }
+  // Up to kMaxSentenceTokens tokens, stopping at the end of the line. p and last are offsets from
+  // begin_, which refill() moves to 0.
+  size_t p = 0, last = 0;
+  auto at_end = [&] {  // true when no byte is left at begin_ + p
+    if (begin_ + p < end_) return false;
+    return !refill();
+  };
+  for (int64_t k = 0; k < kMaxSentenceTokens; ++k) {
+    while (!at_end()) {
+      const char c = buf_[begin_ + p];
+      if (c == '\n' || is_space_byte(c)) break;
+      ++p;
+    }
+    last = p;
+    while (!at_end() && is_space_byte(buf_[begin_ + p])) ++p;
+    if (at_end() || buf_[begin_ + p] == '\n') break;
+  }
+  sentence = std::string_view(buf_.data() + begin_, last);
+  const int64_t bad = first_invalid_utf8(sentence);
+  if (bad >= 0)
+    SG_FAIL(what_, " ", path_, ":", line_no_, " is not valid UTF-8 (byte ", line_pos_ + bad + 1,
+            " of the line)");
+  begin_ += last;
+  line_pos_ += static_cast<int64_t>(last);
+  return true;
+}
+
 std::string read_whole_file(const std::string& path, const std::string& what) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   SG_CHECK(f != nullptr, "cannot open ", what, " ", path, ": ", std::strerror(errno));

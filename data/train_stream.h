@@ -7,6 +7,11 @@
 // turn, each stream pulling the next sentence when its current one is used up. advance() makes the
 // same state change without writing a batch or looking words up (the text of a sentence is kept and
 // converted to ids only when a later fill() needs it).
+// Memory: one piece (at most max_piece_bytes plus one sentence) and, per stream, one sentence. A
+// line longer than a piece is cut: a line of more than kMaxSentenceTokens (8192) tokens is that
+// many sentences of kMaxSentenceTokens tokens (the last holds the rest), each framed <S> .. </S>,
+// and a piece may end between two of them (split_shards), so a one-line corpus such as text8 is
+// streamed like any other and a stream never holds more than kMaxSentenceTokens ids.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -198,18 +198,16 @@ struct ShardCounts {
 };
 
 void count_shard(const std::string& path, ShardCounts& c) {
-  LineReader in(path, "shard");
-  std::string_view line;
+  SentenceReader in(path, "shard");  // never a whole line in memory (text8 is one 100 MB line)
+  std::string_view sentence;
   std::string key;
-  while (in.next(line)) {
-    bool any = false;
-    for_each_token(line, [&](std::string_view t) {
-      any = true;
+  while (in.next(sentence)) {
+    for_each_token(sentence, [&](std::string_view t) {
       key.assign(t.data(), t.size());
       ++c.words[key];
       ++c.tokens;
     });
-    c.sentences += any;
+    ++c.sentences;
   }
 }
 
