@@ -1,8 +1,8 @@
 // `sketchgrad vocab` (build a vocabulary file from the training shards of an LM1B-layout folder)
 // and `sketchgrad synth` (write a synthetic LM1B-scale corpus: Zipf word ids, LM1B-like sentence
 // lengths).
+#include <csignal>
 #include <cstdio>
-#include <filesystem>
 
 #include "apps/commands.h"
 #include "apps/model_setup.h"
@@ -28,16 +28,39 @@ int cmd_vocab(const VocabOptions& o) {
   return 0;
 }
 
+namespace {
+
+// Set by SIGINT / SIGTERM / SIGHUP while synth writes: the writer stops, removes the partial
+// corpus and synth exits with 128 + the signal.
+volatile std::sig_atomic_t g_synth_signal = 0;
+void on_synth_signal(int sig) { g_synth_signal = sig; }
+
+}  // namespace
+
 int cmd_synth(const SynthOptions& o) {
   SG_CHECK(o.sentences >= 1 && o.vocab >= 4 && o.shards >= 1,
            "synth needs --sentences >= 1, --vocab-size >= 4, "
            "--shards >= 1");
   SG_CHECK(!o.out.empty(), "synth needs --out FOLDER");
-  std::error_code ec;
-  SG_CHECK(!std::filesystem::exists(std::filesystem::path(o.out) / kTrainFolder, ec) &&
-               !std::filesystem::exists(std::filesystem::path(o.out) / kHeldoutFolder, ec),
-           "--out ", o.out, " already holds a corpus; remove it or choose another folder");
-  write_synthetic_corpus(o.out, o.sentences, o.vocab, o.shards, o.seed);
+  g_synth_signal = 0;
+  const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+  void (*previous[3])(int);
+  for (int i = 0; i < 3; ++i) previous[i] = std::signal(signals[i], on_synth_signal);
+  auto restore = [&] {
+    for (int i = 0; i < 3; ++i) std::signal(signals[i], previous[i]);
+  };
+  try {
+    write_synthetic_corpus(o.out, o.sentences, o.vocab, o.shards, o.seed,
+                           [] { return g_synth_signal != 0; });
+  } catch (...) {
+    restore();
+    if (g_synth_signal == 0) throw;
+    std::fprintf(stderr,
+                 "sketchgrad: synth stopped by signal %d; the partial corpus in %s was removed\n",
+                 static_cast<int>(g_synth_signal), o.out.c_str());
+    return 128 + g_synth_signal;
+  }
+  restore();
   std::printf("wrote a synthetic corpus to %s: %lld sentences over %lld words in %d shards\n",
               o.out.c_str(), static_cast<long long>(o.sentences), static_cast<long long>(o.vocab),
               o.shards);

@@ -1,12 +1,17 @@
 // Synthetic corpus writer: Zipf word ranks by Vose's alias method, log-normal sentence lengths.
 #include "data/synthetic.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "data/corpus.h"
@@ -19,38 +24,71 @@ namespace sg {
 
 namespace {
 
+void poll(const std::function<bool()>& stop) {
+  if (stop && stop()) SG_FAIL("synthetic corpus: stopped");
+}
+
 // Alias table for P(r) = (1/(r+1)) / H_W. Column c = high 32 bits of a draw scaled to [0, W); keep
 // c when the low 32 bits are below threshold[c], else take alias[c]. Integer thresholds make the
-// draw exact and portable.
+// draw exact and portable. Vose's small and large work lists share one array (small grows from
+// the front, large from the back): 20 bytes a word while building, 8 after.
 struct ZipfAlias {
   std::vector<uint32_t> threshold, alias;
-  explicit ZipfAlias(int64_t W) : threshold(W), alias(W) {
+  ZipfAlias(int64_t W, const std::function<bool()>& stop) : threshold(W), alias(W) {
     std::vector<double> q(W);
     double h = 0;
     for (int64_t r = W - 1; r >= 0; --r) h += 1.0 / static_cast<double>(r + 1);
+    poll(stop);
     for (int64_t r = 0; r < W; ++r)
       q[r] = static_cast<double>(W) / (static_cast<double>(r + 1) * h);
-    std::vector<int64_t> small, large;
-    for (int64_t r = W - 1; r >= 0; --r) (q[r] < 1.0 ? small : large).push_back(r);
-    while (!small.empty() && !large.empty()) {
-      const int64_t s = small.back(), l = large.back();
-      small.pop_back();
-      threshold[s] = static_cast<uint32_t>(std::min(q[s] * 4294967296.0, 4294967295.0));
-      alias[s] = static_cast<uint32_t>(l);
-      q[l] -= 1.0 - q[s];
-      if (q[l] < 1.0) {
-        large.pop_back();
-        small.push_back(l);
+    poll(stop);
+    std::vector<uint32_t> work(W);
+    int64_t small = 0, large = W;  // small: work[0, small), top at small - 1; large: [large, W)
+    for (int64_t r = W - 1; r >= 0; --r) {
+      if (q[r] < 1.0) {
+        work[small++] = static_cast<uint32_t>(r);
+      } else {
+        work[--large] = static_cast<uint32_t>(r);
       }
     }
-    for (int64_t r : small) threshold[r] = 0xFFFFFFFFu, alias[r] = static_cast<uint32_t>(r);
-    for (int64_t r : large) threshold[r] = 0xFFFFFFFFu, alias[r] = static_cast<uint32_t>(r);
+    for (int64_t n = 0; small > 0 && large < W; ++n) {
+      if ((n & 0xFFFFF) == 0) poll(stop);
+      const uint32_t s = work[--small], l = work[large];
+      threshold[s] = static_cast<uint32_t>(std::min(q[s] * 4294967296.0, 4294967295.0));
+      alias[s] = l;
+      q[l] -= 1.0 - q[s];
+      if (q[l] < 1.0) {
+        ++large;
+        work[small++] = l;
+      }
+    }
+    for (int64_t i = 0; i < small; ++i) threshold[work[i]] = 0xFFFFFFFFu, alias[work[i]] = work[i];
+    for (int64_t i = large; i < W; ++i) threshold[work[i]] = 0xFFFFFFFFu, alias[work[i]] = work[i];
   }
   uint32_t draw(uint64_t u) const {
     const uint64_t c = ((u >> 32) * threshold.size()) >> 32;
     return (u & 0xFFFFFFFFu) < threshold[c] ? static_cast<uint32_t>(c) : alias[c];
   }
 };
+
+// 0 .. W-1 in the byte order of their spellings "w0", "w1", "w10", "w100", ..., "w2", ...
+std::vector<uint32_t> spelling_order(int64_t W) {
+  std::vector<uint32_t> out;
+  out.reserve(static_cast<size_t>(W));
+  out.push_back(0);  // "0" sorts first and is no other number's prefix
+  const uint64_t n = static_cast<uint64_t>(W - 1);
+  uint64_t cur = 1;
+  for (uint64_t k = 0; k < n; ++k) {
+    out.push_back(static_cast<uint32_t>(cur));
+    if (cur * 10 <= n) {
+      cur *= 10;
+    } else {
+      while (cur % 10 == 9 || cur + 1 > n) cur /= 10;
+      ++cur;
+    }
+  }
+  return out;
+}
 
 int64_t sentence_length(uint64_t seed, uint64_t stream, int64_t i) {
   const double u1 = 1.0 - rng_uniform_double(seed, stream, 2 * static_cast<uint64_t>(i));  // (0, 1]
@@ -112,9 +150,10 @@ void append_word(std::string& out, uint32_t r) {
 // counts != 0.
 void write_sentences(OutFile& f, const ZipfAlias& z, uint64_t seed, uint64_t len_stream,
                      uint64_t word_stream, int64_t first, int64_t count, uint64_t& token,
-                     std::vector<int64_t>* counts) {
+                     std::vector<int64_t>* counts, const std::function<bool()>& stop) {
   std::string& out = f.buf();
   for (int64_t i = first; i < first + count; ++i) {
+    if ((i & 0xFFF) == 0) poll(stop);
     const int64_t n = sentence_length(seed, len_stream, i);
     for (int64_t k = 0; k < n; ++k) {
       const uint32_t r = z.draw(rng_u64(seed, word_stream, token++));
@@ -135,61 +174,180 @@ std::string shard_name(int k, int of) {
 
 }  // namespace
 
+int64_t synthetic_corpus_memory_bytes(int64_t vocab) {
+  // Plus the two 1 MiB write buffers.
+  return kSyntheticBytesPerWord * std::max<int64_t>(vocab - 3, 0) + (int64_t(2) << 20);
+}
+
+namespace {
+
+int64_t read_int(const std::string& path) {
+  std::ifstream f(path);
+  long long v = -1;
+  if (!(f >> v)) return -1;  // missing, or "max"
+  return v;
+}
+
+// The value of `key` (in kB) in a /proc file of "Key:   N kB" lines, in bytes; -1 when absent.
+int64_t proc_kb(const std::string& path, const std::string& key) {
+  std::ifstream f(path);
+  std::string k;
+  long long v;
+  while (f >> k) {
+    if (k == key && f >> v) return static_cast<int64_t>(v) * 1024;
+    f.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+
+}  // namespace
+
+int64_t available_memory_bytes() {
+  int64_t best = -1;
+  auto take = [&](int64_t v) {
+    if (v >= 0 && (best < 0 || v < best)) best = v;
+  };
+  take(proc_kb("/proc/meminfo", "MemAvailable:"));
+  std::ifstream cg("/proc/self/cgroup");  // cgroup v2: "0::/path"
+  for (std::string line; std::getline(cg, line);) {
+    if (line.rfind("0::", 0) != 0) continue;
+    const std::string dir = "/sys/fs/cgroup" + line.substr(3);
+    const int64_t max = read_int(dir + "/memory.max"), cur = read_int(dir + "/memory.current");
+    if (max >= 0 && cur >= 0) take(std::max<int64_t>(max - cur, 0));
+  }
+  rlimit lim{};
+  if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    const int64_t mapped = std::max<int64_t>(proc_kb("/proc/self/status", "VmSize:"), 0);
+    take(std::max<int64_t>(static_cast<int64_t>(lim.rlim_cur) - mapped, 0));
+  }
+  return best;
+}
+
+namespace {
+
+std::string gib(int64_t bytes) {
+  char s[32];
+  if (bytes < (int64_t(1) << 30)) {
+    std::snprintf(s, sizeof(s), "%.0f MiB", static_cast<double>(bytes) / (1 << 20));
+  } else {
+    std::snprintf(s, sizeof(s), "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  }
+  return s;
+}
+
+bool nonempty_or_not_folder(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(p, ec))) return false;
+  if (!fs::is_directory(p, ec)) return true;
+  return !fs::is_empty(p, ec) || ec;
+}
+
+// Removes DIR/.synth-partial-PID folders whose process is gone (a run killed by SIGKILL).
+void remove_stale_partials(const fs::path& out) {
+  std::error_code ec;
+  const std::string prefix = ".synth-partial-";
+  for (fs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
+    std::error_code rec;
+    fs::remove_all(it->path(), rec);
+  }
+}
+
+// Removes the partial corpus, and the output folder when this run created it and it is empty.
+struct PartialFolder {
+  fs::path path, out;
+  bool created_out = false;
+  ~PartialFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (created_out) fs::remove(out, ec);  // only if empty
+  }
+};
+
+}  // namespace
+
 void write_synthetic_corpus(const std::string& out_dir, int64_t sentences, int64_t vocab,
-                            int shards, uint64_t seed) {
+                            int shards, uint64_t seed, const std::function<bool()>& stop,
+                            int64_t memory_limit) {
   SG_CHECK(sentences >= 1, "synthetic corpus: sentences must be >= 1, got ", sentences);
-  SG_CHECK(vocab >= 4 && vocab <= (int64_t(1) << 31) - 1,
-           "synthetic corpus: vocabulary size must be in [4, 2^31), got ", vocab);
+  SG_CHECK(vocab >= 4 && vocab <= kMaxSyntheticVocab,
+           "synthetic corpus: vocabulary size must be in [4, 2^31], got ", vocab);
   SG_CHECK(shards >= 1 && shards <= 99999, "synthetic corpus: shards must be in [1, 99999], got ",
            shards);
   SG_CHECK(shards <= sentences, "synthetic corpus: ", shards,
            " shards need at least as many sentences, got ", sentences);
-  const fs::path train = fs::path(out_dir) / kTrainFolder;
-  const fs::path held = fs::path(out_dir) / kHeldoutFolder;
+  const int64_t need = synthetic_corpus_memory_bytes(vocab);
+  const int64_t have = memory_limit >= 0 ? memory_limit : available_memory_bytes();
+  SG_CHECK(have < 0 || need <= have, "synthetic corpus: a vocabulary of ", vocab, " words needs ",
+           gib(need), " of memory (", kSyntheticBytesPerWord, " bytes a word), but only ",
+           gib(have), " is available; lower the vocabulary size");
+  const fs::path out(out_dir);
+  const fs::path train = out / kTrainFolder;
+  const fs::path held = out / kHeldoutFolder;
   std::error_code ec;
-  fs::create_directories(train, ec);
-  SG_CHECK(!ec, "cannot create ", train.string(), ": ", ec.message());
-  fs::create_directories(held, ec);
-  SG_CHECK(!ec, "cannot create ", held.string(), ": ", ec.message());
+  SG_CHECK(!nonempty_or_not_folder(train) && !nonempty_or_not_folder(held), "--out ", out_dir,
+           " already holds a corpus; remove it or choose another folder");
+  PartialFolder partial{out / (".synth-partial-" + std::to_string(getpid())), out};
+  partial.created_out = fs::create_directories(out, ec);
+  SG_CHECK(!ec, "cannot create ", out_dir, ": ", ec.message());
+  remove_stale_partials(out);
+  const fs::path ptrain = partial.path / kTrainFolder;
+  const fs::path pheld = partial.path / kHeldoutFolder;
+  fs::create_directories(ptrain, ec);
+  SG_CHECK(!ec, "cannot create ", ptrain.string(), ": ", ec.message());
+  fs::create_directories(pheld, ec);
+  SG_CHECK(!ec, "cannot create ", pheld.string(), ": ", ec.message());
 
   const int64_t W = vocab - 3;
-  const ZipfAlias zipf(W);
-  std::vector<int64_t> counts(W, 0);
-  uint64_t token = 0;
-  const int of = std::max(100, shards + 1);
-  for (int k = 0; k < shards; ++k) {
-    const int64_t a = sentences * k / shards, b = sentences * (k + 1) / shards;
-    OutFile f((train / shard_name(k + 1, of)).string());
-    write_sentences(f, zipf, seed, 2, 1, a, b - a, token, &counts);
-    f.commit();
-  }
+  std::vector<int64_t> counts;
   {
+    const ZipfAlias zipf(W, stop);
+    counts.assign(W, 0);
+    uint64_t token = 0;
+    const int of = std::max(100, shards + 1);
+    for (int k = 0; k < shards; ++k) {
+      const int64_t a = sentences * k / shards, b = sentences * (k + 1) / shards;
+      OutFile f((ptrain / shard_name(k + 1, of)).string());
+      write_sentences(f, zipf, seed, 2, 1, a, b - a, token, &counts, stop);
+      f.commit();
+    }
     const int64_t h = std::min<int64_t>(6075, std::max<int64_t>(1, sentences / 100));
-    OutFile f((held / "news.en.heldout-00000-of-00050").string());
+    OutFile f((pheld / "news.en.heldout-00000-of-00050").string());
     uint64_t htoken = 0;
-    write_sentences(f, zipf, seed, 4, 3, 0, h, htoken, nullptr);
+    write_sentences(f, zipf, seed, 4, 3, 0, h, htoken, nullptr, stop);
     f.commit();
   }
   // vocab.txt: the order Vocab::build uses (specials first, then descending count, ties by
-  // spelling).
-  std::vector<uint32_t> order(W);
-  for (int64_t r = 0; r < W; ++r) order[r] = static_cast<uint32_t>(r);
-  std::vector<std::string> spelled(W);
-  for (int64_t r = 0; r < W; ++r) append_word(spelled[r], static_cast<uint32_t>(r));
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    return counts[x] != counts[y] ? counts[x] > counts[y] : spelled[x] < spelled[y];
-  });
-  OutFile v((fs::path(out_dir) / "vocab.txt").string());
-  const std::string sent = std::to_string(sentences);
-  v.buf() += "<S> " + sent + "\n</S> " + sent + "\n<UNK> 0\n";
-  for (uint32_t r : order) {
-    v.buf() += spelled[r];
-    v.buf() += ' ';
-    v.buf() += std::to_string(counts[r]);
-    v.buf() += '\n';
-    v.flush_if_big();
+  // spelling): the words in spelling order, stably sorted by count.
+  std::vector<uint32_t> order = spelling_order(W);
+  poll(stop);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t x, uint32_t y) { return counts[x] > counts[y]; });
+  poll(stop);
+  {
+    OutFile v((partial.path / "vocab.txt").string());
+    const std::string sent = std::to_string(sentences);
+    v.buf() += "<S> " + sent + "\n</S> " + sent + "\n<UNK> 0\n";
+    for (int64_t i = 0; i < W; ++i) {
+      if ((i & 0xFFFFF) == 0) poll(stop);
+      append_word(v.buf(), order[i]);
+      v.buf() += ' ';
+      v.buf() += std::to_string(counts[order[i]]);
+      v.buf() += '\n';
+      v.flush_if_big();
+    }
+    v.commit();
   }
-  v.commit();
+  poll(stop);
+  // Into place: rename replaces an empty layout folder left by an older, interrupted run.
+  for (const char* name : {kHeldoutFolder, "vocab.txt", kTrainFolder}) {
+    fs::rename(partial.path / name, out / name, ec);
+    SG_CHECK(!ec, "cannot move ", (partial.path / name).string(), " to ", (out / name).string(),
+             ": ", ec.message());
+  }
 }
 
 }  // namespace sg

@@ -1,17 +1,12 @@
 // A corpus that is one very long line (text8 is a single 100 MB line) is cut into sentences of
 // kMaxSentenceTokens tokens and streamed like any other: the vocabulary count, the predicted-token
 // count and the training stream hold memory bounded by the piece and sentence sizes, not by the
-// line. Memory is measured with a counting operator new (live bytes, peak), so the bounds are
+// line. Memory is measured with a counting operator new (counting_allocator.h), so the bounds are
 // deterministic.
-#include <malloc.h>
-
-#include <algorithm>
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "counting_allocator.h"
 #include "data/batcher.h"
 #include "data/corpus.h"
 #include "data/text.h"
@@ -21,48 +16,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace {
-
-std::atomic<int64_t> g_live{0}, g_peak{0};
-
-void note_alloc(void* p) {
-  const int64_t now = g_live += static_cast<int64_t>(malloc_usable_size(p));
-  int64_t peak = g_peak.load();
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
-  }
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  void* p = std::malloc(n ? n : 1);
-  if (!p) throw std::bad_alloc();
-  note_alloc(p);
-  return p;
-}
-void operator delete(void* p) noexcept {
-  if (!p) return;
-  g_live -= static_cast<int64_t>(malloc_usable_size(p));
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
-
 namespace sg {
 namespace {
 
 using testing::error_of;
 using ::testing::HasSubstr;
+using testing::peak_bytes_of;
 using testing::TempDir;
 using testing::write_file;
-
-// Peak bytes allocated above the level at construction while f runs.
-template <typename F>
-int64_t peak_bytes_of(F&& f) {
-  const int64_t base = g_live.load();
-  g_peak = base;
-  f();
-  return g_peak.load() - base;
-}
 
 constexpr int64_t N = kMaxSentenceTokens;
 

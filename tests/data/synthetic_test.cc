@@ -2,9 +2,13 @@
 // vocabulary file.
 #include "data/synthetic.h"
 
+#include <signal.h>
+
 #include <cmath>
+#include <filesystem>
 #include <map>
 
+#include "counting_allocator.h"
 #include "data/corpus.h"
 #include "data/text.h"
 #include "data/vocab.h"
@@ -15,8 +19,19 @@
 namespace sg {
 namespace {
 
+using sg::testing::error_of;
 using sg::testing::read_file;
 using sg::testing::TempDir;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// The names in a folder, sorted.
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 TEST(Synthetic, LayoutDeterminismZipfAndLengths) {
   TempDir d;
@@ -88,6 +103,79 @@ TEST(Synthetic, BadArguments) {
   EXPECT_THROW(write_synthetic_corpus(d.file("x"), 2, 100, 3, 1), Error);
   sg::testing::write_file(d.file("file"), "x");
   EXPECT_THROW(write_synthetic_corpus(d.file("file"), 10, 100, 1, 1), Error);
+}
+
+// vocab.txt lists every word, zero counts included, by descending count, ties by spelling.
+TEST(Synthetic, VocabularyFileOrderCoversEveryWord) {
+  TempDir d;
+  write_synthetic_corpus(d.file("a"), 300, 20003, 2, 5);
+  Vocab v = Vocab::load(d.file("a") + "/vocab.txt");
+  ASSERT_EQ(v.size(), 20003);
+  for (int32_t i = 4; i < v.size(); ++i) {
+    ASSERT_GE(v.count(i - 1), v.count(i)) << i;
+    if (v.count(i - 1) == v.count(i)) ASSERT_LT(v.word(i - 1), v.word(i)) << i;
+  }
+  EXPECT_EQ(v.count(v.size() - 1), 0);  // most of the 20,000 words never occur in 300 sentences
+}
+
+// The writer holds kSyntheticBytesPerWord bytes a word at most (it held ~53: a string per word
+// and 64-bit work lists), and refuses up front, creating nothing, when that is more than the
+// memory it may use.
+TEST(Synthetic, MemoryIsBoundedAndCheckedUpFront) {
+  TempDir d;
+  const int64_t vocab = 1000003;
+  const int64_t peak =
+      sg::testing::peak_bytes_of([&] { write_synthetic_corpus(d.file("a"), 20, vocab, 2, 1); });
+  EXPECT_LE(peak, synthetic_corpus_memory_bytes(vocab));
+  EXPECT_GE(synthetic_corpus_memory_bytes(vocab), kSyntheticBytesPerWord * (vocab - 3));
+  const std::string err = error_of([&] {
+    write_synthetic_corpus(d.file("b"), 20, vocab, 2, 1, {},
+                           synthetic_corpus_memory_bytes(vocab) - 1);
+  });
+  EXPECT_THAT(err, HasSubstr("a vocabulary of 1000003 words needs 21 MiB of memory"));
+  EXPECT_FALSE(fs::exists(d.file("b")));
+  // The largest size (2^31, as synth --help says) passes the range check and meets the memory one.
+  EXPECT_THAT(error_of([&] {
+                write_synthetic_corpus(d.file("b"), 10, kMaxSyntheticVocab, 1, 1, {}, 1 << 30);
+              }),
+              HasSubstr("needs 40.0 GiB of memory"));
+  EXPECT_THAT(error_of([&] {
+                write_synthetic_corpus(d.file("b"), 10, kMaxSyntheticVocab + 1, 1, 1, {}, 1 << 30);
+              }),
+              HasSubstr("must be in [4, 2^31]"));
+  EXPECT_FALSE(fs::exists(d.file("b")));
+  EXPECT_GT(available_memory_bytes(), 0);  // /proc/meminfo at least
+}
+
+// A stopped or failed run leaves nothing that blocks a rerun; empty layout folders (left by older
+// versions) are replaced, a folder left by a killed run is removed, a real corpus is refused.
+TEST(Synthetic, StoppedRunLeavesNothingBehind) {
+  TempDir d;
+  for (int calls : {0, 1, 3, 6}) {
+    const std::string out = d.file("s" + std::to_string(calls));
+    int n = 0;
+    EXPECT_THAT(error_of([&] {
+                  write_synthetic_corpus(out, 50000, 5003, 3, 1, [&] { return n++ >= calls; });
+                }),
+                HasSubstr("synthetic corpus: stopped"));
+    EXPECT_FALSE(fs::exists(out)) << calls << " polls";
+  }
+  const std::string out = d.file("kept");
+  fs::create_directories(out + "/mine");
+  int n = 0;
+  EXPECT_THROW(write_synthetic_corpus(out, 50000, 5003, 3, 1, [&] { return n++ >= 4; }), Error);
+  EXPECT_EQ(names_in(out), std::vector<std::string>{"mine"});  // a folder it did not create stays
+
+  const std::string old = d.file("old");
+  fs::create_directories(old + "/" + kTrainFolder);
+  fs::create_directories(old + "/" + kHeldoutFolder);
+  fs::create_directories(old + "/.synth-partial-999999999/" + std::string(kTrainFolder));
+  write_synthetic_corpus(old, 100, 503, 2, 1);
+  EXPECT_EQ(names_in(old), (std::vector<std::string>{kHeldoutFolder, kTrainFolder, "vocab.txt"}));
+  EXPECT_EQ(find_corpus(old).train_shards.size(), 2u);
+  EXPECT_THAT(error_of([&] { write_synthetic_corpus(old, 100, 503, 2, 1); }),
+              HasSubstr("already holds a corpus"));
+  EXPECT_EQ(find_corpus(old).train_shards.size(), 2u);
 }
 
 }  // namespace
