@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "data/synthetic.h"
 #include "engine/check.h"
 
 namespace {
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   synth->add_option("--sentences", synth_opts.sentences, "training sentences")
       ->check(CLI::Range(1LL, 1LL << 40));
   synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size")
-      ->check(CLI::Range(4LL, 1LL << 31));
+      ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
   synth->add_option("--shards", synth_opts.shards, "training shards")->check(CLI::Range(1, 10000));
   synth->add_option("--seed", synth_opts.seed, "random seed")->check(kSeedRange);
 

@@ -274,7 +274,7 @@ void write_synthetic_corpus(const std::string& out_dir, int64_t sentences, int64
                             int64_t memory_limit) {
   SG_CHECK(sentences >= 1, "synthetic corpus: sentences must be >= 1, got ", sentences);
   SG_CHECK(vocab >= 4 && vocab <= kMaxSyntheticVocab,
-           "synthetic corpus: vocabulary size must be in [4, 2^31], got ", vocab);
+           "synthetic corpus: vocabulary size must be in [4, 2^31 - 2], got ", vocab);
   SG_CHECK(shards >= 1 && shards <= 99999, "synthetic corpus: shards must be in [1, 99999], got ",
            shards);
   SG_CHECK(shards <= sentences, "synthetic corpus: ", shards,

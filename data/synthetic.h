@@ -35,8 +35,9 @@
 namespace sg {
 
 inline constexpr int64_t kSyntheticBytesPerWord = 20;
-// Largest vocabulary (synth --vocab-size): ids 0 .. 2^31 - 1.
-inline constexpr int64_t kMaxSyntheticVocab = int64_t(1) << 31;
+// Largest vocabulary (synth --vocab-size): the largest vocab.txt Vocab::load reads back (3
+// specials and at most 2^31 - 5 words).
+inline constexpr int64_t kMaxSyntheticVocab = (int64_t(1) << 31) - 2;
 
 // Peak bytes write_synthetic_corpus allocates for a vocabulary of `vocab` ids.
 int64_t synthetic_corpus_memory_bytes(int64_t vocab);
