@@ -346,6 +346,18 @@ int cmd_train(const RunConfig& requested) {
   const int64_t first_step = step;
   auto t_start = std::chrono::steady_clock::now(), t_window = t_start, t_measure = t_start;
   double last_window_loss = NAN;
+  // Held-out evaluations and checkpoints inside the loop are not training: their time is kept out
+  // of words/s and the ETA (window_pause_s: since the last progress line; measure_pause_s: since
+  // the measurement began).
+  double window_pause_s = 0, measure_pause_s = 0, pause_s = 0;
+  auto paused = [&](auto&& work) {
+    const auto t0 = std::chrono::steady_clock::now();
+    work();
+    const double s = seconds_since(t0);
+    window_pause_s += s;
+    measure_pause_s += s;
+    pause_s += s;
+  };
   int64_t measured_steps = 0;
   bool measuring = false;
   Batch b;
@@ -381,6 +393,7 @@ int cmd_train(const RunConfig& requested) {
       be->synchronize();  // the warm-up steps the device still has queued are not measured
       measuring = true;
       t_measure = std::chrono::steady_clock::now();
+      measure_pause_s = 0;
       measured_steps = 0;
     } else if (measuring) {
       ++measured_steps;
@@ -390,7 +403,7 @@ int cmd_train(const RunConfig& requested) {
       int64_t window_steps = 0;
       const float window_sum = losses.take(&window_steps);  // waits for the device
       if (!std::isfinite(window_sum)) return report_divergence(window_sum, window_steps);
-      double dt = seconds_since(t_window);
+      const double dt = std::max(seconds_since(t_window) - window_pause_s, 1e-9);
       ProgressInfo p;
       p.step = step;
       p.total_steps = total_steps;
@@ -413,24 +426,25 @@ int cmd_train(const RunConfig& requested) {
                   {"elapsed_s", seconds_since(t_start)}});
       last_window_loss = p.loss;
       t_window = std::chrono::steady_clock::now();
+      window_pause_s = 0;
     }
     if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && !last) {
       if (diverged()) return 1;  // no evaluation of diverged parameters
-      run_eval(step);
+      paused([&] { run_eval(step); });
     }
     const bool every = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
     const bool timed =
         cfg.checkpoint_minutes > 0 && seconds_since(t_saved) >= 60.0 * cfg.checkpoint_minutes;
     if ((every || timed) && !last) {
       if (diverged()) return 1;  // never checkpoint parameters a diverged step has updated
-      save(step);
+      paused([&] { save(step); });
     }
   }
   const double train_s = seconds_since(t_start);
-  const double measured_s = measuring ? seconds_since(t_measure) : 0;
-  const double words_per_s = measured_steps > 0
-                                 ? measured_steps * words_per_step / measured_s
-                                 : (step - first_step) * words_per_step / std::max(train_s, 1e-9);
+  const double measured_s = measuring ? seconds_since(t_measure) - measure_pause_s : 0;
+  const double words_per_s =
+      measured_steps > 0 ? measured_steps * words_per_step / std::max(measured_s, 1e-9)
+                         : (step - first_step) * words_per_step / std::max(train_s - pause_s, 1e-9);
   be->synchronize();
   if (cfg.profile) log_profile(log, ex.profile(), step - first_step, train_s, optimizer_s, data_s);
   save(step);
@@ -444,6 +458,7 @@ int cmd_train(const RunConfig& requested) {
   in.words_per_step = words_per_step;
   in.words_per_s = words_per_s;
   in.train_s = train_s;
+  in.pause_s = pause_s;
   in.setup_s = setup_s;
   in.final_train_loss = last_window_loss;
   in.train_loss_is_sampled = cfg.sampled_count() > 0;

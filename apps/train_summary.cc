@@ -36,6 +36,7 @@ nlohmann::json train_summary(const TrainSummaryInputs& in) {
                       {"words_per_s", in.words_per_s},
                       {"measured_steps", in.measured_steps},
                       {"train_seconds", in.train_s},
+                      {"eval_and_checkpoint_seconds", in.pause_s},
                       {"setup_seconds", in.setup_s},
                       {"final_train_loss", in.final_train_loss},
                       {"train_loss_is_sampled", in.train_loss_is_sampled},
@@ -71,10 +72,16 @@ nlohmann::json train_summary(const TrainSummaryInputs& in) {
 
 std::string done_line(const TrainSummaryInputs& in) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s: %lld steps in %s, %.0f words/s",
-                in.stopped_by_signal ? "stopped" : "done", static_cast<long long>(in.steps),
-                format_duration(in.train_s).c_str(), in.words_per_s);
+  std::snprintf(buf, sizeof buf, "%s: %lld steps in %s", in.stopped_by_signal ? "stopped" : "done",
+                static_cast<long long>(in.steps), format_duration(in.train_s).c_str());
   std::string line = buf;
+  if (in.pause_s >= 0.5) {  // words/s counts training steps only
+    std::snprintf(buf, sizeof buf, " (%s of it held-out evaluation and checkpoints)",
+                  format_duration(in.pause_s).c_str());
+    line += buf;
+  }
+  std::snprintf(buf, sizeof buf, ", %.0f words/s", in.words_per_s);
+  line += buf;
   if (in.final_eval) {
     std::snprintf(buf, sizeof buf, ", held-out perplexity %.6g", in.final_eval->perplexity());
     line += buf;

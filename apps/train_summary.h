@@ -28,6 +28,7 @@ void log_profile(TrainLog& log, const std::vector<OpProfile>& ops, int64_t steps
 struct TrainSummaryInputs {
   int64_t steps = 0, total_steps = 0, measured_steps = 0, vocab = 0;
   double words_per_step = 0, words_per_s = 0, train_s = 0, setup_s = 0;
+  double pause_s = 0;  // of train_s: held-out evaluations and checkpoints between steps
   double final_train_loss = 0;
   bool train_loss_is_sampled = false;
   size_t planned_bytes = 0, planned_train_bytes = 0, planned_eval_bytes = 0;
@@ -45,7 +46,8 @@ struct TrainSummaryInputs {
 nlohmann::json train_summary(const TrainSummaryInputs& in);
 
 // "done: N steps in 3m12s, 18000 words/s, held-out perplexity 135.4" ("stopped: ..." after a
-// signal)
+// signal; "in 3m12s (40s of it held-out evaluation and checkpoints)" when those took >= 0.5 s:
+// words/s counts the training steps only)
 std::string done_line(const TrainSummaryInputs& in);
 
 }  // namespace sg

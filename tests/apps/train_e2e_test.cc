@@ -324,6 +324,14 @@ TEST(TrainEndToEnd, KeepBestWritesTheBestEvaluatedParameters) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto evals = read_jsonl(d + "/log.jsonl", "eval");
   ASSERT_EQ(evals.size(), 4u);
+  // The three evaluations between steps (and the best checkpoints) are timed apart from training:
+  // words/s counts training steps only.
+  const auto first = nlohmann::json::parse(read_text(d + "/s.json"));
+  double eval_s = 0;
+  for (size_t i = 0; i + 1 < evals.size(); ++i) eval_s += evals[i]["seconds"].get<double>();
+  EXPECT_GE(first["eval_and_checkpoint_seconds"].get<double>(), eval_s);
+  EXPECT_LT(first["eval_and_checkpoint_seconds"].get<double>(),
+            first["train_seconds"].get<double>());
   double best = 1e300;
   int64_t best_step = -1;
   for (const auto& e : evals)

@@ -52,6 +52,12 @@ TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
   in.final_eval.reset();
   EXPECT_EQ(train_summary(in)["stopped_by_signal"], 2);
   EXPECT_EQ(done_line(in), "stopped: 600 steps in 3m12s, 18000 words/s");
+  // Evaluations and checkpoints between steps: said, since words/s leaves them out.
+  in.pause_s = 40;
+  EXPECT_EQ(done_line(in),
+            "stopped: 600 steps in 3m12s (40s of it held-out evaluation and checkpoints), 18000 "
+            "words/s");
+  EXPECT_EQ(train_summary(in)["eval_and_checkpoint_seconds"], 40.0);
 }
 
 }  // namespace
