@@ -50,6 +50,10 @@ int cmd_generate(const GenerateOptions& o) {
     std::istringstream is(o.prompt);
     for (std::string w; is >> w;) prompt.push_back(w);
   }
+  for (const auto& w : prompt)
+    SG_CHECK(w != "<S>" && w != "</S>", "--prompt: ", w,
+             " marks a sentence boundary and cannot be part of a prompt (a prompt is the start "
+             "of one sentence)");
   std::string unknown;  // words are case-sensitive and tokenized like the training text
   for (const auto& w : prompt)
     if (!vocab.contains(w)) unknown += (unknown.empty() ? "" : ", ") + w;
@@ -66,10 +70,13 @@ int cmd_generate(const GenerateOptions& o) {
       feed(id);
     }
     for (int n = 0; n < o.max_words; ++n) {
-      // A sentence has at least one word: </S> cannot come first.
-      const int32_t pick = sampler.sample(logits.data(), sampling, vocab.bos(),
-                                          rng_uniform_double(o.seed, 0x6e6, draw++),
-                                          line.empty() ? vocab.eos() : -1);
+      // Never <S> or <UNK> (not words to print), and a sentence has at least one word: </S>
+      // cannot come first.
+      const std::vector<int32_t> never =
+          line.empty() ? std::vector<int32_t>{vocab.bos(), vocab.unk(), vocab.eos()}
+                       : std::vector<int32_t>{vocab.bos(), vocab.unk()};
+      const int32_t pick =
+          sampler.sample(logits.data(), sampling, never, rng_uniform_double(o.seed, 0x6e6, draw++));
       if (pick == vocab.eos()) break;
       line += (line.empty() ? "" : " ") + vocab.word(pick);
       feed(pick);

@@ -189,7 +189,8 @@ int main(int argc, char** argv) {
   gen->add_option("--checkpoint", gen_opts.checkpoint, "checkpoint file or folder")->required();
   gen->add_option("--prompt", gen_opts.prompt, "words to start from");
   gen->add_option("--count", gen_opts.count, "sentences to generate")->check(CLI::Range(1, 10000));
-  gen->add_option("--max-words", gen_opts.max_words, "words per sentence at most")
+  gen->add_option("--max-words", gen_opts.max_words,
+                  "sampled words per sentence at most (the prompt's words not counted)")
       ->check(CLI::Range(1, 10000));
   gen->add_option("--temperature", gen_opts.temperature, "sampling temperature")
       ->check(CLI::Range(0.01, 100.0));

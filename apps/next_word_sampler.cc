@@ -12,20 +12,23 @@ NextWordSampler::NextWordSampler(int64_t vocab) : order_(vocab), prob_(vocab) {
   SG_CHECK(vocab > 0, "sampler: empty vocabulary");
 }
 
-int32_t NextWordSampler::sample(const float* logits, const SamplingOptions& o, int32_t never,
-                                double u, int32_t never_too) {
+int32_t NextWordSampler::sample(const float* logits, const SamplingOptions& o,
+                                const std::vector<int32_t>& never, double u) {
   SG_CHECK(o.temperature > 0, "--temperature must be > 0");
   SG_CHECK(o.top_k >= 0, "--top-k must be >= 0");
   SG_CHECK(o.top_p > 0 && o.top_p <= 1, "--top-p must be in (0, 1], got ", o.top_p);
   const int64_t V = static_cast<int64_t>(order_.size());
   // The drawable words first (in id order), then the excluded ones, which no cut can then keep.
   order_.clear();
+  auto excluded = [&](int32_t w) {
+    return std::find(never.begin(), never.end(), w) != never.end();
+  };
   for (int32_t w = 0; w < V; ++w)
-    if (w != never && w != never_too) order_.push_back(w);
+    if (!excluded(w)) order_.push_back(w);
   const int64_t drawable = static_cast<int64_t>(order_.size());
   SG_CHECK(drawable > 0, "sampler: every word of the vocabulary is excluded");
-  if (never >= 0 && never < V) order_.push_back(never);
-  if (never_too >= 0 && never_too < V && never_too != never) order_.push_back(never_too);
+  for (int32_t w = 0; w < V; ++w)
+    if (excluded(w)) order_.push_back(w);
   auto more_likely = [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   };

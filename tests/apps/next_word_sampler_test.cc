@@ -16,7 +16,7 @@ namespace {
 
 // Share of each word over u = (i + 0.5) / n.
 std::map<int32_t, double> shares(const std::vector<float>& logits, const SamplingOptions& o,
-                                 int32_t never = -1, int n = 10000) {
+                                 const std::vector<int32_t>& never = {}, int n = 10000) {
   NextWordSampler s(static_cast<int64_t>(logits.size()));
   std::map<int32_t, double> out;
   for (int i = 0; i < n; ++i) out[s.sample(logits.data(), o, never, (i + 0.5) / n)] += 1.0 / n;
@@ -61,14 +61,14 @@ TEST(NextWordSampler, TopKAndTopPCutTheTail) {
 
 TEST(NextWordSampler, NeverDrawsTheExcludedWordAndBreaksTiesBySmallerId) {
   const std::vector<float> logits = {5.f, 0.f, 0.f, 0.f};
-  auto p = shares(logits, SamplingOptions{}, /*never=*/0);
+  auto p = shares(logits, SamplingOptions{}, /*never=*/{0});
   EXPECT_EQ(p.count(0), 0u);
   EXPECT_NEAR(p[1], 1.0 / 3, 1e-3);
   SamplingOptions o;
   o.top_k = 1;  // the excluded argmax is removed before the cut: ties between 1, 2, 3 go to 1
-  EXPECT_EQ(only(shares(logits, o, 0)), 1);
+  EXPECT_EQ(only(shares(logits, o, {0})), 1);
   o.top_k = 2;  // 1 and 2, evenly
-  auto two = shares(logits, o, 0);
+  auto two = shares(logits, o, {0});
   EXPECT_EQ(two.count(0) + two.count(3), 0u);
   EXPECT_NEAR(two[1], 0.5, 1e-3);
   EXPECT_NEAR(two[2], 0.5, 1e-3);
@@ -80,27 +80,28 @@ TEST(NextWordSampler, ASecondExcludedWordForTheFirstPosition) {
   NextWordSampler s(4);
   SamplingOptions o;
   o.top_k = 1;
-  EXPECT_EQ(s.sample(logits.data(), o, /*never=*/0, 0.5, /*never_too=*/1), 2);
-  EXPECT_EQ(s.sample(logits.data(), o, 0, 0.5), 1);
+  EXPECT_EQ(s.sample(logits.data(), o, /*never=*/{0, 1}, 0.5), 2);
+  EXPECT_EQ(s.sample(logits.data(), o, {0}, 0.5), 1);
+  EXPECT_EQ(s.sample(logits.data(), o, {1, 0, 2}, 0.5), 3);  // any number, in any order
   o = SamplingOptions{};
   for (double u : {0.0, 0.3, 0.9999}) {
-    const int32_t w = s.sample(logits.data(), o, 0, u, 1);
+    const int32_t w = s.sample(logits.data(), o, {0, 1}, u);
     EXPECT_TRUE(w == 2 || w == 3) << u;
   }
   NextWordSampler two(2);
-  EXPECT_THROW(two.sample(logits.data(), o, 0, 0.5, 1), Error);
+  EXPECT_THROW(two.sample(logits.data(), o, {0, 1}, 0.5), Error);
 }
 
 TEST(NextWordSampler, BadOptionsAreOneLine) {
   NextWordSampler s(3);
   SamplingOptions o;
   o.top_p = 0;
-  EXPECT_THROW(s.sample(kThree.data(), o, -1, 0.5), Error);
+  EXPECT_THROW(s.sample(kThree.data(), o, {}, 0.5), Error);
   o.top_p = 1.5;
-  EXPECT_THROW(s.sample(kThree.data(), o, -1, 0.5), Error);
+  EXPECT_THROW(s.sample(kThree.data(), o, {}, 0.5), Error);
   o = SamplingOptions{};
   o.temperature = 0;
-  EXPECT_THROW(s.sample(kThree.data(), o, -1, 0.5), Error);
+  EXPECT_THROW(s.sample(kThree.data(), o, {}, 0.5), Error);
   EXPECT_THROW(NextWordSampler(0), Error);
 }
 

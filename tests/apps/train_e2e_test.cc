@@ -148,6 +148,17 @@ TEST(TrainEndToEnd, GenerateIsReproducible) {
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_EQ(c.out.rfind("the <UNK> people", 0), 0u) << c.out;
   EXPECT_NE(c.err.find("not in the vocabulary, read as <UNK>: qqqzzz"), std::string::npos) << c.err;
+  // Sampled words are words: never <UNK> (a barely trained model's favourite) nor <S>.
+  CliResult many = run_cli("generate --checkpoint " + d + "/ck --count 20 --max-words 20 --seed 3");
+  ASSERT_EQ(many.code, 0) << many.err;
+  EXPECT_EQ(many.out.find("<UNK>"), std::string::npos) << many.out;
+  EXPECT_EQ(many.out.find("<S>"), std::string::npos) << many.out;
+  // A prompt is the start of one sentence: boundary markers in it are an error.
+  CliResult marker = run_cli("generate --checkpoint " + d + "/ck --prompt 'the </S> we'");
+  EXPECT_EQ(marker.code, 1);
+  EXPECT_NE(marker.err.find("--prompt: </S> marks a sentence boundary"), std::string::npos)
+      << marker.err;
+  EXPECT_EQ(marker.out, "");
 }
 
 // --beta1/--beta2/--eps/--momentum/--weight-decay reach the optimizer: the defaults spelled out
