@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -34,18 +35,44 @@ std::string final_target(const std::string& path) {
   SG_FAIL("too many levels of symlinks at ", path);
 }
 
-void write_all(int fd, const std::string& bytes, const std::string& path, const std::string& what) {
+void write_all(int fd, const std::string& bytes, const std::string& path, const std::string& what,
+               bool close_on_error = true) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       const int err = w < 0 ? errno : EIO;
-      ::close(fd);
+      if (close_on_error) ::close(fd);
       SG_FAIL("cannot write ", what, " ", path, ": ", std::strerror(err));
     }
     done += static_cast<size_t>(w);
   }
+}
+
+// The descriptor a path names when it is one of this process's open files (/dev/stdout,
+// /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to one), else -1. Such a path must be written
+// through the descriptor: following it to the file behind (a shell redirection's target) and
+// replacing that file would throw away everything else the stream holds.
+int open_stream_fd(const std::string& path) {
+  fs::path p = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    const std::string s = p.lexically_normal().string();
+    if (s == "/dev/stdout") return 1;
+    if (s == "/dev/stderr") return 2;
+    for (const std::string prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+      if (s.size() > prefix.size() && s.compare(0, prefix.size(), prefix) == 0 &&
+          s.size() - prefix.size() <= 9 &&
+          s.find_first_not_of("0123456789", prefix.size()) == std::string::npos)
+        return std::atoi(s.c_str() + prefix.size());
+    }
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(p, ec))) return -1;
+    const fs::path to = fs::read_symlink(p, ec);
+    if (ec) return -1;
+    p = to.is_absolute() ? to : p.parent_path() / to;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -54,6 +81,12 @@ std::string output_final_target(const std::string& path) { return final_target(p
 
 void write_whole_file(const std::string& path, const std::string& bytes, const std::string& what) {
   SG_CHECK(!path.empty(), "no path given for the ", what);
+  const int stream = open_stream_fd(path);
+  if (stream >= 0) {  // after what stdio has buffered for the same stream
+    std::fflush(nullptr);
+    write_all(stream, bytes, path, what, /*close_on_error=*/false);
+    return;
+  }
   struct stat st;  // stat follows links: /dev/stdout -> /proc/self/fd/1 -> a pipe or terminal
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     SG_CHECK(!S_ISDIR(st.st_mode), what, " ", path, " is a folder");
@@ -98,6 +131,7 @@ void check_output_not_input(const std::string& out, const std::vector<std::strin
 void check_outputs_distinct(const std::string& out, const std::string& flag,
                             const std::string& other, const std::string& other_what) {
   if (out.empty() || other.empty()) return;
+  if (open_stream_fd(out) >= 0 && open_stream_fd(other) >= 0) return;  // both append to streams
   std::error_code ec;
   const fs::path a = fs::weakly_canonical(final_target(out), ec);
   if (ec) return;
@@ -111,6 +145,13 @@ void check_outputs_distinct(const std::string& out, const std::string& flag,
 
 void check_output_writable(const std::string& out, const std::string& flag) {
   if (out.empty()) return;
+  const int stream = open_stream_fd(out);
+  if (stream >= 0) {
+    const int fl = ::fcntl(stream, F_GETFL);
+    SG_CHECK(fl >= 0 && (fl & O_ACCMODE) != O_RDONLY, "cannot write ", flag, " ", out,
+             ": descriptor ", stream, " is not open for writing");
+    return;
+  }
   struct stat st;
   if (::stat(out.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
     SG_CHECK(::access(out.c_str(), W_OK) == 0, "cannot write ", flag, " ", out, ": ",

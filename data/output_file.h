@@ -5,6 +5,9 @@
 //   - a symlink is followed: its final target is what gets replaced, the link stays a link;
 //   - a device, FIFO or socket (/dev/stdout, /dev/null, a pipe) is written straight through, never
 //     replaced by a regular file;
+//   - one of this process's open streams (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N) is
+//     written through its descriptor, also when a shell redirected it to a regular file (which
+//     is then appended to at the stream's position, not replaced);
 //   - an output that is the same file as one of the run's inputs is refused before anything runs.
 #pragma once
 #include <string>

@@ -161,6 +161,28 @@ TEST(TrainEndToEnd, GenerateIsReproducible) {
   EXPECT_EQ(marker.out, "");
 }
 
+// A whole-file output named /dev/stdout or /dev/stderr while the shell redirects that stream to a
+// regular file (run_cli does) is written through the stream: the file keeps the progress and
+// result lines around it. It used to be replaced by the JSON alone.
+TEST(TrainEndToEnd, OutputsToRedirectedStandardStreamsKeepTheStream) {
+  std::string d = temp_dir("streams");
+  CliResult t = run_cli("train " + kTiny + " --steps 3 --checkpoint " + d + "/ck --summary-json " +
+                        "/dev/stderr --log /dev/stderr");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.err.find("done: 3 steps"), std::string::npos) << t.err;
+  EXPECT_NE(t.err.find("\"words_per_s\""), std::string::npos) << t.err;
+  CliResult e = run_cli("eval --checkpoint " + d + "/ck --data " + kData +
+                        " --max-tokens 640 --json /dev/stdout");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const size_t text = e.out.find("perplexity "), json = e.out.find("\"perplexity\"");
+  ASSERT_NE(text, std::string::npos) << e.out;
+  ASSERT_NE(json, std::string::npos) << e.out;
+  EXPECT_LT(text, json) << "the JSON comes after the lines printed before it";
+  CliResult v = run_cli("vocab --data " + kData + " --out /dev/fd/1");
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("<S> ", 0), 0u) << v.out.substr(0, 200);
+}
+
 // --beta1/--beta2/--eps/--momentum/--weight-decay reach the optimizer: the defaults spelled out
 // train bit for bit like no flags, and a changed value changes the run.
 TEST(TrainEndToEnd, OptimizerHyperparameterFlagsReachTheOptimizer) {
