@@ -92,7 +92,8 @@ struct ModelFlags {
         "also write the checkpoint every this many steps (0 = off)");
     add(app, "--checkpoint-minutes", &sg::RunConfig::checkpoint_minutes,
         "also write the checkpoint every this many minutes (default 10; 0 = off)");
-    add(app, "--log", &sg::RunConfig::log, "JSON-lines metrics file");
+    add(app, "--log", &sg::RunConfig::log,
+        "JSON-lines metrics file, appended to: each run starts with a \"start\" event");
     add(app, "--summary-json", &sg::RunConfig::summary_json, "end-of-run summary JSON file");
     add(app, "--eval-every", &sg::RunConfig::eval_every,
         "steps between held-out evaluations (0 = end only)");

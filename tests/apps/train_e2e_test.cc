@@ -379,6 +379,7 @@ TEST(TrainEndToEnd, KeepBestWritesTheBestEvaluatedParameters) {
   EXPECT_NE(best_step, 40) << "the last evaluation is the best: the resume below proves nothing";
   r = run_cli(run + " --resume");  // no steps left: only the final evaluation, of step 40 again
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_jsonl(d + "/log.jsonl", "start").size(), 2u) << "--log appends, run by run";
   auto s = nlohmann::json::parse(read_text(d + "/s.json"));
   EXPECT_EQ(s["best_step"].get<int64_t>(), best_step);
   EXPECT_EQ(s["best_heldout_perplexity"].get<double>(), best);
