@@ -8,7 +8,8 @@
 //   batch);
 //   - --json for scripts, --svg FILE for a picture of the arenas (engine/plan_svg.h).
 // The evaluation graph (full softmax, forward only) that `train` also builds is planned and
-// reported beside it.
+// reported beside it, unless train would evaluate nothing (--heldout none, or --data without
+// held-out text).
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -67,6 +68,7 @@ PlannedRun plan_run(RunConfig cfg, int64_t vocab, const std::string& state, int6
   r.optimizer = opt.describe();
   r.notes = opt.sketch_load_notes();
   for (const std::string& note : opt.policy_notes()) r.notes.push_back(note);
+  if (cfg.heldout == "none") return r;  // train builds no evaluation graph either
   LmGraph eval_model = build_lm(eval_model_config(cfg, vocab));
   // The evaluation graph shares the training parameters (planned as external, not counted twice)
   // and, as in train, the training graph's gemm workspace (none of its own).
@@ -163,6 +165,8 @@ int cmd_plan(const PlanOptions& o) {
   int64_t vocab = o.vocab_size;
   SG_CHECK(vocab == 0 || vocab >= 4,
            "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
+  if (!cfg.data.empty() && cfg.heldout.empty() && find_corpus(cfg.data).heldout_shards.empty())
+    cfg.heldout = "none";  // as train: no held-out text, no evaluation graph
   if (vocab == 0 && !cfg.data.empty()) {
     CorpusLayout c = find_corpus(cfg.data);
     TrainLog log("");
@@ -253,9 +257,13 @@ int cmd_plan(const PlanOptions& o) {
               main_run.optimizer.c_str());
   std::printf("\ntraining step (state %s):\n%s\n", main_run.state.c_str(),
               format_plan(main_run.train_plan, main_run.train.requests).c_str());
-  std::printf("evaluation graph (full softmax, batch %lld, forward only, parameters shared): %s\n",
-              static_cast<long long>(main_run.eval_batch),
-              format_bytes(main_run.eval_plan.total_bytes()).c_str());
+  if (cfg.heldout == "none")
+    std::printf("evaluation graph: none (no held-out evaluation)\n");
+  else
+    std::printf(
+        "evaluation graph (full softmax, batch %lld, forward only, parameters shared): %s\n",
+        static_cast<long long>(main_run.eval_batch),
+        format_bytes(main_run.eval_plan.total_bytes()).c_str());
   std::printf("total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
               mb(main_run.total()).c_str());
   if (!columns.empty())

@@ -81,9 +81,12 @@ struct ModelFlags {
         for_training ? "CPU threads (0 = all cores)"
                      : "CPU threads of the run planned (0 = this machine's cores): a CPU run plans "
                        "1.3 MB of matrix-product scratch per thread");
-    if (!for_training) return;
     add(app, "--heldout", &sg::RunConfig::heldout,
-        "held-out shard file (default: the 00000 held-out shard; none: no held-out evaluation)");
+        for_training ? "held-out shard file (default: the 00000 held-out shard; none: no held-out "
+                       "evaluation)"
+                     : "none: plan train --heldout none (no evaluation graph); a file: the "
+                       "default");
+    if (!for_training) return;
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
     add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
     add(app, "--seed", &sg::RunConfig::seed, "random seed")->check(kSeedRange);

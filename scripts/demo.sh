@@ -27,7 +27,7 @@ done
 
 echo
 echo "== memory plan of this configuration, the policies side by side =="
-"$BIN" plan --data "$DATA" --preset small --compare-states "${STATES[@]}" \
+"$BIN" plan --data "$DATA" --preset small --threads "$THREADS" --compare-states "${STATES[@]}" \
   --svg "$OUT/plan.svg" | sed -n '/side by side/,$p'
 
 echo

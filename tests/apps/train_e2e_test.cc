@@ -518,17 +518,18 @@ TEST(TrainEndToEnd, PlanPredictsTrainsMemoryExactly) {
       CliResult r = run_cli("train " + flags + " --steps 2 --summary-json " + d + "/s.json");
       ASSERT_EQ(r.code, 0) << r.err;
       auto s = nlohmann::json::parse(read_text(d + "/s.json"));
-      CliResult p =
-          run_cli("plan --preset tiny --data " + kData + " --threads " + threads + " --json");
+      CliResult p = run_cli("plan --preset tiny --data " + kData + " --threads " + threads + held +
+                            " --json");
       ASSERT_EQ(p.code, 0) << p.err;
       auto j = nlohmann::json::parse(p.out);
       EXPECT_EQ(s["measured_peak_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>());
       EXPECT_EQ(j["plan"]["train_total_bytes"].get<int64_t>(),
                 s["planned_train_bytes"].get<int64_t>())
           << "threads " << threads << held;
-      if (held.empty())
-        EXPECT_EQ(j["plan"]["total_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>())
-            << "threads " << threads;
+      // plan --heldout none plans no evaluation graph, as train does.
+      EXPECT_EQ(j["plan"]["total_bytes"].get<int64_t>(), s["planned_bytes"].get<int64_t>())
+          << "threads " << threads << held;
+      EXPECT_EQ(j["plan"]["eval_total_bytes"].get<int64_t>() == 0, !held.empty());
     }
 }
 
