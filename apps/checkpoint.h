@@ -50,7 +50,8 @@ void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, in
                      const std::map<std::string, std::string>& extra = {});
 
 // Copies param/* (and state/* when with_state) into the executor's tensors; every parameter of the
-// graph must be present with the same shape. Values bound externally are skipped.
+// graph must be present with the same shape. Externally bound values are written through to the
+// memory they are bound to.
 void restore_model(const Checkpoint& ck, Executor& ex, const LmGraph& model, bool with_state);
 // Copies optim/* into the optimizer's state buffers (names and sizes must match exactly).
 void restore_optimizer(const Checkpoint& ck, Backend& be, const Optimizer& opt);

@@ -288,7 +288,7 @@ int cmd_train(const RunConfig& requested) {
                 {"unk_tokens", r.unk_targets},
                 {"seconds", r.seconds}});
     if (best.offer(r.perplexity(), at_step) && cfg.keep_best) {
-      // Parameters only: for eval and generate, not for --resume.
+      // No optimizer state: for eval and generate, not for --resume.
       const std::string path = cfg.checkpoint + "/best.safetensors";
       save_checkpoint(path, cfg, at_step, words_seen, vocab, ex, model, nullptr, best.metadata());
       log.line("best held-out perplexity so far: written to " + path);

@@ -14,7 +14,7 @@
 namespace sg {
 
 // True for "cpu", false for "cuda" / "cuda:N": graphs for the CPU plan the LSTM recurrences'
-// packed weights (LmConfig::cpu_workspaces).
+// packed weights and the full softmax's chunk column sums (LmConfig::cpu_workspaces).
 bool runs_on_cpu(const std::string& device);
 
 // The training graph: B streams, T steps, the configured softmax, dropout on.

@@ -11,10 +11,11 @@ namespace sg {
 
 struct RunConfig {
   // Data.
-  std::string data;        // LM1B-layout folder
+  std::string data;        // LM1B-layout or split-named folder, or FILE[,FILE...]
   std::string vocab_file;  // optional: load instead of building from the training shards
-  std::string
-      heldout;  // optional: explicit held-out shard file (default: the 00000 held-out shard)
+  // Optional: a held-out shard file (default: the 00000 held-out shard, or a split folder's
+  // validation file); "none": no held-out evaluation.
+  std::string heldout;
   int min_count = 3;
   // Model.
   std::string preset = "small";
@@ -27,10 +28,11 @@ struct RunConfig {
   // Optimizer.
   std::string optimizer = "adam";
   float lr = 4e-3f;
-  std::string schedule = "constant";  // constant | linear | warmup:N | warmup:N+linear
+  std::string schedule = "constant";  // constant | linear | cosine | warmup:N[+linear|+cosine]
   float clip = 1.0f;
   float clip_per_param = 0.0f;  // per-group (per-parameter) norm clipping; 0 = off
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam / AdamW (beta2, eps also RMSprop)
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam / AdamW (beta2 also RMSprop; eps
+                                                    // also RMSprop, Adagrad, SM3)
   float momentum = 0.9f;                            // momentum / nesterov
   float weight_decay = 0.0f;                        // L2 added to the gradient; AdamW: decoupled
   float sparsify = 0.01f;       // topk-sgd / randk-sgd: fraction of entries sent
@@ -45,7 +47,7 @@ struct RunConfig {
   uint64_t seed = 1;
   // Output.
   std::string checkpoint;          // folder; empty = none
-  int64_t checkpoint_every = 0;    // steps; 0 = only at the end
+  int64_t checkpoint_every = 0;    // steps; 0 = off (the end, and checkpoint_minutes, still write)
   double checkpoint_minutes = 10;  // also every this many minutes of wall time; 0 = off
   bool resume = false;
   std::string log;              // JSON-lines metrics file

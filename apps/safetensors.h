@@ -2,8 +2,8 @@
 // `safetensors.numpy.load_file`):
 //   [u64 little-endian N][N bytes of JSON header, space-padded to a multiple of 8][tensor bytes]
 //   header: {"__metadata__": {"key": "string", ...},
-//            "<name>": {"dtype": "F32"|"I32"|"I64"|"U8", "shape": [...], "data_offsets": [begin,
-//            end]}, ...}
+//            "<name>": {"dtype": "F32"|"BF16"|"I32"|"I64"|"U8", "shape": [...],
+//                       "data_offsets": [begin, end]}, ...}
 // Offsets are relative to the start of the tensor bytes; tensors are stored in name order, back to
 // back. Writing is atomic: a temporary file in the same folder is fsync'ed and renamed over the
 // target, so a crash never leaves a partial checkpoint and never destroys the previous one.
@@ -20,7 +20,7 @@
 namespace sg {
 
 struct StTensor {
-  std::string dtype;  // "F32", "I32", "I64" or "U8"
+  std::string dtype;  // "F32", "BF16", "I32", "I64" or "U8"
   std::vector<int64_t> shape;
   std::vector<uint8_t> bytes;  // the data, unless it is streamed (source) or left in the file
   // Writing: when set, source(offset, n, dst) copies data bytes [offset, offset + n) to dst.

@@ -2,15 +2,13 @@
 // byte offsets in two arenas, plus a report. Needs no device, so a laptop can plan a GPU run.
 //
 //   persistent arena: parameters, optimizer state, carried LSTM state; every buffer lives for the
-//   whole run and
-//                     gets its own range (no reuse).
+//                     whole run and gets its own range (no reuse).
 //   step arena:       activations, gradients, data, workspaces; a buffer lives over op indices
-//   [first, last]
-//                     (inclusive). Two buffers may share bytes only when their lifetimes do not
-//                     overlap. Offsets are assigned greedily, largest buffer first (ties: earlier
-//                     first, then request order), each at the best-fitting (smallest sufficient)
-//                     gap among already placed buffers whose lifetimes overlap it. Deterministic
-//                     for the same requests.
+//                     [first, last] (inclusive). Two buffers may share bytes only when their
+//                     lifetimes do not overlap. Offsets are assigned greedily, largest buffer
+//                     first (ties: earlier first, then request order), each at the best-fitting
+//                     (smallest sufficient) gap among already placed buffers whose lifetimes
+//                     overlap it. Deterministic for the same requests.
 // Every offset and size is rounded up to `alignment` bytes (256 by default: the CUDA allocation
 // granularity).
 #pragma once

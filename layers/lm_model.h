@@ -2,16 +2,14 @@
 // full), built as one graph per shape configuration (time-major batches: position t*B + b).
 //
 // Parameters (stable names; checkpoints use them):
-//   "embedding/W" [V, E]                 init uniform(-0.1, 0.1)
-//   "lstm{l}/W"   [in_l + R, 4H]         rows: input weights then recurrent weights; gate blocks
-//   i|f|g|o;
-//                                        init uniform(-1/sqrt(H), 1/sqrt(H)) (PyTorch's LSTM
-//                                        default)
-//   "lstm{l}/b"   [4H]                   sum of two uniform(-1/sqrt(H), 1/sqrt(H)) draws
-//                                        (PyTorch's b_ih + b_hh; no forget-gate offset)
-//   "lstm{l}/P"   [H, proj]              when proj > 0; uniform(-1/sqrt(H), 1/sqrt(H))
-//   "softmax/W"   [V, D_out]             uniform(-1/sqrt(D_out), 1/sqrt(D_out));  D_out = proj > 0
-//   ? proj : H "softmax/b"   [V]                    0
+//   "embedding/W" [V, E]          init uniform(-0.1, 0.1)
+//   "lstm{l}/W"   [in_l + R, 4H]  rows: input weights then recurrent weights; gate blocks i|f|g|o;
+//                                 init uniform(-1/sqrt(H), 1/sqrt(H)) (PyTorch's LSTM default)
+//   "lstm{l}/b"   [4H]            sum of two uniform(-1/sqrt(H), 1/sqrt(H)) draws
+//                                 (PyTorch's b_ih + b_hh; no forget-gate offset)
+//   "lstm{l}/P"   [H, proj]       when proj > 0; uniform(-1/sqrt(H), 1/sqrt(H))
+//   "softmax/W"   [V, D_out]      uniform(-1/sqrt(D_out), 1/sqrt(D_out)); D_out = proj ? proj : H
+//   "softmax/b"   [V]             0
 // with in_0 = E, in_l = R (l > 0), R = D_out. Every value is rng_uniform(seed, fnv1a64(name),
 // index) mapped to its range (engine/rng.h), generated on the host and uploaded, so a seed gives
 // the same parameters on any backend. Carried state: "lstm{l}/h" [B, R], "lstm{l}/c" [B, H]
@@ -30,7 +28,7 @@
 namespace sg {
 
 struct LmConfig {
-  int64_t vocab = 0;  // V (frequency-sorted ids: 0 is the most frequent)
+  int64_t vocab = 0;  // V: ids 0-2 are <S>, </S>, <UNK>, then the words by descending count
   int64_t emb = 128, hidden = 512,
           proj = 128;  // proj 0 = no projection (LSTM output size = hidden)
   int layers = 1;
@@ -68,10 +66,10 @@ void reset_lm_state(Executor& ex, const LmGraph& m);  // zero all carried state
 // input, recurrent and projection GEMMs, and the softmax logits: N*(S+1)*D sampled, N*V*D full).
 int64_t lm_forward_flops(const LmConfig& cfg);
 
-// Named configurations: "small" (the bundled corpus default: E 128, H 512, P 128, 1 layer, sampled
-// 1024, B 32, T 20) and "lm1b" (Jozefowicz et al. 2016 LSTM-2048-512 style: V 793,471, E 256, 1
-// layer of 2048 cells projected to 256, sampled 8192, B 1024, T 20). vocab is left as given for
-// "small". Throws on an unknown name.
+// Named configurations for tests: "small" (the bundled corpus default: E 128, H 512, P 128, 1
+// layer, sampled 1024, B 32, T 20) and "lm1b" (Spring et al. 2019's LM1B model: V 793,471, E 256,
+// 1 layer of 2048 cells projected to 256, sampled 8192, B 1024, T 20). vocab is left as given for
+// "small". Throws on an unknown name. The command line's presets are RunConfig::apply_preset.
 LmConfig lm_preset(const std::string& name, int64_t vocab = 0);
 
 }  // namespace sg

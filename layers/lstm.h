@@ -2,11 +2,12 @@
 // (time-major).
 //
 // Shapes (R = proj > 0 ? proj : H is the recurrent/output size):
-//   x  [T*B, I] (any shape whose last dim is I and numel T*B*I, e.g. [T, B, I]); row t*B + b = step
-//   t, stream b W  [I + R, 4H]  rows 0..I-1 = W_x (input weights), rows I..I+R-1 = W_h (recurrent
-//   weights);
+//   x  [T*B, I]     (any shape whose last dim is I and numel T*B*I, e.g. [T, B, I]); row t*B + b
+//                   = step t, stream b
+//   W  [I + R, 4H]  rows 0..I-1 = W_x (input weights), rows I..I+R-1 = W_h (recurrent weights);
 //                   column blocks i | f | g | o
-//   b  [4H]         P [H, proj] (only when proj > 0)
+//   b  [4H]
+//   P  [H, proj]    only when proj > 0
 //   h0 [B, R], c0 [B, H]  initial state; y [T*B, R] output
 // Per step t (h_{-1} = h0, c_{-1} = c0):
 //   z_t = x_t W_x + h_{t-1} W_h + b;  i, f, o = sigmoid(z_i, z_f, z_o), g = tanh(z_g)
@@ -14,7 +15,9 @@
 // Forward: one GEMM [T*B, I] x [I, 4H] for the input part of every step, then per step one GEMM
 // [B, R] x [R, 4H], the fused gate kernel (layers/lstm_kernels.h) and, with projection, [B, H] x
 // [H, P]. Backward (layers/lstm_backward.cc): reverse loop with per-step GEMMs for the recurrent
-// gradient, then dx, dW, db, dP as whole-sequence GEMMs.
+// gradient, then dx, dW, db, dP as whole-sequence GEMMs. This per-step sequence is the CUDA path;
+// on the CPU both loops are the fused recurrences of layers/lstm_cpu.h (one OpenMP region, each
+// thread owning a block of cells with packed W_h / P; same maths and saved values).
 //
 // Carried state (truncated BPTT): when h0 / c0 are State values (Graph::state) the op reads them as
 // the initial state and overwrites them with the final h_{T-1} / c_{T-1}, so the next executor run

@@ -1,9 +1,9 @@
 // LSTM backward op (the gradient of the op in lstm.cc). With dG_t = d(pre-activation gates) of step
 // t, dH_t = dL/dh_t (total) and dm_t = dL/dm_t:
 //   reverse loop t = T-1 .. 0:
-//     dH_t = dy_t + dG_{t+1} W_h^T            (GEMM [B, 4H] x [4H, R], accumulated onto a copy of
-//     dy) dm_t = dH_t P^T  (projection)  or dH_t  (GEMM [B, P] x [P, H]) fused gate kernel: dG_t,
-//     and dc carried to step t-1 (dc_{t-1} contribution = dc_t * f_t)
+//     dH_t = dy_t + dG_{t+1} W_h^T        (GEMM [B, 4H] x [4H, R], accumulated onto a copy of dy)
+//     dm_t = dH_t P^T (projection) or dH_t  (GEMM [B, P] x [P, H])
+//     fused gate kernel: dG_t, and dc carried to step t-1 (dc_{t-1} contribution = dc_t * f_t)
 //   then whole-sequence GEMMs:
 //     dW_x = x^T dG        dW_h = h0^T dG_0 + y_{0..T-2}^T dG_{1..T-1}      db = column sums of dG
 //     dP = M^T dH (M = o * tanh(c), recomputed by the gate kernel)       dx = dG W_x^T

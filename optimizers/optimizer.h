@@ -24,7 +24,8 @@
 // 0.25, C 1000, the authors' code). topk-sgd / randk-sgd keep k = max(1, round(sparsify * numel))
 // entries (random-k: each with probability sparsify) of dense gradients; row-sparse gradients under
 // those rules take a plain lazy SGD step. sm3 on a vector is Adagrad. Nothing is allocated and
-// nothing is read back to the host during step().
+// nothing is read back to the host during step(), except the sketch hash seeds once, on the first
+// step after bind.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -44,11 +45,11 @@ namespace sg {
 
 struct OptimizerConfig {
   std::string rule = "adam";  // sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3
-                              // | topk-sgd | randk-sgd  (also topk-sgd-nofeedback, an ablation)
+                              // | sm3-momentum | topk-sgd | randk-sgd | topk-sgd-nofeedback
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0.9f, weight_decay = 0.f;
   float clip = 0.f;                   // global-norm clipping; 0 = off
   float clip_per_param = 0.f;         // per-group clipping: each parameter's own norm; 0 = off
-  std::string schedule = "constant";  // constant | linear | warmup:N | warmup:N+linear
+  std::string schedule = "constant";  // constant | linear | cosine | warmup:N[+linear|+cosine]
   int64_t total_steps = 0;
   std::string state =
       "dense";             // policy text: dense | cs-mv | cs-v | cs-mv:10x | per-parameter form
@@ -73,7 +74,8 @@ class Optimizer {
   // row-sparse gradient capacity) than a sketch has buckets per hash row, so every bucket mixes
   // several active rows each step and the estimates are noisy (see README "Known gaps"). In the
   // paper's LM1B model the ratio is 0.39 (embedding) and 0.54 (softmax); on the bundled corpus's
-  // small model 1.1 and 3.0. Empty when no sketch is overloaded.
+  // small model 1.1 and 3.0. Also one line per sketch at or under 1x compression (it saves no
+  // memory). Empty when there is nothing to say.
   std::vector<std::string> sketch_load_notes() const;
   // One line when a --state policy other than dense changes no store of this optimizer (e.g.
   // cs-v for momentum, which keeps no v; any sketch for sm3, whose covers are fixed), so the run

@@ -1,9 +1,8 @@
 // State policy: which store holds each moment of each parameter, parsed from a short text.
 //
-//   policy  := "dense"                               every moment in a dense fp32 store
-//            | preset [":" N "x"] ["+bf16"]         preset on the large parameters, N-fold
-//            compression | entry (";" entry)*                    per-parameter form; unnamed
-//            parameters stay dense
+//   policy  := "dense"                        every moment in a dense fp32 store
+//            | preset [":" N "x"] ["+bf16"]   preset on the large parameters, N-fold compression
+//            | entry (";" entry)*             per-parameter form; unnamed parameters stay dense
 //   preset  := "bf16"    every moment of every parameter dense in bfloat16 (half the bytes)
 //            | "cs-mv"   m in a Count-Sketch, v in a Count-Min Sketch (default 5x)
 //            | "cs-v"    v only in a Count-Min Sketch

@@ -16,9 +16,9 @@
 //   sm3-momentum  the same nu and covers, then momentum on the preconditioned gradient
 //              u = g / (sqrt(nu) + eps): m = mu * m + (1 - mu) * u; w -= lr * m (the SM3 paper's
 //              training runs used mu = 0.9; vectors: adagrad, as sm3)
-//   topk-sgd / randk-sgd (error feedback, Stich et al. 2018): p = e + lr * g; u = top-k (or
-//   random-k)
-//              of p; w -= u; e = p - u. "topk-sgd-nofeedback" is the ablation that drops e.
+//   topk-sgd / randk-sgd (error feedback, Stich et al. 2018): p = e + lr * g; u = the k largest
+//              |p| (ties at the threshold kept), or for randk each p_i kept with probability
+//              sparsify; w -= u; e = p - u. "topk-sgd-nofeedback" is the ablation that drops e.
 // Every EMA is written decay * old + scale * x, the same expression the sketches use, so a lossless
 // sketch gives bit-identical numbers.
 #pragma once

@@ -1,10 +1,10 @@
 // Learning-rate schedules, as a factor of the base rate at global step t (t counts from 1):
 //   constant         1
-//   linear           max(0, 1 - (t - 1) / T)                 (1 at the first step, 0 after T steps)
-//   cosine           (1 + cos(pi * min(1, (t - 1) / T))) / 2  (1 at the first step, 0 after T
-//   steps) warmup:N         min(1, t / N) warmup:N+linear  t / N for t <= N, then the linear decay
-//   over the remaining T - N steps warmup:N+cosine  t / N for t <= N, then the cosine decay over
-//   the remaining T - N steps
+//   linear           max(0, 1 - (t - 1) / T)                  (1 at the first step, 0 after T)
+//   cosine           (1 + cos(pi * min(1, (t - 1) / T))) / 2  (1 at the first step, 0 after T)
+//   warmup:N         min(1, t / N)
+//   warmup:N+linear  t / N for t <= N, then the linear decay over the remaining T - N steps
+//   warmup:N+cosine  t / N for t <= N, then the cosine decay over the remaining T - N steps
 // T = total_steps (required, > N, by the decaying forms).
 #pragma once
 #include <cstdint>

@@ -2,13 +2,13 @@
 // viewed as a matrix [rows, dim] (rows = first dimension, dim = the product of the others; a vector
 // is [n, 1]).
 //
-//   Dense        f32 [rows, dim]                    value(i, c) = S[i, c]
-//   CountSketch  f32 [depth, width, dim] (signed)   value(i, c) = median_j sign_j(i) * S[j,
-//   bucket_j(i), c] CountMin     f32 [depth, width, dim] (>= 0)     value(i, c) = min_j S[j,
-//   bucket_j(i), c] Cover (SM3)  f32 [rows] + f32 [dim]             value(i, c) = min(row[i],
-//   col[c]); row only ([rows]) for
-//                                                   row-sparse gradients (value = row[i]); vectors
-//                                                   use Dense
+//   Dense        f32 [rows, dim]                  value(i, c) = S[i, c]
+//   CountSketch  f32 [depth, width, dim], signed  value(i, c) = median_j sign_j(i) S[j, b_j(i), c]
+//   CountMin     f32 [depth, width, dim], >= 0    value(i, c) = min_j S[j, b_j(i), c]
+//   Cover (SM3)  f32 [rows] + f32 [dim]           value(i, c) = min(row[i], col[c]); row only
+//                                                 ([rows]) for row-sparse gradients (value =
+//                                                 row[i]); vectors use Dense
+//   (b_j(i) = bucket_j(i), sketch/hash.h)
 //   Residual     f32 [rows, dim] dense error-feedback buffer of top-k / random-k SGD
 //
 // Sketch updates (kernels in sketch_kernels.inc), for the active rows i with inputs x_i (g or g*g):

@@ -1,4 +1,6 @@
-// AVX-512 sgemm (see sgemm_avx512.h). Loop nest, outermost first:
+// AVX-512 sgemm (see sgemm_avx512.h). Three paths give the same tiles and the same sums: m <= 48
+// rows of C with op(B) = B read B in place (no packing); all of op(B) fitting the B buffer packs it
+// once and runs ic outer, pc inner; otherwise the general loop nest, outermost first:
 //   jc over n by kNC:  pc over k by kKC:  pack op(B)[pc.., jc..] into kNR-column strips
 //     ic over m by kMC:  pack op(A)[ic.., pc..] into kMR-row strips
 //       jr over the B strips, ir over the A strips: the register tile

@@ -7,7 +7,7 @@
 // is packed into kNR-wide column strips and op(A)'s into kMR-row strips (zero padded), and a
 // kMR x kNR register tile of C accumulates over one k block with FMAs. Each element of C is summed
 // in the same order for given (m, n, k) whatever called it, so results do not depend on how the
-// caller shares work out. The packing scratch (sgemm_avx512_scratch_floats(), ~1.2 MB, 64-byte
+// caller shares work out. The packing scratch (sgemm_avx512_scratch_floats(), 1.29 MB, 64-byte
 // aligned) is the caller's: executors plan one per thread (engine/executor.h) and the CPU products
 // hand each thread its own (engine/cpu/gemm_scratch.h); a call given none uses a buffer of its
 // thread's own, allocated on first use (tests, benchmarks).

@@ -1,8 +1,9 @@
 // Full-softmax cross-entropy graph op (engine/kernels/softmax_xent_kernels.h):
 //   logits [..., C] viewed as [N, C], targets i32 [...] viewed as [N]
-//   outputs: loss [1] = mean_i (logsumexp(x_i) - x_{i, t_i}),  row_loss [...] (per-row, not
-//   differentiable) gradient: dlogits = (softmax(x) - onehot(t)) * dloss / N, recomputed from the
-//   logits (no stored softmax).
+//   outputs: loss [1] = mean_i (logsumexp(x_i) - x_{i, t_i}), row_loss [...] (per row, not
+//            differentiable)
+//   gradient: dlogits = (softmax(x) - onehot(t)) * dloss / N, recomputed from the logits (no
+//             stored softmax).
 #include "engine/dispatch.h"
 #include "engine/kernels/softmax_xent_kernels.h"
 #include "engine/ops/op_common.h"

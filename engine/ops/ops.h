@@ -11,21 +11,22 @@
 //   bias_add(x, b)             x [..., C] + b [C]; gradient of b = column sums of dy
 //   matmul(a, b, ta, tb)       op(A) [M, K] x op(B) [K, N]; a or b of rank > 2 is folded to 2-D as
 //                              [prod(leading dims), last dim]. Output [M, N], or a's leading dims +
-//                              [N] when a has rank > 2 and !ta (e.g. [B, T, K] x [K, N] -> [B, T,
-//                              N]).
+//                              [N] when a has rank > 2 and !ta ([B, T, K] x [K, N] -> [B, T, N])
 //   batched_matmul(a, b, ...)  a [P, ., .], b [P, ., .] -> [P, M, N], one product per batch entry p
 //   slice(x, axis, start, len) x[..., start:start+len, ...] along axis (negative axis counts from
-//   the end) concat(xs, axis)           inputs equal except along axis reshape(x, shape) same numel
-//   (copies; tensors do not alias) sum(x), mean(x)            -> [1] gather(table, ids) table [V,
-//   D] f32, ids i32 any shape S -> S + [D]. The gradient of table is
-//                              ROW-SPARSE (unique ids, summed rows, count) when table is a
-//                              Parameter; dense [V, D] otherwise.
+//                              the end)
+//   concat(xs, axis)           inputs equal except along axis
+//   reshape(x, shape)          same numel (copies; tensors do not alias)
+//   sum(x), mean(x)            -> [1]
+//   gather(table, ids)         table [V, D] f32, ids i32 any shape S -> S + [D]. The gradient of
+//                              table is ROW-SPARSE (unique ids, summed rows, count) when table is
+//                              a Parameter; dense [V, D] otherwise.
 //   log_softmax_cross_entropy(logits, targets)
 //                              logits [..., C] f32, targets i32 of shape logits.dims[:-1] -> mean
 //                              loss [1]; optionally also the per-row losses (shape of targets).
-//   dropout(x, p, salt)        training: x * mask / (1 - p) with mask from engine/rng.h(seed,
-//   stream(step,
-//                              salt), index); evaluation (OpContext::training false): identity.
+//   dropout(x, p, salt)        training: x * mask / (1 - p) with mask from engine/rng.h (seed,
+//                              stream(step, salt), index); evaluation (OpContext::training false):
+//                              identity.
 #pragma once
 #include <cstdint>
 #include <memory>
