@@ -75,97 +75,77 @@ void check_utf8_line(std::string_view line, const std::string& what, const std::
     SG_FAIL(what, " ", path, ":", line_no, " is not valid UTF-8 (byte ", bad + 1, " of the line)");
 }
 
-LineReader::LineReader(const std::string& path, std::string what)
-    : path_(path), what_(std::move(what)), buf_(1 << 20) {
-  f_ = std::fopen(path.c_str(), "rb");
-  SG_CHECK(f_ != nullptr, "cannot open ", what_, " ", path, ": ", std::strerror(errno));
+ChunkedFile::ChunkedFile(const std::string& path_, std::string what_, size_t chunk_bytes)
+    : path(path_), what(std::move(what_)), buf(chunk_bytes) {
+  f = std::fopen(path.c_str(), "rb");
+  SG_CHECK(f != nullptr, "cannot open ", what, " ", path, ": ", std::strerror(errno));
 }
 
-LineReader::~LineReader() {
-  if (f_) std::fclose(f_);
+ChunkedFile::~ChunkedFile() {
+  if (f) std::fclose(f);
 }
 
-bool LineReader::refill() {
-  if (eof_) return false;
-  if (begin_ > 0) {  // move the partial line to the front
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
+bool ChunkedFile::refill() {
+  if (eof) return false;
+  if (begin > 0) {  // move the unread bytes to the front
+    std::memmove(buf.data(), buf.data() + begin, end - begin);
+    end -= begin;
+    begin = 0;
   }
-  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a line longer than the buffer
-  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
+  if (end == buf.size()) buf.resize(buf.size() * 2);  // a line or sentence longer than the buffer
+  const size_t got = std::fread(buf.data() + end, 1, buf.size() - end, f);
   if (got == 0) {
-    SG_CHECK(!std::ferror(f_), "cannot read ", what_, " ", path_, ": ", std::strerror(errno));
-    eof_ = true;
+    SG_CHECK(!std::ferror(f), "cannot read ", what, " ", path, ": ", std::strerror(errno));
+    eof = true;
     return false;
   }
-  end_ += got;
+  end += got;
   return true;
 }
 
+LineReader::LineReader(const std::string& path, std::string what)
+    : in_(path, std::move(what), 1 << 20) {}
+
 bool LineReader::next(std::string_view& line) {
-  size_t scanned = begin_;
+  size_t scanned = in_.begin;
   for (;;) {
     const char* nl =
-        static_cast<const char*>(std::memchr(buf_.data() + scanned, '\n', end_ - scanned));
+        static_cast<const char*>(std::memchr(in_.buf.data() + scanned, '\n', in_.end - scanned));
     if (nl) {
-      size_t len = static_cast<size_t>(nl - (buf_.data() + begin_));
-      line = std::string_view(buf_.data() + begin_, len);
-      begin_ += len + 1;
+      size_t len = static_cast<size_t>(nl - (in_.buf.data() + in_.begin));
+      line = std::string_view(in_.buf.data() + in_.begin, len);
+      in_.begin += len + 1;
       break;
     }
-    const size_t offset = end_ - begin_;
-    if (!refill()) {
-      if (begin_ == end_) return false;
-      line = std::string_view(buf_.data() + begin_, end_ - begin_);  // last line without '\n'
-      begin_ = end_;
+    const size_t offset = in_.end - in_.begin;
+    if (!in_.refill()) {
+      if (in_.begin == in_.end) return false;
+      line = std::string_view(in_.buf.data() + in_.begin,
+                              in_.end - in_.begin);  // last line without '\n'
+      in_.begin = in_.end;
       break;
     }
-    scanned = begin_ + offset;
+    scanned = in_.begin + offset;
   }
   ++line_no_;
   if (line_no_ == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // UTF-8 BOM
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  check_utf8_line(line, what_, path_, line_no_);
+  check_utf8_line(line, in_.what, in_.path, line_no_);
   return true;
 }
 
 SentenceReader::SentenceReader(const std::string& path, std::string what)
-    : path_(path), what_(std::move(what)), buf_(1 << 20) {
-  f_ = std::fopen(path.c_str(), "rb");
-  SG_CHECK(f_ != nullptr, "cannot open ", what_, " ", path, ": ", std::strerror(errno));
-  while (end_ < 3 && refill()) {
+    : in_(path, std::move(what), 1 << 20) {
+  while (in_.end < 3 && in_.refill()) {
   }
-  if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) begin_ = 3;  // UTF-8 BOM
-}
-
-SentenceReader::~SentenceReader() {
-  if (f_) std::fclose(f_);
-}
-
-bool SentenceReader::refill() {
-  if (eof_) return false;
-  if (begin_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a sentence longer than the buffer
-  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
-  if (got == 0) {
-    SG_CHECK(!std::ferror(f_), "cannot read ", what_, " ", path_, ": ", std::strerror(errno));
-    eof_ = true;
-    return false;
-  }
-  end_ += got;
-  return true;
+  if (in_.end >= 3 && std::memcmp(in_.buf.data(), "\xEF\xBB\xBF", 3) == 0) in_.begin = 3;  // BOM
 }
 
 bool SentenceReader::next(std::string_view& sentence) {
   // Skip white space and line ends up to the next token.
   for (;;) {
-    if (begin_ == end_ && !refill()) return false;
-    const char c = buf_[begin_];
+    if (in_.begin == in_.end && !in_.refill()) return false;
+    const char c = in_.buf[in_.begin];
     if (c == '\n') {
       ++line_no_;
       line_pos_ = 0;
@@ -174,31 +154,31 @@ bool SentenceReader::next(std::string_view& sentence) {
     } else {
       break;
     }
-    ++begin_;
+    ++in_.begin;
   }
   // Up to kMaxSentenceTokens tokens, stopping at the end of the line. p and last are offsets from
-  // begin_, which refill() moves to 0.
+  // in_.begin, which in_.refill() moves to 0.
   size_t p = 0, last = 0;
-  auto at_end = [&] {  // true when no byte is left at begin_ + p
-    if (begin_ + p < end_) return false;
-    return !refill();
+  auto at_end = [&] {  // true when no byte is left at in_.begin + p
+    if (in_.begin + p < in_.end) return false;
+    return !in_.refill();
   };
   for (int64_t k = 0; k < kMaxSentenceTokens; ++k) {
     while (!at_end()) {
-      const char c = buf_[begin_ + p];
+      const char c = in_.buf[in_.begin + p];
       if (c == '\n' || is_space_byte(c)) break;
       ++p;
     }
     last = p;
-    while (!at_end() && is_space_byte(buf_[begin_ + p])) ++p;
-    if (at_end() || buf_[begin_ + p] == '\n') break;
+    while (!at_end() && is_space_byte(in_.buf[in_.begin + p])) ++p;
+    if (at_end() || in_.buf[in_.begin + p] == '\n') break;
   }
-  sentence = std::string_view(buf_.data() + begin_, last);
+  sentence = std::string_view(in_.buf.data() + in_.begin, last);
   const int64_t bad = first_invalid_utf8(sentence);
   if (bad >= 0)
-    SG_FAIL(what_, " ", path_, ":", line_no_, " is not valid UTF-8 (byte ", line_pos_ + bad + 1,
-            " of the line)");
-  begin_ += last;
+    SG_FAIL(in_.what, " ", in_.path, ":", line_no_, " is not valid UTF-8 (byte ",
+            line_pos_ + bad + 1, " of the line)");
+  in_.begin += last;
   line_pos_ += static_cast<int64_t>(last);
   return true;
 }

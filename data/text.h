@@ -75,26 +75,36 @@ void for_each_sentence(std::string_view line, F&& f) {
 void check_utf8_line(std::string_view line, const std::string& what, const std::string& path,
                      int64_t line_no);
 
+// A file read in chunks into a growing buffer; the unread bytes are buf[begin, end). The readers
+// below share it.
+struct ChunkedFile {
+  ChunkedFile(const std::string& path, std::string what, size_t chunk_bytes);
+  ~ChunkedFile();
+  ChunkedFile(const ChunkedFile&) = delete;
+  ChunkedFile& operator=(const ChunkedFile&) = delete;
+  // Moves [begin, end) to the front, doubles a full buffer, reads more; false at the end of the
+  // file. Throws "cannot read WHAT PATH: reason" on a read error.
+  bool refill();
+
+  std::string path, what;
+  std::FILE* f = nullptr;
+  std::vector<char> buf;
+  size_t begin = 0, end = 0;
+  bool eof = false;
+};
+
 class LineReader {
  public:
   // what names the kind of file in error messages ("shard", "vocabulary file").
   LineReader(const std::string& path, std::string what);
-  ~LineReader();
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
 
   // Next line (valid until the next call); false at the end of the file.
   bool next(std::string_view& line);
   int64_t line_number() const { return line_no_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return in_.path; }
 
  private:
-  bool refill();
-  std::string path_, what_;
-  std::FILE* f_ = nullptr;
-  std::vector<char> buf_;
-  size_t begin_ = 0, end_ = 0;
-  bool eof_ = false;
+  ChunkedFile in_;
   int64_t line_no_ = 0;
 };
 
@@ -105,23 +115,15 @@ class LineReader {
 class SentenceReader {
  public:
   SentenceReader(const std::string& path, std::string what);
-  ~SentenceReader();
-  SentenceReader(const SentenceReader&) = delete;
-  SentenceReader& operator=(const SentenceReader&) = delete;
 
   // Next sentence (valid until the next call); false at the end of the file.
   bool next(std::string_view& sentence);
   int64_t line_number() const { return line_no_; }  // the line of the last sentence
-  size_t buffer_bytes() const { return buf_.size(); }
+  size_t buffer_bytes() const { return in_.buf.size(); }
 
  private:
-  bool refill();  // moves [begin_, end_) to the front, grows a full buffer, reads; false at EOF
-  std::string path_, what_;
-  std::FILE* f_ = nullptr;
-  std::vector<char> buf_;
-  size_t begin_ = 0, end_ = 0;
-  bool eof_ = false;
-  int64_t line_no_ = 1, line_pos_ = 0;  // line of buf_[begin_] and its byte offset in that line
+  ChunkedFile in_;
+  int64_t line_no_ = 1, line_pos_ = 0;  // line of in_.buf[in_.begin] and its offset in that line
 };
 
 // The whole file as bytes; throws "cannot open WHAT FILE: reason" or a read error.
