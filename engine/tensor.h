@@ -1,6 +1,6 @@
 // Tensor: a typed, shaped view into memory owned by a planner arena (tensors never own memory).
 // Shapes are row-major; the last dimension is contiguous. dtype is fp32 or int32 (ids), or bf16 for
-// optimizer moments kept in bf16 stores; fp16 is reserved.
+// optimizer moments kept in bf16 stores.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -43,7 +43,7 @@ struct LmConfig {
   // CUDA, whose kernels use neither.
   bool cpu_workspaces = true;
   bool training = true;      // false: no backward, full softmax always, dropout off
-  bool keep_logits = false;  // eval/generate: keep logits [T*B, V] alive to read them
+  bool keep_logits = false;  // generate: keep logits [T*B, V] alive to read them
 };
 
 struct LmGraph {

@@ -9,7 +9,7 @@
 // of each of its cell blocks (sequential BLAS, [B, R] x [R, c1-c0]) and then the gate maths of
 // exactly those cells, so gate pre-activations never leave the core that made them; the projection
 // [B, H] x [H, P] is cut into fixed output-column blocks (at least 64) the same way. Two barriers
-// per step. Because every block, and so every OpenBLAS call's shape, is fixed by the sizes, results
+// per step with a projection, one without. Because every block, and so every OpenBLAS call's shape, is fixed by the sizes, results
 // are bitwise the same at any thread count (OpenBLAS's value for an element depends on its call's
 // shape, so a split per thread would not be).
 #pragma once
