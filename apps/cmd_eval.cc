@@ -50,6 +50,8 @@ int cmd_eval(const EvalOptions& o) {
       shard.c_str(), static_cast<long long>(r.tokens), static_cast<long long>(r.unk_targets),
       r.mean_nll(), r.perplexity(), r.seconds);
   if (!unk_warning(r).empty()) std::fprintf(stderr, "%s\n", unk_warning(r).c_str());
+  const std::string worse = worse_than_uniform_warning(r, vocab.size());
+  if (!worse.empty()) std::fprintf(stderr, "%s\n", worse.c_str());
   if (!o.json.empty()) {
     nlohmann::json j = {{"shard", shard},
                         {"checkpoint", ck.path},

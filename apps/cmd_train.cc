@@ -281,6 +281,8 @@ int cmd_train(const RunConfig& requested) {
                   100.0 * r.unk_share(), r.seconds);
     log.line(buf);
     if (!unk_warning(r).empty()) log.line(unk_warning(r));
+    const std::string worse = worse_than_uniform_warning(r, vocab.size());
+    if (!worse.empty()) log.line(worse);
     log.record({{"event", "eval"},
                 {"step", at_step},
                 {"perplexity", r.perplexity()},

@@ -50,6 +50,18 @@ std::string unk_warning(const EvalResult& r) {
   return buf;
 }
 
+std::string worse_than_uniform_warning(const EvalResult& r, int64_t vocab) {
+  if (r.tokens == 0 || !(r.perplexity() > static_cast<double>(vocab))) return "";
+  char buf[320];
+  std::snprintf(
+      buf, sizeof buf,
+      "warning: held-out perplexity %.6g is above the vocabulary size %lld, worse than "
+      "a uniform guess: the model is broken for the full softmax (with the sampled "
+      "softmax this can happen for a while mid-training although the training loss looks fine)",
+      r.perplexity(), static_cast<long long>(vocab));
+  return buf;
+}
+
 std::function<void(int64_t)> eval_progress(TrainLog& log, int64_t total_tokens) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

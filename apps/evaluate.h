@@ -31,6 +31,12 @@ struct EvalResult {
 // empty otherwise.
 std::string unk_warning(const EvalResult& r);
 
+// A warning line when the perplexity is above the vocabulary size, i.e. worse than guessing every
+// word with equal probability: the parameters are broken for the full softmax (a sampled-softmax
+// run can get there while its sampled training loss looks fine, README "Known gaps"); empty
+// otherwise.
+std::string worse_than_uniform_warning(const EvalResult& r, int64_t vocab);
+
 // progress(tokens_done) is called after each batch when given; stop() before each batch, and a
 // true result ends the evaluation there (e.g. on Ctrl-C: a full softmax over an LM1B vocabulary
 // on a CPU takes minutes).

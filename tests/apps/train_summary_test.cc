@@ -60,5 +60,21 @@ TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
   EXPECT_EQ(train_summary(in)["eval_and_checkpoint_seconds"], 40.0);
 }
 
+// A held-out perplexity above the vocabulary size (worse than a uniform guess) is warned about;
+// at or below it, nothing is said.
+TEST(Evaluate, WarnsWhenWorseThanAUniformGuess) {
+  EvalResult r;
+  r.tokens = 10;
+  r.nll_sum = 10 * std::log(16534.9);
+  const std::string w = worse_than_uniform_warning(r, 8453);
+  EXPECT_NE(w.find("held-out perplexity 16534.9 is above the vocabulary size 8453"),
+            std::string::npos)
+      << w;
+  r.nll_sum = 10 * std::log(8000.0);
+  EXPECT_EQ(worse_than_uniform_warning(r, 8453), "");
+  r.tokens = 0;
+  EXPECT_EQ(worse_than_uniform_warning(r, 8453), "");
+}
+
 }  // namespace
 }  // namespace sg
