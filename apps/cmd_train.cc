@@ -164,6 +164,7 @@ int cmd_train(const RunConfig& requested) {
                 : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
   if (!softmax_note.empty()) log.line(softmax_note);
+  if (!cfg.lr_note.empty()) log.line(cfg.lr_note);
   const bool decays = cfg.schedule.find("linear") != std::string::npos ||
                       cfg.schedule.find("cosine") != std::string::npos;
   if (ck && decays && (ck->cfg.steps != cfg.steps || ck->cfg.epochs != cfg.epochs))

@@ -121,13 +121,17 @@ struct ModelFlags {
     sg::RunConfig c;
     c.preset = parsed.preset;
     c.apply_preset();
-    bool beta2_given = false;
+    bool beta2_given = false, lr_given = false;
     for (auto& [opt, apply] : overrides) {
       if (opt->count() == 0) continue;
       apply(c);
       if (opt->check_lname("softmax")) c.softmax_given = true;
       if (opt->check_lname("beta2")) beta2_given = true;
+      if (opt->check_lname("lr")) lr_given = true;
     }
+    // The presets' learning rates are Adam's; rules whose steps scale differently get their own
+    // (sgd at 0.004 does not move, rmsprop diverges), with a note (sg::RunConfig::lr_note).
+    if (!lr_given) c.use_rule_default_lr();
     // RMSprop's decay defaults to 0.99 (PyTorch's alpha; Adam's 0.999 makes its first steps ~32x
     // lr per element, which diverges at the presets' learning rates).
     if (c.optimizer == "rmsprop" && !beta2_given) c.beta2 = 0.99f;

@@ -72,6 +72,24 @@ namespace {
 constexpr int64_t kMaxSteps = 1000000000000;  // 10^12: beyond any run, far from int64 overflow
 }  // namespace
 
+void RunConfig::use_rule_default_lr() {
+  float own = 0.f;
+  if (optimizer == "sgd" || optimizer == "topk-sgd" || optimizer == "randk-sgd" ||
+      optimizer == "topk-sgd-nofeedback")
+    own = 1.0f;
+  else if (optimizer == "momentum" || optimizer == "nesterov")
+    own = 0.1f;  // with momentum 0.9 (m = mu m + g), an effective rate of about 1
+  else if (optimizer == "rmsprop")
+    own = 1e-3f;
+  if (own == 0.f || own == lr) return;
+  char buf[200];
+  std::snprintf(
+      buf, sizeof buf, "note: --lr not given: %s uses %g (the preset's %g is Adam's; at it %s)",
+      optimizer.c_str(), own, lr, own > lr ? "the loss does not move" : "rmsprop diverges");
+  lr_note = buf;
+  lr = own;
+}
+
 void RunConfig::validate() const {
   SG_CHECK(min_count >= 1, "--min-count must be >= 1, got ", min_count);
   SG_CHECK(emb >= 1 && emb <= 65536, "--emb must be in [1, 65536], got ", emb);

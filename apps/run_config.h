@@ -61,7 +61,12 @@ struct RunConfig {
 
   int sampled_count() const;  // S of "sampled:S", 0 for "full"
   void apply_preset();        // fills model/batch fields from `preset`
-  void validate() const;      // throws sg::Error with one line naming the flag
+  // Without --lr: the presets' rate is Adam's; sgd-like rules (sgd, topk-sgd, randk-sgd,
+  // topk-sgd-nofeedback) take 1.0, momentum and nesterov 0.1, rmsprop 0.001, and lr_note says so.
+  // Other rules keep the preset's.
+  void use_rule_default_lr();
+  std::string lr_note;    // set by use_rule_default_lr when it changed lr (not saved)
+  void validate() const;  // throws sg::Error with one line naming the flag
   // A sampled softmax needs more classes than samples. When the preset's S does not fit `vocab`
   // words, the full softmax (exact, and cheaper there) is used and the returned note says so; an
   // explicit --softmax sampled:S that does not fit throws one line naming the flag. "" otherwise.

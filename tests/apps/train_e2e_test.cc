@@ -288,6 +288,34 @@ TEST(TrainEndToEnd, RmspropTrainsAtItsDefaults) {
                   0.999f);
 }
 
+// Without --lr, the rules whose steps do not scale like Adam's take their own rate, with a note
+// (sgd at the presets' 0.004 did not move, rmsprop diverged); an explicit --lr always wins, and
+// Adam keeps the preset's.
+TEST(TrainEndToEnd, RulesWithoutLrTakeTheirOwnRate) {
+  const std::string d = temp_dir("rule_lr");
+  for (const auto& [opt, want] :
+       {std::pair<std::string, float>{"sgd", 1.0f}, {"momentum", 0.1f}, {"rmsprop", 1e-3f}}) {
+    CliResult r = run_cli("train --preset small --data " + kData + " --threads 1 --optimizer " +
+                          opt + " --steps 1 --heldout none --summary-json " + d + "/s.json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FLOAT_EQ(nlohmann::json::parse(read_text(d + "/s.json"))["config"]["lr"].get<float>(),
+                    want)
+        << opt;
+    EXPECT_NE(r.err.find("note: --lr not given: " + opt + " uses"), std::string::npos) << r.err;
+    r = run_cli("train --preset small --data " + kData + " --threads 1 --optimizer " + opt +
+                " --lr 0.004 --steps 1 --heldout none --summary-json " + d + "/s.json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FLOAT_EQ(nlohmann::json::parse(read_text(d + "/s.json"))["config"]["lr"].get<float>(),
+                    0.004f);
+    EXPECT_EQ(r.err.find("note: --lr"), std::string::npos) << r.err;
+  }
+  CliResult a = run_cli("train --preset small --data " + kData +
+                        " --threads 1 --steps 1 --heldout none --summary-json " + d + "/a.json");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_FLOAT_EQ(nlohmann::json::parse(read_text(d + "/a.json"))["config"]["lr"].get<float>(),
+                  0.004f);
+}
+
 // A WikiText / PTB style folder (x.train.tokens, x.valid.tokens, x.test.tokens): train trains on
 // the training file and evaluates on the validation file; eval reads the test file by default.
 TEST(TrainEndToEnd, TrainsOnASplitNamedFolder) {
