@@ -260,6 +260,7 @@ int cmd_train(const RunConfig& requested) {
               {"planned_bytes", planned},
               {"plan_by_category", categories_json(ex.plan())}});
 
+  double last_eval_s = 0;  // the ETA adds the evaluations still to come at this duration
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
@@ -276,6 +277,7 @@ int cmd_train(const RunConfig& requested) {
       log.line(buf);
       return std::nullopt;
     }
+    last_eval_s = r.seconds;
     std::snprintf(buf, sizeof buf,
                   "held-out at step %lld: perplexity %.6g over %lld tokens, %.1f %% <UNK> (%.1f s)",
                   static_cast<long long>(at_step), r.perplexity(), static_cast<long long>(r.tokens),
@@ -417,6 +419,8 @@ int cmd_train(const RunConfig& requested) {
       p.planned_bytes = planned;
       p.resident_bytes = peak_resident_bytes();
       p.eta_s = (total_steps - step) * dt / window_steps;
+      if (!heldout.empty())
+        p.eta_s += evaluations_left(step, total_steps, cfg.eval_every) * last_eval_s;
       p.sampled = cfg.sampled_count() > 0;
       log.progress(p);
       log.record({{"event", "train"},

@@ -70,6 +70,11 @@ nlohmann::json train_summary(const TrainSummaryInputs& in) {
   return s;
 }
 
+double evaluations_left(int64_t step, int64_t total_steps, int64_t every) {
+  const int64_t periodic = every > 0 ? (total_steps - 1) / every - (step - 1) / every : 0;
+  return static_cast<double>(periodic + 1);
+}
+
 std::string done_line(const TrainSummaryInputs& in) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s: %lld steps in %s", in.stopped_by_signal ? "stopped" : "done",

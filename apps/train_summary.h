@@ -45,6 +45,11 @@ struct TrainSummaryInputs {
 };
 nlohmann::json train_summary(const TrainSummaryInputs& in);
 
+// Held-out evaluations still to run once step `step` has trained (its own periodic one included,
+// which runs after its progress line) with one every `every` steps (0: none) before the last step,
+// plus the final one: the progress line's ETA adds them at the last evaluation's duration.
+double evaluations_left(int64_t step, int64_t total_steps, int64_t every);
+
 // "done: N steps in 3m12s, 18000 words/s, held-out perplexity 135.4" ("stopped: ..." after a
 // signal; "in 3m12s (40s of it held-out evaluation and checkpoints)" when those took >= 0.5 s:
 // words/s counts the training steps only)

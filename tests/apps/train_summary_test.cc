@@ -60,6 +60,15 @@ TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
   EXPECT_EQ(train_summary(in)["eval_and_checkpoint_seconds"], 40.0);
 }
 
+// The ETA's count of evaluations to come: the periodic ones at multiples of `every` from this
+// step on (before the last step) and the final one.
+TEST(TrainSummary, EvaluationsLeft) {
+  EXPECT_EQ(evaluations_left(20, 60, 10), 5.0);  // 20, 30, 40, 50 and the final
+  EXPECT_EQ(evaluations_left(21, 60, 10), 4.0);  // 30, 40, 50 and the final
+  EXPECT_EQ(evaluations_left(60, 60, 10), 1.0);  // the final only
+  EXPECT_EQ(evaluations_left(5, 60, 0), 1.0);
+}
+
 // A held-out perplexity above the vocabulary size (worse than a uniform guess) is warned about;
 // at or below it, nothing is said.
 TEST(Evaluate, WarnsWhenWorseThanAUniformGuess) {
