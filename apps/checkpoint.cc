@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apps/json_text.h"
 #include "engine/check.h"
 
 namespace sg {
@@ -167,7 +168,7 @@ void save_checkpoint(const std::string& file_or_folder, const RunConfig& cfg, in
   StFile f;
   for (const auto& [k, v] : extra) f.metadata[k] = v;
   f.metadata["format"] = kCheckpointFormat;
-  f.metadata["config"] = cfg.to_json().dump();
+  f.metadata["config"] = json_text(cfg.to_json());
   f.metadata["step"] = std::to_string(step);
   f.metadata["words_seen"] = std::to_string(words_seen);
   for (ValueId p : model.g.parameters())

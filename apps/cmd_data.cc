@@ -23,8 +23,10 @@ int cmd_vocab(const VocabOptions& o) {
   TrainLog log("");
   Vocab v = build_vocab_reporting(c.train_shards, o.min_count, 0, log);
   v.save(o.out);
-  std::printf("wrote %s: %d words (min count %d, %zu shards)\n", o.out.c_str(), v.size(),
-              o.min_count, c.train_shards.size());
+  // Written to standard output, the vocabulary file must stay loadable: the report goes to stderr.
+  std::fprintf(is_process_stdout(o.out) ? stderr : stdout,
+               "wrote %s: %d words (min count %d, %zu shards)\n", o.out.c_str(), v.size(),
+               o.min_count, c.train_shards.size());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
+#include "apps/json_text.h"
 #include "apps/model_setup.h"
 #include "data/corpus.h"
 #include "data/output_file.h"
@@ -45,7 +46,9 @@ int cmd_eval(const EvalOptions& o) {
   log.end_line();
   SG_CHECK(std::isfinite(r.perplexity()), "eval: perplexity is not finite (mean NLL ", r.mean_nll(),
            ") on ", r.tokens, " tokens of ", shard);
-  std::printf(
+  // With --json to standard output, stdout holds only the JSON: the text report goes to stderr.
+  std::fprintf(
+      is_process_stdout(o.json) ? stderr : stdout,
       "shard %s\ntokens %lld\nunk_tokens %lld\nmean_nll %.6f\nperplexity %.4f\nseconds %.2f\n",
       shard.c_str(), static_cast<long long>(r.tokens), static_cast<long long>(r.unk_targets),
       r.mean_nll(), r.perplexity(), r.seconds);
@@ -63,7 +66,7 @@ int cmd_eval(const EvalOptions& o) {
                         {"seconds", r.seconds},
                         {"batch", model.cfg.batch},
                         {"bptt", model.cfg.bptt}};
-    write_whole_file(o.json, j.dump(2) + "\n", "--json file");
+    write_whole_file(o.json, json_text(j, 2) + "\n", "--json file");
   }
   return 0;
 }

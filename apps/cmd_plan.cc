@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/json_text.h"
 #include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "data/corpus.h"
@@ -225,6 +226,11 @@ int cmd_plan(const PlanOptions& o) {
   std::vector<const PlannedRun*> columns;
   for (const PlannedRun& r : compared) columns.push_back(&r);
 
+  // An SVG sent to standard output stays a valid SVG: the table then goes to stderr.
+  const bool svg_to_stdout = is_process_stdout(o.svg);
+  SG_CHECK(!(svg_to_stdout && o.json),
+           "--svg and --json both write to standard output; send the SVG to a file");
+  FILE* out = svg_to_stdout ? stderr : stdout;
   if (!o.svg.empty()) {
     std::string svg =
         render_plan_svg(main_run.train_plan, main_run.train.requests, main_run.num_ops);
@@ -242,41 +248,42 @@ int cmd_plan(const PlanOptions& o) {
     }
     if (!o.budget.empty()) j["budget_batch"] = batch;
     if (!softmax_note.empty()) j["softmax_note"] = softmax_note;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::fprintf(out, "%s\n", json_text(j, 2).c_str());
     return 0;
   }
-  std::printf(
+  std::fprintf(
+      out,
       "sketchgrad plan: vocab %lld, emb %d, LSTM %dx%d%s, softmax %s, batch %lldx%d, optimizer "
       "%s\n",
       static_cast<long long>(vocab), cfg.emb, cfg.layers, cfg.hidden,
       cfg.proj ? ("->" + std::to_string(cfg.proj)).c_str() : "", cfg.softmax.c_str(),
       static_cast<long long>(batch), cfg.bptt, cfg.optimizer.c_str());
-  if (!budget_note.empty()) std::printf("%s\n", budget_note.c_str());
-  if (!softmax_note.empty()) std::printf("%s\n", softmax_note.c_str());
-  std::printf("\noptimizer state per parameter (%s):\n%s\n", main_run.state.c_str(),
-              main_run.optimizer.c_str());
-  std::printf("\ntraining step (state %s):\n%s\n", main_run.state.c_str(),
-              format_plan(main_run.train_plan, main_run.train.requests).c_str());
+  if (!budget_note.empty()) std::fprintf(out, "%s\n", budget_note.c_str());
+  if (!softmax_note.empty()) std::fprintf(out, "%s\n", softmax_note.c_str());
+  std::fprintf(out, "\noptimizer state per parameter (%s):\n%s\n", main_run.state.c_str(),
+               main_run.optimizer.c_str());
+  std::fprintf(out, "\ntraining step (state %s):\n%s\n", main_run.state.c_str(),
+               format_plan(main_run.train_plan, main_run.train.requests).c_str());
   if (cfg.heldout == "none")
-    std::printf("evaluation graph: none (no held-out evaluation)\n");
+    std::fprintf(out, "evaluation graph: none (no held-out evaluation)\n");
   else
-    std::printf(
-        "evaluation graph (full softmax, batch %lld, forward only, parameters shared): %s\n",
+    std::fprintf(
+        out, "evaluation graph (full softmax, batch %lld, forward only, parameters shared): %s\n",
         static_cast<long long>(main_run.eval_batch),
         format_bytes(main_run.eval_plan.total_bytes()).c_str());
-  std::printf("total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
-              mb(main_run.total()).c_str());
+  std::fprintf(out, "total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
+               mb(main_run.total()).c_str());
   if (!columns.empty())
-    std::printf("\n%s (MB = 10^6 bytes):\n%s",
-                o.compare_states.empty() ? "dense vs sketched" : "state policies side by side",
-                compare_table(columns).c_str());
+    std::fprintf(out, "\n%s (MB = 10^6 bytes):\n%s",
+                 o.compare_states.empty() ? "dense vs sketched" : "state policies side by side",
+                 compare_table(columns).c_str());
   std::vector<std::string> notes = main_run.notes;  // overloaded sketches, each said once
   for (const PlannedRun* r : columns)
     for (const std::string& n : r->notes)
       if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
-  if (!notes.empty()) std::printf("\n");
-  for (const std::string& n : notes) std::printf("%s\n", n.c_str());
-  if (!o.svg.empty()) std::printf("\narena picture written to %s\n", o.svg.c_str());
+  if (!notes.empty()) std::fprintf(out, "\n");
+  for (const std::string& n : notes) std::fprintf(out, "%s\n", n.c_str());
+  if (!o.svg.empty()) std::fprintf(out, "\narena picture written to %s\n", o.svg.c_str());
   return 0;
 }
 

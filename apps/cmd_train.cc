@@ -16,6 +16,7 @@
 // checked before every checkpoint and periodic evaluation.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -29,8 +30,10 @@
 
 #include "apps/best_heldout.h"
 #include "apps/checkpoint.h"
+#include "apps/checkpoint_folder.h"
 #include "apps/commands.h"
 #include "apps/evaluate.h"
+#include "apps/json_text.h"
 #include "apps/loss_window.h"
 #include "apps/model_setup.h"
 #include "apps/process_stats.h"
@@ -56,12 +59,17 @@ bool path_exists(const std::string& p) {
   return stat(p.c_str(), &st) == 0;
 }
 
-void make_folder(const std::string& dir) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(dir, ec)) return;
-  SG_CHECK(!path_exists(dir), "--checkpoint ", dir, " is a file; it names a folder");
-  std::filesystem::create_directories(dir, ec);
-  SG_CHECK(!ec, "cannot create checkpoint folder ", dir, ": ", ec.message());
+// Empty when a vocabulary file and a checkpoint's hold the same words in the same order (the
+// ids), else what differs first.
+std::string vocab_difference(const Vocab& file, const Vocab& ck) {
+  for (int32_t i = 0; i < std::min(file.size(), ck.size()); ++i)
+    if (file.word(i) != ck.word(i))
+      return "id " + std::to_string(i) + " is '" + file.word(i) + "' in the file and '" +
+             ck.word(i) + "' in the checkpoint";
+  if (file.size() != ck.size())
+    return "the file has " + std::to_string(file.size()) + " words, the checkpoint " +
+           std::to_string(ck.size());
+  return "";
 }
 
 // "a.txt, b.txt" (file names without folders), the first three and a count of the rest.
@@ -110,13 +118,14 @@ int cmd_train(const RunConfig& requested) {
   std::optional<Vocab> ck_vocab;
   std::string ck_path, softmax_note;
   size_t stale_bytes = 0;  // unfinished checkpoint writes of killed runs, removed
+  std::unique_ptr<CheckpointFolder> folder = std::make_unique<CheckpointFolder>();
+  const std::string best_path = cfg.checkpoint + "/best.safetensors";
   if (!cfg.checkpoint.empty()) {
-    make_folder(cfg.checkpoint);
+    folder = std::make_unique<CheckpointFolder>(cfg.checkpoint);  // created, locked
     check_folder_writable(cfg.checkpoint, "checkpoints to --checkpoint " + cfg.checkpoint);
     ck_path = checkpoint_file(cfg.checkpoint);
     // The files themselves too: a symlinked checkpoint is written beside its target, elsewhere.
     check_output_writable(ck_path, "--checkpoint");
-    const std::string best_path = cfg.checkpoint + "/best.safetensors";
     if (cfg.keep_best) check_output_writable(best_path, "--keep-best");
     // A run killed while writing a checkpoint leaves its temporary (as big as the checkpoint).
     for (const std::string& f : {ck_path, best_path})
@@ -130,7 +139,16 @@ int cmd_train(const RunConfig& requested) {
     if (cfg.resume) {
       SG_CHECK(path_exists(ck_path), "--resume: no checkpoint at ", ck_path);
       ck = read_checkpoint(ck_path);
+      folder->adopt(ck_path);
       ck_vocab = checkpoint_vocab(*ck);
+      // The vocabulary comes from the checkpoint; a --vocab file must hold the same words (its
+      // path may be spelled differently or have moved since).
+      if (!cfg.vocab_file.empty()) {
+        const std::string diff = vocab_difference(Vocab::load(cfg.vocab_file), *ck_vocab);
+        SG_CHECK(diff.empty(), "cannot resume ", ck_path, ": --vocab ", cfg.vocab_file,
+                 " is not the checkpoint's vocabulary (", diff,
+                 "); leave --vocab out to use the checkpoint's");
+      }
       softmax_note = cfg.fit_softmax_to_vocab(ck_vocab->size());  // as the first run chose
       auto bad = ck->cfg.incompatibilities(cfg);
       if (!bad.empty()) {
@@ -142,11 +160,16 @@ int cmd_train(const RunConfig& requested) {
       SG_CHECK(
           !path_exists(ck_path), "checkpoint ", ck_path,
           " already exists; pass --resume to continue it or choose another --checkpoint folder");
+      SG_CHECK(!cfg.keep_best || !path_exists(best_path), "best checkpoint ", best_path,
+               " already exists and --keep-best would replace it; move it away or choose "
+               "another --checkpoint folder");
     }
+    if (cfg.keep_best && path_exists(best_path)) folder->adopt(best_path);  // resumed run's best
   }
 
-  // After the checkpoint folder exists: a summary inside it is fine.
+  // After the checkpoint folder exists: a summary or log inside it is fine.
   check_output_writable(cfg.summary_json, "--summary-json");
+  check_output_writable(cfg.log, "--log");
 
   auto be = Backend::create(cfg.device, cfg.threads);  // fails fast: no GPU, no CUDA build
   be->set_tf32(cfg.tf32);
@@ -170,6 +193,17 @@ int cmd_train(const RunConfig& requested) {
   if (ck && decays && (ck->cfg.steps != cfg.steps || ck->cfg.epochs != cfg.epochs))
     log.line("note: the run length differs from the checkpointed run's, so the " + cfg.schedule +
              " schedule now decays over this run's length (not bitwise the uninterrupted run)");
+  if (!ck && !cfg.vocab_file.empty() && cfg.min_count_given)
+    log.line("note: --min-count is ignored with --vocab: the file's words are the vocabulary");
+  if (ck && cfg.vocab_file.empty() && ck->cfg.vocab_file.empty() && cfg.min_count_given &&
+      cfg.min_count != ck->cfg.min_count)
+    log.line("note: --min-count " + std::to_string(cfg.min_count) +
+             " differs from the checkpointed run's (" + std::to_string(ck->cfg.min_count) +
+             "): the checkpoint's vocabulary is used");
+  if (ck) {  // the vocabulary's source is the checkpointed run's, and its saved config says so
+    cfg.min_count = ck->cfg.min_count;
+    if (cfg.vocab_file.empty()) cfg.vocab_file = ck->cfg.vocab_file;
+  }
   if (ck && ck->cfg.data != cfg.data)
     log.line("note: --data differs from the checkpoint's (" + ck->cfg.data +
              "): training continues on this text with the checkpoint's vocabulary");
@@ -217,6 +251,7 @@ int cmd_train(const RunConfig& requested) {
 
   int64_t step = 0, words_seen = 0;
   BestHeldout best;  // the best held-out perplexity so far, and its step (--keep-best, summary)
+  best.measured_on = heldout.empty() ? "" : measured_on_text(heldout, cfg.eval_max_tokens);
   if (ck) {
     restore_model(*ck, ex, model, /*with_state=*/true);
     restore_optimizer(*ck, *be, opt);
@@ -226,7 +261,13 @@ int cmd_train(const RunConfig& requested) {
              " but --steps is ", total_steps);
     batches.skip(step);
     log.line("resumed from " + ck_path + " at step " + std::to_string(step));
-    best.restore(ck->file.metadata);
+    if (!best.restore(ck->file.metadata, best.measured_on))
+      log.line(
+          "note: the checkpoint's best held-out perplexity was measured on other held-out "
+          "text or --eval-tokens than this run's, so it is not compared: " +
+          std::string(cfg.keep_best ? "best.safetensors is replaced at this run's first "
+                                      "evaluation"
+                                    : "the best is this run's own"));
   } else {
     init_lm_parameters(ex, model, cfg.seed);
     reset_lm_state(ex, model);
@@ -294,8 +335,10 @@ int cmd_train(const RunConfig& requested) {
                 {"seconds", r.seconds}});
     if (best.offer(r.perplexity(), at_step) && cfg.keep_best) {
       // No optimizer state: for eval and generate, not for --resume.
-      const std::string path = cfg.checkpoint + "/best.safetensors";
+      const std::string& path = best_path;
+      folder->check_ours(path, "best checkpoint");
       save_checkpoint(path, cfg, at_step, words_seen, vocab, ex, model, nullptr, best.metadata());
+      folder->adopt(path);
       log.line("best held-out perplexity so far: written to " + path);
       log.record({{"event", "best"}, {"step", at_step}, {"path", path}});
     }
@@ -305,7 +348,9 @@ int cmd_train(const RunConfig& requested) {
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
+    folder->check_ours(ck_path, "checkpoint");
     save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best.metadata());
+    folder->adopt(ck_path);
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(ck_path, ec);
     char buf[96];
@@ -492,7 +537,7 @@ int cmd_train(const RunConfig& requested) {
   log.record({{"event", "end"}, {"summary", summary}});
   log.line(done_line(in));
   if (!cfg.summary_json.empty())
-    write_whole_file(cfg.summary_json, summary.dump(2) + "\n", "--summary-json file");
+    write_whole_file(cfg.summary_json, json_text(summary, 2) + "\n", "--summary-json file");
   return g_stop_signal ? 128 + g_stop_signal
                        : 0;  // a signal during the final evaluation: training was complete
 }

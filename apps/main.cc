@@ -126,6 +126,7 @@ struct ModelFlags {
       if (opt->count() == 0) continue;
       apply(c);
       if (opt->check_lname("softmax")) c.softmax_given = true;
+      if (opt->check_lname("min-count")) c.min_count_given = true;
       if (opt->check_lname("beta2")) beta2_given = true;
       if (opt->check_lname("lr")) lr_given = true;
     }

@@ -131,6 +131,8 @@ void RunConfig::validate() const {
   SG_CHECK(checkpoint_minutes >= 0, "--checkpoint-minutes must be >= 0 (0 = off), got ",
            checkpoint_minutes);
   SG_CHECK(!resume || !checkpoint.empty(), "--resume needs --checkpoint DIR");
+  SG_CHECK(checkpoint_every == 0 || !checkpoint.empty(),
+           "--checkpoint-every needs --checkpoint DIR, the folder to write the checkpoints to");
 }
 
 nlohmann::json RunConfig::to_json() const {
@@ -210,14 +212,12 @@ std::vector<std::string> RunConfig::incompatibilities(const RunConfig& o) const 
       cmp("--batch", batch, o.batch);
   cmp("--bptt", bptt, o.bptt), cmp("--optimizer", optimizer, o.optimizer),
       cmp("--state", state, o.state);
-  cmp("--min-count", min_count, o.min_count), cmp("--seed", seed, o.seed),
-      cmp("--dropout", dropout, o.dropout);
+  cmp("--seed", seed, o.seed), cmp("--dropout", dropout, o.dropout);
   cmp("--lr", lr, o.lr), cmp("--schedule", schedule, o.schedule), cmp("--clip", clip, o.clip);
   cmp("--clip-per-param", clip_per_param, o.clip_per_param);
   cmp("--beta1", beta1, o.beta1), cmp("--beta2", beta2, o.beta2), cmp("--eps", eps, o.eps);
   cmp("--momentum", momentum, o.momentum), cmp("--weight-decay", weight_decay, o.weight_decay);
   cmp("--sparsify", sparsify, o.sparsify);
-  cmp("--vocab", vocab_file, o.vocab_file);
   return bad;
 }
 

@@ -23,6 +23,7 @@ struct RunConfig {
   float dropout = 0.0f;
   std::string softmax = "sampled:1024";  // "full" or "sampled:S"
   bool softmax_given = false;        // --softmax was on the command line (not saved in checkpoints)
+  bool min_count_given = false;      // --min-count was on the command line (not saved either)
   std::string lstm_impl = "native";  // "native" or "cudnn"
   int batch = 32, bptt = 20;
   // Optimizer.
@@ -74,7 +75,8 @@ struct RunConfig {
   nlohmann::json to_json() const;
   static RunConfig from_json(const nlohmann::json& j);
   // Fields that must match between a checkpoint and a --resume run (model shape, optimizer, state,
-  // seed...).
+  // seed...). Not the vocabulary's source (--vocab, --min-count): a resumed run takes the
+  // checkpoint's vocabulary, and train compares a --vocab file's words with it.
   std::vector<std::string> incompatibilities(const RunConfig& other) const;
 };
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/json_text.h"
 #include "data/output_file.h"
 #include "engine/check.h"
 
@@ -114,7 +115,7 @@ void write_safetensors(const std::string& path, const StFile& file) {
         {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
   }
-  std::string text = header.dump();
+  std::string text = json_text(header);
   while (text.size() % 8) text.push_back(' ');
 
   // A symlinked checkpoint file is replaced at its target; the link stays a link.

@@ -1,9 +1,12 @@
 // Progress line and JSON-lines log (see train_log.h).
 #include "apps/train_log.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
+#include "apps/json_text.h"
 #include "apps/process_stats.h"
 #include "engine/check.h"
 #include "engine/planner.h"
@@ -25,8 +28,10 @@ std::string format_duration(double s) {
 
 TrainLog::TrainLog(const std::string& path) : path_(path), tty_(stderr_is_terminal()) {
   if (path.empty()) return;
+  errno = 0;
   jsonl_.open(path, std::ios::app);
-  SG_CHECK(jsonl_.good(), "cannot open log file ", path, " for writing");
+  SG_CHECK(jsonl_.good(), "cannot open log file ", path, " for writing",
+           errno ? std::string(": ") + std::strerror(errno) : std::string());
 }
 
 TrainLog::~TrainLog() {
@@ -75,7 +80,7 @@ void TrainLog::line(const std::string& text) {
 
 void TrainLog::record(const nlohmann::json& j) {
   if (!jsonl_.is_open()) return;
-  jsonl_ << j.dump() << '\n';
+  jsonl_ << json_text(j) << '\n';
   jsonl_.flush();
   SG_CHECK(jsonl_.good(), "cannot write to log file ", path_);
 }

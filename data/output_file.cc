@@ -79,6 +79,14 @@ int open_stream_fd(const std::string& path) {
 
 std::string output_final_target(const std::string& path) { return final_target(path); }
 
+bool is_process_stdout(const std::string& path) {
+  if (path.empty()) return false;
+  if (open_stream_fd(path) == 1) return true;
+  struct stat out, st;
+  return ::fstat(1, &out) == 0 && ::stat(path.c_str(), &st) == 0 && out.st_dev == st.st_dev &&
+         out.st_ino == st.st_ino;
+}
+
 void write_whole_file(const std::string& path, const std::string& bytes, const std::string& what) {
   SG_CHECK(!path.empty(), "no path given for the ", what);
   const int stream = open_stream_fd(path);

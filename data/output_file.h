@@ -23,6 +23,11 @@ std::string output_final_target(const std::string& path);
 // what names the file in errors ("vocabulary file", "--summary-json file").
 void write_whole_file(const std::string& path, const std::string& bytes, const std::string& what);
 
+// True when path writes to this process's standard output (/dev/stdout, /dev/fd/1, or the very
+// file, pipe or terminal that stdout is): a command then sends its own report lines to stderr, so
+// the output stays what it claims to be.
+bool is_process_stdout(const std::string& path);
+
 // Throws one line when out is the same file as (or a link to) one of inputs; flag names the
 // output's flag in the message. Paths that do not exist yet never match.
 void check_output_not_input(const std::string& out, const std::vector<std::string>& inputs,

@@ -290,6 +290,9 @@ void write_synthetic_corpus(const std::string& out_dir, int64_t sentences, int64
   std::error_code ec;
   SG_CHECK(!nonempty_or_not_folder(train) && !nonempty_or_not_folder(held), "--out ", out_dir,
            " already holds a corpus; remove it or choose another folder");
+  SG_CHECK(!fs::exists(fs::symlink_status(out / "vocab.txt", ec)), "--out ", out_dir,
+           " already holds a vocab.txt, which synth would replace; remove it or choose another "
+           "folder");
   PartialFolder partial{out / (".synth-partial-" + std::to_string(getpid())), out};
   partial.created_out = fs::create_directories(out, ec);
   SG_CHECK(!ec, "cannot create ", out_dir, ": ", ec.message());

@@ -429,12 +429,15 @@ std::vector<std::string> Optimizer::sketch_load_notes() const {
     for (const Slot* s : {&p.m, &p.v})
       if (s->req >= 0 && s->view.is_sketch() && (width == 0 || s->view.hash.width < width))
         width = s->view.hash.width;
-    if (width == 0 || p.n <= static_cast<int64_t>(width)) continue;
+    // A step touches at most every row once: p.n (ids gathered per step) can exceed the rows.
+    const int64_t touched = std::min<int64_t>(p.n, p.rows);
+    if (width == 0 || touched <= static_cast<int64_t>(width)) continue;
     std::ostringstream os;
     os.precision(2);
-    os << "note: " << p.name << ": a step can touch up to " << p.n << " of its " << p.rows
-       << " rows, more than the " << width << " buckets per hash row of its sketch (load "
-       << std::fixed << static_cast<double>(p.n) / width
+    os << "note: " << p.name << ": a step can touch " << (touched < p.n ? "all " : "up to ")
+       << touched << " of its " << p.rows << " rows, more than the " << width
+       << " buckets per hash row of its sketch (load " << std::fixed
+       << static_cast<double>(touched) / width
        << "; the paper's LM1B model: 0.39-0.54), so sketched estimates will be noisy and cost "
           "perplexity; less compression (e.g. cs-mv:2x) or a larger vocabulary lowers the load";
     out.push_back(os.str());

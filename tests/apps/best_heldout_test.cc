@@ -20,12 +20,32 @@ TEST(BestHeldout, OnlyAFiniteStrictlyLowerPerplexityIsANewBest) {
   EXPECT_EQ(b.step, 40);
 
   BestHeldout back;
-  back.restore(b.metadata());
+  EXPECT_TRUE(back.restore(b.metadata(), ""));
   EXPECT_EQ(back.step, 40);
   EXPECT_EQ(back.perplexity, b.perplexity);  // 17 digits: the same double
   BestHeldout none;
-  none.restore({{"step", "3"}});  // an older checkpoint: nothing known
+  EXPECT_TRUE(none.restore({{"step", "3"}}, "x"));  // an older checkpoint: nothing known
   EXPECT_FALSE(none.known());
+}
+
+// A best measured on other held-out text (or another token cap) is not comparable: a resumed run
+// with another --heldout forgets it instead of keeping a best that its own evaluations cannot beat
+// (or replacing the best model with one that only scored lower on easier text).
+TEST(BestHeldout, ABestMeasuredOnOtherTextIsForgotten) {
+  const std::string on_a = measured_on_text("/tmp/a.txt", 0);
+  EXPECT_EQ(on_a, measured_on_text("/tmp/./a.txt", 0));  // the same file, spelled differently
+  EXPECT_NE(on_a, measured_on_text("/tmp/b.txt", 0));
+  EXPECT_NE(on_a, measured_on_text("/tmp/a.txt", 3000));
+  BestHeldout b;
+  b.measured_on = on_a;
+  ASSERT_TRUE(b.offer(150.5, 100));
+  BestHeldout same, other;
+  EXPECT_TRUE(same.restore(b.metadata(), on_a));
+  EXPECT_EQ(same.step, 100);
+  EXPECT_EQ(same.measured_on, on_a);
+  EXPECT_FALSE(other.restore(b.metadata(), measured_on_text("/tmp/b.txt", 0)));
+  EXPECT_FALSE(other.known());
+  EXPECT_TRUE(other.offer(400.0, 120));  // its own first evaluation is its best
 }
 
 }  // namespace

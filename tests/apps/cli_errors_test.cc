@@ -16,37 +16,6 @@
 namespace sg::testing {
 namespace {
 
-// A tiny valid corpus in the LM1B layout.
-std::string make_corpus(const std::string& tag) {
-  std::string d = temp_dir(tag);
-  std::string tr = d + "/training-monolingual.tokenized.shuffled",
-              ho = d + "/heldout-monolingual.tokenized.shuffled";
-  mkdir(tr.c_str(), 0755);
-  mkdir(ho.c_str(), 0755);
-  std::ofstream t(tr + "/news.en-00001-of-00100"), h(ho + "/news.en.heldout-00000-of-00050");
-  for (int i = 0; i < 200; ++i) t << "the cat sat on the mat .\nthe dog ate the bone .\n";
-  for (int i = 0; i < 10; ++i) h << "the cat ate the mat .\n";
-  return d;
-}
-
-std::vector<std::string> list_dir(const std::string& d) {
-  std::vector<std::string> names;
-  if (DIR* dir = opendir(d.c_str())) {
-    while (dirent* e = readdir(dir))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    closedir(dir);
-  }
-  return names;
-}
-
-void expect_one_line_error(const CliResult& r, const std::string& needle) {
-  EXPECT_NE(r.code, 0) << r.err;
-  EXPECT_LT(r.code, 128) << "killed by a signal: " << r.err;
-  EXPECT_EQ(r.err_lines(), 1) << r.err;
-  EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
-}
-
 const char* kTiny = "train --preset tiny --steps 3 --threads 1 --progress-every 1";
 
 TEST(CliErrors, UnknownFlag) {

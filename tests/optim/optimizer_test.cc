@@ -441,6 +441,15 @@ TEST(Optimizer, NotesSketchesThatAStepOverloads) {
   EXPECT_NE(big[1].find("compression 0.5x"), std::string::npos) << big[1];
   cfg.state = "dense";
   EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
+
+  // More ids per step (24) than rows (10): a step touches at most all 10 rows, never "24 of its
+  // 10" (QA: "up to 640 of its 495 rows").
+  testing_optim::Tiny small(10);
+  cfg.state = "emb/W=m:cs:5x,v:cm:5x";  // width max(1, round(10 / 15)) buckets
+  const auto few = Optimizer(cfg, small.g, small.grads).sketch_load_notes();
+  ASSERT_EQ(few.size(), 1u);
+  EXPECT_NE(few[0].find("can touch all 10 of its 10 rows"), std::string::npos) << few[0];
+  EXPECT_EQ(few[0].find("24"), std::string::npos) << few[0];
 }
 
 // A preset that changes no store of the optimizer is said (it used to be silently ignored while

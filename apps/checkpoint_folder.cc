@@ -1,0 +1,85 @@
+// The checkpoint folder's lifetime, lock and ownership checks (see checkpoint_folder.h).
+#include "apps/checkpoint_folder.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/check.h"
+
+namespace sg {
+namespace {
+
+bool stat_path(const std::string& p, struct stat* st) { return stat(p.c_str(), st) == 0; }
+
+}  // namespace
+
+CheckpointFolder::CheckpointFolder(const std::string& dir) : dir_(dir) {
+  std::error_code ec;
+  struct stat st;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    if (stat_path(dir, &st)) {
+      const bool checkpoint_file =
+          dir.size() > 12 && dir.compare(dir.size() - 12, 12, ".safetensors") == 0;
+      SG_FAIL("--checkpoint ", dir, " is a file; --checkpoint names a folder",
+              checkpoint_file ? " (the one that holds checkpoint.safetensors)" : "");
+    }
+    std::filesystem::create_directories(dir, ec);
+    SG_CHECK(!ec, "cannot create checkpoint folder ", dir, ": ", ec.message());
+    created_ = true;
+  }
+  lock_path_ = dir + "/.sketchgrad.lock";
+  lock_fd_ = open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    const std::string why = std::strerror(errno);
+    if (created_) rmdir(dir.c_str());
+    SG_FAIL("cannot write to checkpoint folder ", dir, ": ", why);
+  }
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    const ssize_t n = pread(lock_fd_, pid, sizeof pid - 1, 0);
+    close(lock_fd_);
+    lock_fd_ = -1;
+    SG_FAIL("--checkpoint ", dir, " is in use by another sketchgrad run",
+            n > 0 ? " (pid " + std::string(pid, static_cast<size_t>(n)) + ")" : std::string(),
+            ": wait for it to end or choose another folder");
+  }
+  const std::string me = std::to_string(getpid());
+  if (ftruncate(lock_fd_, 0) == 0 && pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
+    // The pid is only for the message of a second run; the lock itself holds.
+  }
+}
+
+CheckpointFolder::~CheckpointFolder() {
+  if (lock_fd_ >= 0) {
+    unlink(lock_path_.c_str());  // while still holding the lock
+    close(lock_fd_);
+  }
+  if (created_) rmdir(dir_.c_str());  // fails, harmlessly, unless the run left it empty
+}
+
+void CheckpointFolder::check_ours(const std::string& path, const std::string& what) const {
+  if (dir_.empty()) return;
+  struct stat st;
+  if (!stat_path(path, &st)) return;
+  auto it = owned_.find(path);
+  const bool ours =
+      it != owned_.end() && it->second.first == st.st_dev && it->second.second == st.st_ino;
+  SG_CHECK(ours, "the ", what, " ", path,
+           " was put there by another process while this run was going; it is left as it is and "
+           "this run stops without writing its own (rerun with another --checkpoint folder, or "
+           "--resume from that file)");
+}
+
+void CheckpointFolder::adopt(const std::string& path) {
+  if (dir_.empty()) return;
+  struct stat st;
+  if (stat_path(path, &st)) owned_[path] = {st.st_dev, st.st_ino};
+}
+
+}  // namespace sg
