@@ -38,7 +38,7 @@ CheckpointFolder::CheckpointFolder(const std::string& dir) : dir_(dir) {
   if (lock_fd_ < 0) {
     const std::string why = std::strerror(errno);
     if (created_) rmdir(dir.c_str());
-    SG_FAIL("cannot write to checkpoint folder ", dir, ": ", why);
+    SG_FAIL("--checkpoint: cannot create files in ", dir, ": ", why);
   }
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     char pid[32] = {0};

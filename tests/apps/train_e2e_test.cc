@@ -174,13 +174,15 @@ TEST(TrainEndToEnd, OutputsToRedirectedStandardStreamsKeepTheStream) {
   CliResult e = run_cli("eval --checkpoint " + d + "/ck --data " + kData +
                         " --max-tokens 640 --json /dev/stdout");
   ASSERT_EQ(e.code, 0) << e.err;
-  const size_t text = e.out.find("perplexity "), json = e.out.find("\"perplexity\"");
-  ASSERT_NE(text, std::string::npos) << e.out;
-  ASSERT_NE(json, std::string::npos) << e.out;
-  EXPECT_LT(text, json) << "the JSON comes after the lines printed before it";
+  // stdout is the JSON alone (parseable), the text report went to stderr.
+  EXPECT_EQ(nlohmann::json::parse(e.out)["tokens"].get<int64_t>(), 640) << e.out;
+  EXPECT_NE(e.err.find("perplexity "), std::string::npos) << e.err;
   CliResult v = run_cli("vocab --data " + kData + " --out /dev/fd/1");
   ASSERT_EQ(v.code, 0) << v.err;
   EXPECT_EQ(v.out.rfind("<S> ", 0), 0u) << v.out.substr(0, 200);
+  EXPECT_EQ(v.out.find("wrote /dev/fd/1"), std::string::npos)
+      << "the report is not in the vocabulary";
+  EXPECT_NE(v.err.find("wrote /dev/fd/1"), std::string::npos) << v.err;
 }
 
 // --beta1/--beta2/--eps/--momentum/--weight-decay reach the optimizer: the defaults spelled out
