@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "data/file_checks.h"
 #include "data/split_folder.h"
 #include "data/text.h"
 #include "engine/check.h"
@@ -81,23 +82,21 @@ void check_shard(const std::string& path) {
            "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
 }
 
-// FILE[,FILE...]: plain-text training files in the order given, no held-out split.
-CorpusLayout text_files_corpus(const std::string& list) {
+// FILE[,FILE...]: plain-text training files in the order given, no held-out split. `paths` are
+// the names --data (`list`) gave.
+static CorpusLayout text_files_corpus(const std::string& list,
+                                      const std::vector<std::string>& paths) {
   CorpusLayout c;
   c.dir = list;
   c.text_files = true;
-  size_t start = 0;
-  while (start <= list.size()) {
-    const size_t comma = std::min(list.find(',', start), list.size());
-    const std::string path = list.substr(start, comma - start);
-    start = comma + 1;
+  for (const std::string& path : paths) {
     if (path.empty()) continue;
     std::error_code ec;
-    SG_CHECK(!fs::is_symlink(fs::symlink_status(path, ec)) || fs::exists(path, ec),
-             "training file ", path, " is a symlink to a missing file");
+    SG_CHECK(!is_dangling_symlink(path), "training file ", path, " is a symlink to a missing file");
     SG_CHECK(fs::exists(path, ec), "training file ", path, " does not exist");
-    SG_CHECK(fs::is_regular_file(path, ec), "training file ", path,
-             " is not a file (--data takes an LM1B-layout folder or text files: FILE[,FILE...])");
+    SG_CHECK(fs::is_regular_file(path, ec), "training file ", path, " is ", path_kind(path),
+             ", not a regular file (--data takes an LM1B-layout folder or text files: "
+             "FILE[,FILE...])");
     check_shard(path);
     c.train_shards.push_back(path);
   }
@@ -142,12 +141,24 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
 CorpusLayout find_corpus(const std::string& dir) {
   SG_CHECK(!dir.empty(), "no data folder given");
   std::error_code ec;
-  if (dir.find(',') != std::string::npos || fs::is_regular_file(dir, ec))
-    return text_files_corpus(dir);
-  SG_CHECK(!fs::is_symlink(fs::symlink_status(dir, ec)) || fs::exists(dir, ec), "--data ", dir,
-           " is a symlink to a missing file or folder");
-  SG_CHECK(fs::exists(dir, ec), "data folder ", dir, " does not exist");
-  SG_CHECK(fs::is_directory(dir, ec), "data folder ", dir, " is not a folder");
+  // A path that exists is taken whole, commas and all ("my,corpus.txt"); otherwise commas separate
+  // files.
+  const bool whole = fs::exists(fs::symlink_status(dir, ec));
+  if (!whole && dir.find(',') != std::string::npos) {
+    std::vector<std::string> paths;
+    for (size_t start = 0; start <= dir.size();) {
+      const size_t comma = std::min(dir.find(',', start), dir.size());
+      paths.push_back(dir.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return text_files_corpus(dir, paths);
+  }
+  SG_CHECK(!is_dangling_symlink(dir), "--data ", dir, " is a symlink to a missing file or folder");
+  SG_CHECK(whole, "--data ", dir, " does not exist");
+  if (fs::is_regular_file(dir, ec)) return text_files_corpus(dir, {dir});
+  SG_CHECK(fs::is_directory(dir, ec), "--data ", dir, " is ", path_kind(dir),
+           ", not a regular file or folder (sketchgrad reads the text more than once: save it to a "
+           "file)");
   CorpusLayout c;
   c.dir = dir;
   const fs::path train = fs::path(dir) / kTrainFolder;

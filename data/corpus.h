@@ -9,7 +9,8 @@
 // data/split_folder.h): the training files train, the validation file is the held-out shard of
 // train, and the test file is what eval reads by default. Instead of a folder, find_corpus also
 // takes plain-text training files, FILE[,FILE...]: each is one training shard in the order given,
-// and there is no held-out split (train --heldout FILE names one).
+// and there is no held-out split (train --heldout FILE names one). A --data string that names an
+// existing path is that one path, even with a comma in its name.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,6 +1,8 @@
 // LM1B layout discovery and its error lines; UTF-8 checks while reading shards.
 #include "data/corpus.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "data/split_folder.h"
@@ -124,7 +126,7 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   write_file(d.file("plain"), "x\n");
   EXPECT_THAT(msg(d.file("plain") + "," + d.file("nope")),
               HasSubstr("training file " + d.file("nope") + " does not exist"));
-  EXPECT_THAT(msg(d.file("plain") + "," + d.path), HasSubstr("is not a file"));
+  EXPECT_THAT(msg(d.file("plain") + "," + d.path), HasSubstr("is a folder, not a regular file"));
   // Compressed text is named, not read as broken UTF-8.
   write_file(d.file("c.gz"), std::string("\x1f\x8b\x08\0\0\0", 6) + "rest");
   EXPECT_THAT(msg(d.file("c.gz")), HasSubstr("c.gz is gzip-compressed"));
@@ -167,6 +169,34 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   const std::string m = msg(d.file("emptyshard"));
   EXPECT_THAT(m, HasSubstr("news.en-00001-of-00100 is empty"));
   EXPECT_EQ(m.find('\n'), std::string::npos);
+}
+
+// A --data path that exists is one path even with a comma in its name; only a string that names
+// nothing is a list of files (the comma-named file used to be read as "my" and "corpus.txt").
+TEST(Corpus, AnExistingPathWithACommaIsOnePath) {
+  TempDir d;
+  write_file(d.file("my,corpus.txt"), "a b\n");
+  write_file(d.file("other.txt"), "c\n");
+  EXPECT_EQ(find_corpus(d.file("my,corpus.txt")).train_shards,
+            std::vector<std::string>{d.file("my,corpus.txt")});
+  write_file(d.file("split,folder/ptb.train.txt"), "a\n");
+  EXPECT_EQ(find_corpus(d.file("split,folder")).train_shards,
+            std::vector<std::string>{d.file("split,folder/ptb.train.txt")});
+  EXPECT_EQ(find_corpus(d.file("other.txt") + "," + d.file("other.txt")).train_shards.size(), 2u);
+}
+
+// --data names what the path is, not a "data folder" the user never named.
+TEST(Corpus, DataErrorsSayWhatThePathIs) {
+  TempDir d;
+  auto msg = [](const std::string& dir) { return error_of([&] { find_corpus(dir); }); };
+  EXPECT_THAT(msg(d.file("missing.txt")),
+              HasSubstr("--data " + d.file("missing.txt") + " does not exist"));
+  ASSERT_EQ(mkfifo(d.file("pipe").c_str(), 0600), 0);
+  EXPECT_THAT(msg(d.file("pipe")),
+              HasSubstr("--data " + d.file("pipe") + " is a pipe, not a regular file or folder"));
+  write_file(d.file("a.txt"), "a\n");
+  EXPECT_THAT(msg(d.file("a.txt") + "," + d.file("pipe")),
+              HasSubstr("training file " + d.file("pipe") + " is a pipe"));
 }
 
 TEST(Corpus, NonUtf8ShardNamesFileAndLine) {
