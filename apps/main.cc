@@ -43,24 +43,32 @@ struct ModelFlags {
     add(app, "--hidden", &sg::RunConfig::hidden, "LSTM cell size H");
     add(app, "--proj", &sg::RunConfig::proj, "LSTM projection size P (0 = none)");
     add(app, "--layers", &sg::RunConfig::layers, "LSTM layers");
-    add(app, "--dropout", &sg::RunConfig::dropout, "dropout probability");
+    add(app, "--dropout", &sg::RunConfig::dropout,
+        "dropout probability (default: the preset's, 0.01 for paper-lm1b, else 0)");
     add(app, "--softmax", &sg::RunConfig::softmax, "full | sampled:S");
     add(app, "--lstm", &sg::RunConfig::lstm_impl, "LSTM implementation on CUDA: native | cudnn");
-    add(app, "--batch", &sg::RunConfig::batch, "streams per batch B");
-    add(app, "--bptt", &sg::RunConfig::bptt, "tokens per stream per step T");
+    add(app, "--batch", &sg::RunConfig::batch, "streams per batch B (default: the preset's)");
+    add(app, "--bptt", &sg::RunConfig::bptt,
+        "tokens per stream per step T (default: the preset's)");
     add(app, "--optimizer", &sg::RunConfig::optimizer,
         "sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw | sm3 | sm3-momentum | "
         "topk-sgd | randk-sgd | topk-sgd-nofeedback");
-    add(app, "--lr", &sg::RunConfig::lr, "learning rate");
+    add(app, "--lr", &sg::RunConfig::lr,
+        "learning rate (default: the preset's Adam rate, 0.004, tiny 0.01; without --lr sgd, "
+        "topk-sgd, randk-sgd and topk-sgd-nofeedback take 1.0, momentum/nesterov 0.1, rmsprop "
+        "0.001, with a note)");
     add(app, "--schedule", &sg::RunConfig::schedule,
-        "constant | linear | cosine | warmup:N | warmup:N+linear | warmup:N+cosine");
-    add(app, "--clip", &sg::RunConfig::clip, "clip gradients to this global norm (0 = off)");
+        "constant | linear | cosine | warmup:N | warmup:N+linear | warmup:N+cosine (default "
+        "constant; paper-lm1b: linear)");
+    add(app, "--clip", &sg::RunConfig::clip,
+        "clip gradients to this global norm (0 = off; default: the preset's, 1.0)");
     add(app, "--clip-per-param", &sg::RunConfig::clip_per_param,
-        "also clip each parameter's gradient to this norm (0 = off)");
+        "also clip each parameter's gradient to this norm (0 = off, the default)");
     add(app, "--beta1", &sg::RunConfig::beta1, "Adam/AdamW first-moment decay (default 0.9)");
     add(app, "--beta2", &sg::RunConfig::beta2,
         "second-moment decay: Adam/AdamW (default 0.999), RMSprop (default 0.99)");
-    add(app, "--eps", &sg::RunConfig::eps, "Adam/AdamW/RMSprop/Adagrad epsilon (default 1e-8)");
+    add(app, "--eps", &sg::RunConfig::eps,
+        "Adam/AdamW/RMSprop/Adagrad/SM3/SM3-momentum epsilon (default 1e-8)");
     add(app, "--momentum", &sg::RunConfig::momentum,
         "momentum/nesterov/sm3-momentum factor (default 0.9)");
     add(app, "--weight-decay", &sg::RunConfig::weight_decay,
@@ -68,28 +76,29 @@ struct ModelFlags {
     add(app, "--sparsify", &sg::RunConfig::sparsify,
         "topk-sgd/randk-sgd: fraction of gradient entries sent (default 0.01)");
     add(app, "--state", &sg::RunConfig::state,
-        "optimizer state policy: dense | bf16 | cs-mv | cs-v | cs-v-nom | cs-mv:10x | ...");
+        "optimizer state policy: dense (default) | bf16 | cs-mv | cs-v | cs-m | cs-v-nom | "
+        "cs-mv:10x | ... (optimizers/policy.h)");
     add(app, "--data", &sg::RunConfig::data,
         "LM1B-layout corpus folder, a split-named folder (wiki.train.tokens, ...), or text files "
         "FILE[,FILE...]");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
         "vocabulary file to load instead of building one");
     add(app, "--min-count", &sg::RunConfig::min_count,
-        "minimum word count for the built vocabulary");
-    add(app, "--device", &sg::RunConfig::device, "cpu | cuda | cuda:N");
+        "minimum word count for the built vocabulary (default 3)");
+    add(app, "--device", &sg::RunConfig::device, "cpu (default) | cuda | cuda:N");
     add(app, "--threads", &sg::RunConfig::threads,
-        for_training ? "CPU threads (0 = all cores)"
+        for_training ? "CPU threads (0 = all cores, the default)"
                      : "CPU threads of the run planned (0 = this machine's cores): a CPU run plans "
                        "1.3 MB of matrix-product scratch per thread");
     add(app, "--heldout", &sg::RunConfig::heldout,
         for_training ? "held-out shard file (default: the 00000 held-out shard; none: no held-out "
                        "evaluation)"
-                     : "none: plan train --heldout none (no evaluation graph); a file: the "
-                       "default");
+                     : "none: plan a run without held-out evaluation (no evaluation graph, as "
+                       "train --heldout none); a file, or no flag: with it (default)");
     if (!for_training) return;
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
     add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
-    add(app, "--seed", &sg::RunConfig::seed, "random seed")->check(kSeedRange);
+    add(app, "--seed", &sg::RunConfig::seed, "random seed (default 1)")->check(kSeedRange);
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
     add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
         "also write the checkpoint every this many steps (0 = off)");
@@ -99,12 +108,13 @@ struct ModelFlags {
         "JSON-lines metrics file, appended to: each run starts with a \"start\" event");
     add(app, "--summary-json", &sg::RunConfig::summary_json, "end-of-run summary JSON file");
     add(app, "--eval-every", &sg::RunConfig::eval_every,
-        "steps between held-out evaluations (0 = end only)");
+        "steps between held-out evaluations (0 = end only, the default)");
     add(app, "--eval-tokens", &sg::RunConfig::eval_max_tokens,
-        "cap on held-out tokens per evaluation (0 = all)");
-    add(app, "--progress-every", &sg::RunConfig::progress_every, "steps between progress lines");
+        "cap on held-out tokens per evaluation (0 = all, the default)");
+    add(app, "--progress-every", &sg::RunConfig::progress_every,
+        "steps between progress lines (default 10)");
     add(app, "--warmup-steps", &sg::RunConfig::warmup_steps,
-        "steps excluded from the words/s measurement");
+        "steps excluded from the words/s measurement (default 3)");
     CLI::Option* tf32 = app->add_flag(
         "--tf32", parsed.tf32,
         "CUDA: TF32 tensor cores for matrix products and the cuDNN LSTM (default strict FP32)");
@@ -180,7 +190,7 @@ int main(int argc, char** argv) {
       "--data", eval_opts.data,
       "LM1B-layout folder (held-out shard 00000), or a split-named folder (its test file)");
   eval->add_option("--shard", eval_opts.shard, "explicit held-out shard file");
-  eval->add_option("--device", eval_opts.device, "cpu | cuda");
+  eval->add_option("--device", eval_opts.device, "cpu (default) | cuda | cuda:N");
   eval->add_option("--threads", eval_opts.threads, "CPU threads (0 = all)")
       ->check(CLI::Range(0, 1024));
   eval->add_option("--batch", eval_opts.batch,
@@ -190,26 +200,30 @@ int main(int argc, char** argv) {
   eval->add_option("--bptt", eval_opts.bptt,
                    "tokens per stream per step (default: the training run's)")
       ->check(CLI::Range(1, 10000));
-  eval->add_option("--max-tokens", eval_opts.max_tokens, "stop after this many tokens (0 = all)");
+  eval->add_option("--max-tokens", eval_opts.max_tokens,
+                   "stop after this many tokens (0 = all, the default)");
   eval->add_option("--json", eval_opts.json, "write the result as JSON here");
 
   CLI::App* gen = app.add_subcommand("generate", "sample text from a checkpoint");
   sg::GenerateOptions gen_opts;
   gen->add_option("--checkpoint", gen_opts.checkpoint, "checkpoint file or folder")->required();
   gen->add_option("--prompt", gen_opts.prompt, "words to start from");
-  gen->add_option("--count", gen_opts.count, "sentences to generate")->check(CLI::Range(1, 10000));
-  gen->add_option("--max-words", gen_opts.max_words,
-                  "sampled words per sentence at most (the prompt's words not counted)")
+  gen->add_option("--count", gen_opts.count, "sentences to generate (default 3)")
       ->check(CLI::Range(1, 10000));
-  gen->add_option("--temperature", gen_opts.temperature, "sampling temperature")
+  gen->add_option("--max-words", gen_opts.max_words,
+                  "sampled words per sentence at most (the prompt's words not counted; default 40)")
+      ->check(CLI::Range(1, 10000));
+  gen->add_option("--temperature", gen_opts.temperature, "sampling temperature (default 1.0)")
       ->check(CLI::Range(0.01, 100.0));
-  gen->add_option("--top-k", gen_opts.top_k, "sample among the k most likely words (0 = all)")
+  gen->add_option("--top-k", gen_opts.top_k,
+                  "sample among the k most likely words (0 = all, the default)")
       ->check(CLI::Range(0, 1 << 30));
-  gen->add_option("--top-p", gen_opts.top_p,
-                  "sample among the most likely words holding this much probability (1 = all)")
+  gen->add_option(
+         "--top-p", gen_opts.top_p,
+         "sample among the most likely words holding this much probability (1 = all, the default)")
       ->check(CLI::Range(1e-6, 1.0));
-  gen->add_option("--seed", gen_opts.seed, "random seed")->check(kSeedRange);
-  gen->add_option("--device", gen_opts.device, "cpu | cuda");
+  gen->add_option("--seed", gen_opts.seed, "random seed (default 1)")->check(kSeedRange);
+  gen->add_option("--device", gen_opts.device, "cpu (default) | cuda | cuda:N");
   gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)")
       ->check(CLI::Range(0, 1024));
 
@@ -220,18 +234,19 @@ int main(int argc, char** argv) {
                    "LM1B-layout or split-named folder, or text files FILE[,FILE...]")
       ->required();
   vocab->add_option("--out", vocab_opts.out, "output file (word count per line)")->required();
-  vocab->add_option("--min-count", vocab_opts.min_count, "minimum count")
+  vocab->add_option("--min-count", vocab_opts.min_count, "minimum count (default 3)")
       ->check(CLI::Range(1, 1 << 30));
 
   CLI::App* synth = app.add_subcommand("synth", "write a synthetic LM1B-scale corpus (Zipf ids)");
   sg::SynthOptions synth_opts;
   synth->add_option("--out", synth_opts.out, "output folder (LM1B layout)")->required();
-  synth->add_option("--sentences", synth_opts.sentences, "training sentences")
+  synth->add_option("--sentences", synth_opts.sentences, "training sentences (default 100000)")
       ->check(CLI::Range(1LL, 1LL << 40));
-  synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size")
+  synth->add_option("--vocab-size", synth_opts.vocab, "vocabulary size (default 793471, LM1B's)")
       ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
-  synth->add_option("--shards", synth_opts.shards, "training shards")->check(CLI::Range(1, 10000));
-  synth->add_option("--seed", synth_opts.seed, "random seed")->check(kSeedRange);
+  synth->add_option("--shards", synth_opts.shards, "training shards (default 10)")
+      ->check(CLI::Range(1, 10000));
+  synth->add_option("--seed", synth_opts.seed, "random seed (default 1)")->check(kSeedRange);
 
   // An empty value ("--steps ''", "--checkpoint=") is a mistake, never "use the default": the
   // parser would take it silently for some flags and as 0 for others. --prompt may be empty.
