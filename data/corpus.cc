@@ -38,18 +38,24 @@ bool is_heldout_split(const std::string& name) {
 
 bool is_train_shard(const std::string& name) { return name.rfind("news.en-", 0) == 0; }
 
+// The regular files of folder whose names match, sorted. A matching name that is a symlink to a
+// missing file is an error naming it (what: "training shard"), not a shard silently left out.
 template <typename Match>
-std::vector<std::string> list_shards(const fs::path& folder, Match match) {
-  std::vector<std::string> out;
+std::vector<std::string> list_shards(const fs::path& folder, Match match, const char* what) {
+  std::vector<std::string> out, dangling;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!match(name)) continue;
+    if (is_dangling_symlink(it->path().string())) dangling.push_back(it->path().string());
     std::error_code ec2;
     if (!fs::is_regular_file(it->path(), ec2)) continue;
     out.push_back(it->path().string());
   }
   SG_CHECK(!ec, "cannot list data folder ", folder.string(), ": ", ec.message());
+  std::sort(dangling.begin(), dangling.end());
+  SG_CHECK(dangling.empty(), what, " ", dangling.empty() ? "" : dangling.front(),
+           " is a symlink to a missing file (restore its target or remove the link)");
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -163,16 +169,19 @@ CorpusLayout find_corpus(const std::string& dir) {
   c.dir = dir;
   const fs::path train = fs::path(dir) / kTrainFolder;
   const fs::path held = fs::path(dir) / kHeldoutFolder;
+  for (const fs::path& f : {train, held})
+    SG_CHECK(!is_dangling_symlink(f.string()), "data folder ", f.string(),
+             " is a symlink to a missing folder");
   const bool has_train = fs::is_directory(train, ec);
   const bool has_held = fs::is_directory(held, ec);
   if (!has_train && !has_held) return split_named_corpus(dir);
   if (has_train) {
-    c.train_shards = list_shards(train, is_train_shard);
+    c.train_shards = list_shards(train, is_train_shard, "training shard");
     SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),
              "/news.en-* matches nothing");
   }
   if (has_held) {
-    c.heldout_shards = list_shards(held, is_heldout_split);
+    c.heldout_shards = list_shards(held, is_heldout_split, "held-out shard");
     SG_CHECK(!c.heldout_shards.empty(), "no held-out shards: ", held.string(),
              "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
              "without held-out evaluation)");

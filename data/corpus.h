@@ -32,7 +32,8 @@ inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuf
 inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shuffled";
 
 // Throws one clear line when DIR is missing, holds neither folder, a present folder has no shards,
-// or a shard is empty or unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
+// a file named as a shard (or split file) is a symlink to a missing file, or a shard is empty or
+// unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
 // is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
 // Throws one clear line unless path is a readable, non-empty file that is not compressed (gzip,

@@ -130,6 +130,17 @@ TEST(CliErrors, MissingAndEmptyDataFolder) {
                         "held.gz is gzip-compressed");
 }
 
+// vocab used to exit 0 on an LM1B folder with a dangling shard link, counting the other shards.
+TEST(CliErrors, BrokenShardLink) {
+  std::string d = make_corpus("dlink");
+  const std::string link = d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100";
+  std::filesystem::create_symlink(d + "/gone", link);
+  expect_one_line_error(run_cli("vocab --data " + d + " --out " + d + "/v.txt"),
+                        "training shard " + link + " is a symlink to a missing file");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), link);
+  EXPECT_FALSE(file_exists(d + "/v.txt"));
+}
+
 TEST(CliErrors, NonUtf8Shard) {
   std::string d = make_corpus("utf8");
   std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")
