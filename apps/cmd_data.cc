@@ -18,6 +18,7 @@ int cmd_vocab(const VocabOptions& o) {
   SG_CHECK(o.min_count >= 1, "--min-count must be >= 1");
   CorpusLayout c = find_corpus(o.data);
   require_training(c);
+  for (const std::string& note : c.train_notes) std::fprintf(stderr, "%s\n", note.c_str());
   check_output_not_input(o.out, c.train_shards, "--out");
   check_output_writable(o.out, "--out");
   TrainLog log("");

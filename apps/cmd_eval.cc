@@ -21,6 +21,7 @@ int cmd_eval(const EvalOptions& o) {
   if (shard.empty()) {
     const CorpusLayout corpus = find_corpus(o.data);
     shard = default_eval_shard(corpus);
+    for (const std::string& note : corpus.heldout_notes) std::fprintf(stderr, "%s\n", note.c_str());
     if (corpus.split_named && corpus.test_shards.empty())
       std::fprintf(stderr,
                    "note: %s has no test file; evaluating its validation file %s (name a file "

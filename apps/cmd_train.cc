@@ -153,6 +153,8 @@ int cmd_train(const RunConfig& requested) {
   size_t dev_free0 = 0, dev_total = 0;  // device memory once the context exists, before any arena
   be->memory_info(&dev_free0, &dev_total);
   TrainLog log(cfg.log);
+  for (const auto* notes : {&corpus.train_notes, &corpus.heldout_notes})
+    for (const std::string& note : *notes) log.line(note);
   if (stale_bytes > 0)
     log.line("note: removed unfinished checkpoint writes (" + format_bytes(stale_bytes) +
              ") that killed runs left in " + cfg.checkpoint);

@@ -26,10 +26,12 @@ bool is_digits(std::string_view s, size_t n) {
   return true;
 }
 
-// news.en.heldout-NNNNN-of-MMMMM
+// news.en.heldout-NNNNN-of-MMMMM, also with a .gz / .bz2 / .xz / .zst ending (check_shard then
+// says to decompress it, unless drop_compressed_twins finds the decompressed copy beside it).
 bool is_heldout_split(const std::string& name) {
   const std::string_view pre = "news.en.heldout-";
   std::string_view s = name;
+  s.remove_suffix(compression_suffix(name).size());
   if (s.substr(0, pre.size()) != pre) return false;
   s.remove_prefix(pre.size());
   return s.size() == 14 && is_digits(s.substr(0, 5), 5) && s.substr(5, 4) == "-of-" &&
@@ -62,28 +64,12 @@ std::vector<std::string> list_shards(const fs::path& folder, Match match, const 
 
 }  // namespace
 
-// The compressor whose magic number starts the file (gzip, bzip2, xz, zstd), else null.
-static const char* compression_of(const unsigned char* h, size_t n) {
-  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return "gzip";
-  if (n >= 3 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h') return "bzip2";
-  if (n >= 6 && h[0] == 0xfd && h[1] == '7' && h[2] == 'z' && h[3] == 'X' && h[4] == 'Z' &&
-      h[5] == 0)
-    return "xz";
-  if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) return "zstd";
-  return nullptr;
-}
-
 void check_shard(const std::string& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   SG_CHECK(!ec, "cannot read shard ", path, ": ", ec.message());
   SG_CHECK(size > 0, "shard ", path, " is empty");
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  SG_CHECK(f != nullptr, "cannot read shard ", path, ": ", std::strerror(errno));
-  unsigned char head[6] = {0, 0, 0, 0, 0, 0};
-  const size_t got = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  const char* packer = compression_of(head, got);
+  const char* packer = compression_of_file(path);
   SG_CHECK(packer == nullptr, "shard ", path, " is ", packer,
            "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
 }
@@ -139,6 +125,9 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
   c.train_shards = split.train;
   c.heldout_shards = split.valid;
   c.test_shards = split.test;
+  drop_compressed_twins(c.train_shards, c.train_notes);  // ptb.train.txt.gz beside ptb.train.txt
+  drop_compressed_twins(c.heldout_shards, c.heldout_notes);
+  drop_compressed_twins(c.test_shards, c.heldout_notes);
   for (const auto* v : {&c.train_shards, &c.heldout_shards, &c.test_shards})
     for (const auto& s : *v) check_shard(s);
   return c;
@@ -177,11 +166,13 @@ CorpusLayout find_corpus(const std::string& dir) {
   if (!has_train && !has_held) return split_named_corpus(dir);
   if (has_train) {
     c.train_shards = list_shards(train, is_train_shard, "training shard");
+    drop_compressed_twins(c.train_shards, c.train_notes);
     SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),
              "/news.en-* matches nothing");
   }
   if (has_held) {
     c.heldout_shards = list_shards(held, is_heldout_split, "held-out shard");
+    drop_compressed_twins(c.heldout_shards, c.heldout_notes);
     SG_CHECK(!c.heldout_shards.empty(), "no held-out shards: ", held.string(),
              "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
              "without held-out evaluation)");

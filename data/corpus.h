@@ -3,7 +3,8 @@
 //   (sorted by name) DIR/heldout-monolingual.tokenized.shuffled/news.en.heldout-NNNNN-of-MMMMM
 //   held-out splits (sorted)
 // The held-out folder of the real release also holds the unsplit news.en-00000-of-00100: it is
-// never matched. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
+// never matched. A compressed shard (news.en.heldout-00000-of-00050.gz) is an error that says to
+// decompress it; in any folder, X.gz (.bz2, .xz, .zst) beside X is ignored with a note. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
 // are not sentences. A folder in neither LM1B folder layout may instead name its files by split,
 // as WikiText and PTB do (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens; see
 // data/split_folder.h): the training files train, the validation file is the held-out shard of
@@ -26,6 +27,9 @@ struct CorpusLayout {
   std::vector<std::string> test_shards;     // a split folder's test files (LM1B: none)
   bool text_files = false;                  // dir was FILE[,FILE...], not an LM1B folder
   bool split_named = false;                 // dir was a WikiText / PTB style split-named folder
+  // "note: ..." lines for the user about the training files, and about the held-out / test files
+  // (e.g. a compressed copy ignored because the decompressed text is beside it).
+  std::vector<std::string> train_notes, heldout_notes;
 };
 
 inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuffled";

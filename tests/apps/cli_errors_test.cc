@@ -141,6 +141,29 @@ TEST(CliErrors, BrokenShardLink) {
   EXPECT_FALSE(file_exists(d + "/v.txt"));
 }
 
+// A gzipped LM1B held-out shard says "decompress it first" (it used to say the folder matched
+// nothing); the .gz gunzip -k leaves beside a split file is ignored with a note.
+TEST(CliErrors, CompressedHeldoutShardAndDecompressedCopies) {
+  std::string d = make_corpus("gzheld");
+  const std::string held =
+      d + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050";
+  ASSERT_EQ(std::rename(held.c_str(), (held + ".gz").c_str()), 0);
+  std::ofstream(held + ".gz") << std::string("\x1f\x8b\x08\0", 4) << "xyz";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d),
+                        held +
+                            ".gz is gzip-compressed; sketchgrad reads plain UTF-8 text: "
+                            "decompress it first");
+  const std::string ptb = temp_dir("gztwin");
+  std::ofstream(ptb + "/ptb.train.txt") << "a b c\n";
+  std::ofstream(ptb + "/ptb.train.txt.gz") << std::string("\x1f\x8b\x08\0", 4) << "xyz";
+  CliResult r = run_cli("vocab --min-count 1 --data " + ptb + " --out " + ptb + "/v.txt");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: ignoring " + ptb + "/ptb.train.txt.gz: its decompressed copy " + ptb +
+                       "/ptb.train.txt is beside it"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CliErrors, NonUtf8Shard) {
   std::string d = make_corpus("utf8");
   std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")

@@ -231,6 +231,48 @@ TEST(Corpus, BrokenSymlinksAreNamed) {
   EXPECT_NO_THROW(find_corpus(d.file("wt")));
 }
 
+// A compressed LM1B held-out shard is named like a training one ("is gzip-compressed ...
+// decompress it first"; it used to make the folder "match nothing"), and the .gz that gunzip -k
+// leaves beside the text is ignored with a note instead of stopping the run.
+TEST(Corpus, CompressedShardsAndTheirDecompressedCopies) {
+  TempDir d;
+  const std::string gz = std::string("\x1f\x8b\x08\0", 4) + "xyz";
+  const std::string lm = d.file("lm1b");
+  write_file(train_dir(lm) + "/news.en-00001-of-00002", "a b\n");
+  write_file(heldout_dir(lm) + "/news.en.heldout-00000-of-00050.gz", gz);
+  EXPECT_THAT(error_of([&] { find_corpus(lm); }),
+              HasSubstr(heldout_dir(lm) + "/news.en.heldout-00000-of-00050.gz is gzip-compressed"));
+  write_file(heldout_dir(lm) + "/news.en.heldout-00000-of-00050", "a\n");
+  write_file(train_dir(lm) + "/news.en-00001-of-00002.gz", gz);
+  CorpusLayout c = find_corpus(lm);
+  EXPECT_EQ(c.heldout_shards,
+            std::vector<std::string>{heldout_dir(lm) + "/news.en.heldout-00000-of-00050"});
+  EXPECT_EQ(c.train_shards, std::vector<std::string>{train_dir(lm) + "/news.en-00001-of-00002"});
+  ASSERT_EQ(c.heldout_notes.size(), 1u);
+  EXPECT_THAT(c.heldout_notes[0], HasSubstr("ignoring " + heldout_dir(lm) +
+                                            "/news.en.heldout-00000-of-00050.gz: its "
+                                            "decompressed copy"));
+  ASSERT_EQ(c.train_notes.size(), 1u);
+  EXPECT_THAT(c.train_notes[0], HasSubstr("news.en-00001-of-00002.gz"));
+
+  write_file(d.file("ptb/ptb.train.txt"), "a b\n");
+  write_file(d.file("ptb/ptb.train.txt.gz"), gz);
+  write_file(d.file("ptb/ptb.valid.txt.xz"),
+             "\xfd"
+             "7zXZ" +
+                 std::string(1, '\0'));
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("ptb")); }), HasSubstr("is xz-compressed"));
+  write_file(d.file("ptb/ptb.valid.txt"), "a\n");
+  CorpusLayout p = find_corpus(d.file("ptb"));
+  EXPECT_EQ(p.train_shards, std::vector<std::string>{d.file("ptb/ptb.train.txt")});
+  EXPECT_EQ(p.heldout_shards, std::vector<std::string>{d.file("ptb/ptb.valid.txt")});
+  EXPECT_EQ(p.train_notes.size(), 1u);
+  EXPECT_EQ(p.heldout_notes.size(), 1u);
+  std::filesystem::remove(d.file("ptb/ptb.train.txt"));  // the .gz alone is still an error
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("ptb")); }),
+              HasSubstr("ptb.train.txt.gz is gzip-compressed"));
+}
+
 TEST(Corpus, NonUtf8ShardNamesFileAndLine) {
   TempDir d;
   const std::string shard = train_dir(d.path) + "/news.en-00001-of-00100";
