@@ -165,6 +165,8 @@ int cmd_plan(const PlanOptions& o) {
   int64_t vocab = o.vocab_size;
   SG_CHECK(vocab == 0 || vocab >= 4,
            "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
+  // As train checks it: a held-out file that train would refuse fails the plan too.
+  if (!cfg.heldout.empty() && cfg.heldout != "none") check_shard(cfg.heldout, "held-out shard");
   std::optional<CorpusLayout> corpus;
   if (!cfg.data.empty()) {
     corpus = find_corpus(cfg.data);

@@ -88,8 +88,7 @@ int cmd_train(const RunConfig& requested) {
   std::string heldout = cfg.heldout == "none" ? "" : cfg.heldout;  // none: no held-out evaluation
   if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
     heldout = corpus.heldout_shards.front();
-  SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
-  if (!heldout.empty()) check_shard(heldout);
+  if (!heldout.empty()) check_shard(heldout, "held-out shard");
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and held-out text to evaluate (",
            cfg.heldout == "none" ? "not --heldout none"

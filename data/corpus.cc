@@ -64,14 +64,20 @@ std::vector<std::string> list_shards(const fs::path& folder, Match match, const 
 
 }  // namespace
 
-void check_shard(const std::string& path) {
+void check_shard(const std::string& path, const std::string& what) {
+  SG_CHECK(!is_dangling_symlink(path), what, " ", path, " is a symlink to a missing file");
   std::error_code ec;
+  SG_CHECK(fs::exists(path, ec), what, " ", path, " does not exist");
+  SG_CHECK(fs::is_regular_file(path, ec), what, " ", path, " is ", path_kind(path),
+           ", not a regular file");
   const auto size = fs::file_size(path, ec);
-  SG_CHECK(!ec, "cannot read shard ", path, ": ", ec.message());
-  SG_CHECK(size > 0, "shard ", path, " is empty");
+  SG_CHECK(!ec, "cannot read ", what, " ", path, ": ", ec.message());
+  SG_CHECK(size > 0, what, " ", path, " is empty");
   const char* packer = compression_of_file(path);
-  SG_CHECK(packer == nullptr, "shard ", path, " is ", packer,
+  SG_CHECK(packer == nullptr, what, " ", path, " is ", packer,
            "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
+  // Found here, not at the first evaluation (or after the last checkpoint, losing the summary).
+  SG_CHECK(holds_sentence(path), what, " ", path, " holds no sentences (only blank lines)");
 }
 
 // FILE[,FILE...]: plain-text training files in the order given, no held-out split. `paths` are
@@ -89,7 +95,7 @@ static CorpusLayout text_files_corpus(const std::string& list,
     SG_CHECK(fs::is_regular_file(path, ec), "training file ", path, " is ", path_kind(path),
              ", not a regular file (--data takes an LM1B-layout folder or text files: "
              "FILE[,FILE...])");
-    check_shard(path);
+    check_shard(path, "training file");
     c.train_shards.push_back(path);
   }
   SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");
@@ -128,8 +134,9 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
   drop_compressed_twins(c.train_shards, c.train_notes);  // ptb.train.txt.gz beside ptb.train.txt
   drop_compressed_twins(c.heldout_shards, c.heldout_notes);
   drop_compressed_twins(c.test_shards, c.heldout_notes);
-  for (const auto* v : {&c.train_shards, &c.heldout_shards, &c.test_shards})
-    for (const auto& s : *v) check_shard(s);
+  for (const auto& s : c.train_shards) check_shard(s, "training file");
+  for (const auto& s : c.heldout_shards) check_shard(s, "validation file");
+  for (const auto& s : c.test_shards) check_shard(s, "test file");
   return c;
 }
 
@@ -177,8 +184,8 @@ CorpusLayout find_corpus(const std::string& dir) {
              "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
              "without held-out evaluation)");
   }
-  for (const auto& s : c.train_shards) check_shard(s);
-  for (const auto& s : c.heldout_shards) check_shard(s);
+  for (const auto& s : c.train_shards) check_shard(s, "training shard");
+  for (const auto& s : c.heldout_shards) check_shard(s, "held-out shard");
   return c;
 }
 

@@ -40,9 +40,10 @@ inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shu
 // unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
 // is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
-// Throws one clear line unless path is a readable, non-empty file that is not compressed (gzip,
-// bzip2, xz or zstd are named).
-void check_shard(const std::string& path);
+// Throws one clear line, "WHAT PATH ...", unless path is a readable regular file that is not
+// compressed (gzip, bzip2, xz or zstd are named) and holds a sentence (a 0-byte file is "empty",
+// one of blank lines "holds no sentences"). Reads the file only up to its first token.
+void check_shard(const std::string& path, const std::string& what = "shard");
 // Throw one clear line when the layout has no training / held-out shards.
 void require_training(const CorpusLayout& c);
 void require_heldout(const CorpusLayout& c);

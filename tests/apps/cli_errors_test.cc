@@ -164,6 +164,38 @@ TEST(CliErrors, CompressedHeldoutShardAndDecompressedCopies) {
       << r.err;
 }
 
+// A held-out file of blank lines is refused before any work, like a 0-byte one: train used to fail
+// at the first evaluation ("holds no sentences [batcher.cc]") or after the last checkpoint, losing
+// the summary; plan --heldout did not look at the file at all.
+TEST(CliErrors, BlankHeldoutFileIsRefusedUpFront) {
+  std::string d = make_corpus("blankheld");
+  std::ofstream(d + "/blank.txt") << "\n   \n\t\n";
+  std::ofstream(d + "/empty.txt");
+  const std::string want = "held-out shard " + d + "/blank.txt holds no sentences";
+  CliResult r = run_cli(std::string(kTiny) + " --data " + d + " --heldout " + d +
+                        "/blank.txt --eval-every 1 --checkpoint " + d + "/ck --summary-json " + d +
+                        "/s.json");
+  expect_one_line_error(r, want);
+  EXPECT_FALSE(file_exists(d + "/ck")) << "created before the check";
+  EXPECT_FALSE(file_exists(d + "/s.json"));
+  expect_one_line_error(
+      run_cli("plan --preset tiny --data " + d + " --heldout " + d + "/blank.txt"), want);
+  expect_one_line_error(
+      run_cli("plan --preset tiny --data " + d + " --heldout " + d + "/empty.txt"),
+      "held-out shard " + d + "/empty.txt is empty");
+  expect_one_line_error(run_cli("eval --checkpoint " + d + "/ck --shard " + d + "/blank.txt"),
+                        d + "/blank.txt holds no sentences");
+  // The corpus's own held-out shard, and a split folder's validation file.
+  std::ofstream(d + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050")
+      << "\n\n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), "holds no sentences");
+  const std::string wt = temp_dir("blankvalid");
+  std::ofstream(wt + "/wiki.train.tokens") << "a b c\n";
+  std::ofstream(wt + "/wiki.valid.tokens") << " \n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + wt),
+                        "validation file " + wt + "/wiki.valid.tokens holds no sentences");
+}
+
 TEST(CliErrors, NonUtf8Shard) {
   std::string d = make_corpus("utf8");
   std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")
