@@ -177,6 +177,7 @@ int cmd_plan(const PlanOptions& o) {
   }
   if (vocab == 0 && corpus) {
     const CorpusLayout& c = *corpus;
+    if (cfg.vocab_file.empty()) require_training(c);
     TrainLog log("");
     vocab = (cfg.vocab_file.empty()
                  ? build_vocab_reporting(c.train_shards, cfg.min_count, cfg.threads, log)

@@ -64,7 +64,9 @@ std::vector<std::string> list_shards(const fs::path& folder, Match match, const 
 
 }  // namespace
 
-void check_shard(const std::string& path, const std::string& what) {
+// Throws one line unless path is a readable regular file that is not compressed; returns whether it
+// holds a sentence (false for 0 bytes or blank lines only).
+static bool check_text_file(const std::string& path, const std::string& what) {
   SG_CHECK(!is_dangling_symlink(path), what, " ", path, " is a symlink to a missing file");
   std::error_code ec;
   SG_CHECK(fs::exists(path, ec), what, " ", path, " does not exist");
@@ -72,12 +74,42 @@ void check_shard(const std::string& path, const std::string& what) {
            ", not a regular file");
   const auto size = fs::file_size(path, ec);
   SG_CHECK(!ec, "cannot read ", what, " ", path, ": ", ec.message());
-  SG_CHECK(size > 0, what, " ", path, " is empty");
+  if (size == 0) return false;
   const char* packer = compression_of_file(path);
   SG_CHECK(packer == nullptr, what, " ", path, " is ", packer,
            "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
+  return holds_sentence(path);
+}
+
+void check_shard(const std::string& path, const std::string& what) {
+  if (check_text_file(path, what)) return;
   // Found here, not at the first evaluation (or after the last checkpoint, losing the summary).
-  SG_CHECK(holds_sentence(path), what, " ", path, " holds no sentences (only blank lines)");
+  std::error_code ec;
+  SG_CHECK(fs::file_size(path, ec) > 0, what, " ", path, " is empty");
+  SG_FAIL(what, " ", path, " holds no sentences (only blank lines)");
+}
+
+// "a, b, c and 4 more".
+static std::string some_paths(const std::vector<std::string>& paths) {
+  std::string out;
+  for (size_t i = 0; i < paths.size() && i < 3; ++i) out += (i ? ", " : "") + paths[i];
+  if (paths.size() > 3) out += " and " + std::to_string(paths.size() - 3) + " more";
+  return out;
+}
+
+// Moves the training files that hold no sentence (0 bytes, blank lines only) from train_shards to
+// blank_train_files, with a note naming them when others are left (require_training fails when
+// none is).
+static void skip_blank_training_files(CorpusLayout& c, const std::string& what) {
+  std::vector<std::string> kept;
+  for (const std::string& s : c.train_shards)
+    (check_text_file(s, what) ? kept : c.blank_train_files).push_back(s);
+  c.train_shards = std::move(kept);
+  if (c.blank_train_files.empty() || c.train_shards.empty()) return;
+  const size_t n = c.blank_train_files.size();
+  c.train_notes.push_back("note: skipping " + std::to_string(n) + " " + what +
+                          (n == 1 ? " that holds no sentence" : "s that hold no sentences") +
+                          " (empty or blank lines only): " + some_paths(c.blank_train_files));
 }
 
 // FILE[,FILE...]: plain-text training files in the order given, no held-out split. `paths` are
@@ -95,10 +127,10 @@ static CorpusLayout text_files_corpus(const std::string& list,
     SG_CHECK(fs::is_regular_file(path, ec), "training file ", path, " is ", path_kind(path),
              ", not a regular file (--data takes an LM1B-layout folder or text files: "
              "FILE[,FILE...])");
-    check_shard(path, "training file");
     c.train_shards.push_back(path);
   }
   SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");
+  skip_blank_training_files(c, "training file");
   return c;
 }
 
@@ -134,7 +166,7 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
   drop_compressed_twins(c.train_shards, c.train_notes);  // ptb.train.txt.gz beside ptb.train.txt
   drop_compressed_twins(c.heldout_shards, c.heldout_notes);
   drop_compressed_twins(c.test_shards, c.heldout_notes);
-  for (const auto& s : c.train_shards) check_shard(s, "training file");
+  skip_blank_training_files(c, "training file");
   for (const auto& s : c.heldout_shards) check_shard(s, "validation file");
   for (const auto& s : c.test_shards) check_shard(s, "test file");
   return c;
@@ -184,7 +216,7 @@ CorpusLayout find_corpus(const std::string& dir) {
              "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
              "without held-out evaluation)");
   }
-  for (const auto& s : c.train_shards) check_shard(s, "training shard");
+  skip_blank_training_files(c, "training shard");
   for (const auto& s : c.heldout_shards) check_shard(s, "held-out shard");
   return c;
 }
@@ -207,6 +239,10 @@ std::string default_eval_shard(const CorpusLayout& c) {
 }
 
 void require_training(const CorpusLayout& c) {
+  const size_t blank = c.blank_train_files.size();
+  SG_CHECK(!c.train_shards.empty() || blank == 0, "--data ", c.dir,
+           ": no training file holds a sentence (", blank == 1 ? "it is" : "all are",
+           " empty or blank lines only: ", some_paths(c.blank_train_files), ")");
   SG_CHECK(!c.train_shards.empty(), "data folder ", c.dir, " has no training shards (expected ",
            c.dir, "/", kTrainFolder, "/news.en-*)");
 }

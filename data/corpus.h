@@ -22,7 +22,8 @@ namespace sg {
 
 struct CorpusLayout {
   std::string dir;
-  std::vector<std::string> train_shards;
+  std::vector<std::string> train_shards;       // those that hold a sentence
+  std::vector<std::string> blank_train_files;  // skipped: 0 bytes or blank lines only
   std::vector<std::string> heldout_shards;  // LM1B held-out splits, or a split folder's validation
   std::vector<std::string> test_shards;     // a split folder's test files (LM1B: none)
   bool text_files = false;                  // dir was FILE[,FILE...], not an LM1B folder
@@ -36,15 +37,18 @@ inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuf
 inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shuffled";
 
 // Throws one clear line when DIR is missing, holds neither folder, a present folder has no shards,
-// a file named as a shard (or split file) is a symlink to a missing file, or a shard is empty or
-// unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
+// a file named as a shard (or split file) is a symlink to a missing file, or a shard is
+// unreadable or compressed, or a held-out / test file holds no sentence. Training files that hold
+// no sentence (0 bytes, blank lines only) are skipped with a note (require_training fails when
+// none is left). DIR may instead be FILE[,FILE...] (see above). A folder that
 // is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
 // Throws one clear line, "WHAT PATH ...", unless path is a readable regular file that is not
 // compressed (gzip, bzip2, xz or zstd are named) and holds a sentence (a 0-byte file is "empty",
 // one of blank lines "holds no sentences"). Reads the file only up to its first token.
 void check_shard(const std::string& path, const std::string& what = "shard");
-// Throw one clear line when the layout has no training / held-out shards.
+// Throw one clear line when the layout has no training / held-out shards (require_training names
+// the training files that hold no sentence when all of them were skipped).
 void require_training(const CorpusLayout& c);
 void require_heldout(const CorpusLayout& c);
 // The shard eval reads when none is named: LM1B's first held-out split (news.en.heldout-00000, the

@@ -196,6 +196,39 @@ TEST(CliErrors, BlankHeldoutFileIsRefusedUpFront) {
                         "validation file " + wt + "/wiki.valid.tokens holds no sentences");
 }
 
+// Training files that hold no sentence, 0 bytes or blank lines alike, are skipped with a note
+// naming them (a 0-byte one used to stop the run, a blank one was taken silently); only when no
+// training file holds a sentence is it an error.
+TEST(CliErrors, TrainingFilesWithoutSentencesAreSkipped) {
+  std::string d = make_corpus("blanktrain");
+  const std::string tr = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  std::ofstream(d + "/empty.txt");
+  std::ofstream(d + "/blank.txt") << "\n  \n";
+  CliResult r = run_cli(std::string(kTiny) + " --heldout none --data " + tr + "," + d +
+                        "/empty.txt," + d + "/blank.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: skipping 2 training files that hold no sentences (empty or blank "
+                       "lines only): " +
+                       d + "/empty.txt, " + d + "/blank.txt"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("1 training shard(s)"), std::string::npos) << r.err;
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + "/empty.txt," + d +
+                                "/blank.txt --checkpoint " + d + "/ck"),
+                        "no training file holds a sentence (all are empty or blank lines only: " +
+                            d + "/empty.txt, " + d + "/blank.txt)");
+  EXPECT_FALSE(file_exists(d + "/ck"));
+  expect_one_line_error(run_cli("vocab --data " + d + "/blank.txt --out " + d + "/v.txt"),
+                        "no training file holds a sentence");
+  EXPECT_FALSE(file_exists(d + "/v.txt"));
+  // An empty LM1B training shard beside a good one: skipped with a note.
+  std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100");
+  r = run_cli(std::string(kTiny) + " --data " + d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: skipping 1 training shard that holds no sentence"), std::string::npos)
+      << r.err;
+}
+
 TEST(CliErrors, NonUtf8Shard) {
   std::string d = make_corpus("utf8");
   std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")

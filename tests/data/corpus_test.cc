@@ -146,7 +146,9 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("plain") + "," + d.file("dangling.txt")),
               HasSubstr("is a symlink to a missing file"));
   write_file(d.file("empty-file"), "");
-  EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
+  EXPECT_THAT(error_of([&] { require_training(find_corpus(d.file("empty-file"))); }),
+              HasSubstr("no training file holds a sentence (it is empty or blank lines only: " +
+                        d.file("empty-file") + ")"));
   std::filesystem::create_directories(d.file("empty"));
   EXPECT_THAT(msg(d.file("empty")), HasSubstr("is not an LM1B-layout corpus"));
   // A folder of text files is not taken wholesale (WikiText's also holds valid and test): the
@@ -166,8 +168,11 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("noheld")), HasSubstr("no held-out shards"));
 
   write_file(train_dir(d.file("emptyshard")) + "/news.en-00001-of-00100", "");
-  const std::string m = msg(d.file("emptyshard"));
-  EXPECT_THAT(m, HasSubstr("news.en-00001-of-00100 is empty"));
+  write_file(train_dir(d.file("emptyshard")) + "/news.en-00002-of-00100", "\n \n");
+  const std::string m = error_of([&] { require_training(find_corpus(d.file("emptyshard"))); });
+  EXPECT_THAT(m,
+              HasSubstr("no training file holds a sentence (all are empty or blank lines only: "));
+  EXPECT_THAT(m, HasSubstr("news.en-00002-of-00100)"));
   EXPECT_EQ(m.find('\n'), std::string::npos);
 }
 
@@ -271,6 +276,48 @@ TEST(Corpus, CompressedShardsAndTheirDecompressedCopies) {
   std::filesystem::remove(d.file("ptb/ptb.train.txt"));  // the .gz alone is still an error
   EXPECT_THAT(error_of([&] { find_corpus(d.file("ptb")); }),
               HasSubstr("ptb.train.txt.gz is gzip-compressed"));
+}
+
+// Training files that hold no sentence are skipped with a note, 0 bytes or blank lines alike (a
+// 0-byte file used to stop the run while a blank one was accepted silently); only a corpus where no
+// training file holds one is an error (require_training).
+TEST(Corpus, TrainingFilesWithoutSentencesAreSkippedWithANote) {
+  TempDir d;
+  write_file(d.file("a.txt"), "a b\n");
+  write_file(d.file("empty.txt"), "");
+  write_file(d.file("blank.txt"), "\xEF\xBB\xBF\n \t\r\n\n");
+  CorpusLayout c =
+      find_corpus(d.file("a.txt") + "," + d.file("empty.txt") + "," + d.file("blank.txt"));
+  EXPECT_EQ(c.train_shards, std::vector<std::string>{d.file("a.txt")});
+  EXPECT_EQ(c.blank_train_files,
+            (std::vector<std::string>{d.file("empty.txt"), d.file("blank.txt")}));
+  ASSERT_EQ(c.train_notes.size(), 1u);
+  EXPECT_THAT(c.train_notes[0],
+              HasSubstr("skipping 2 training files that hold no sentences (empty or blank lines "
+                        "only): " +
+                        d.file("empty.txt") + ", " + d.file("blank.txt")));
+  EXPECT_NO_THROW(require_training(c));
+
+  const std::string lm = d.file("lm1b");
+  write_file(train_dir(lm) + "/news.en-00001-of-00003", "a b\n");
+  write_file(train_dir(lm) + "/news.en-00002-of-00003", "");
+  write_file(train_dir(lm) + "/news.en-00003-of-00003", "  \n");
+  CorpusLayout l = find_corpus(lm);
+  EXPECT_EQ(l.train_shards, std::vector<std::string>{train_dir(lm) + "/news.en-00001-of-00003"});
+  ASSERT_EQ(l.train_notes.size(), 1u);
+  EXPECT_THAT(l.train_notes[0], HasSubstr("skipping 2 training shards"));
+
+  write_file(d.file("wt/wiki.train.tokens"), "\n");
+  write_file(d.file("wt/wiki.test.tokens"), "a\n");
+  CorpusLayout w = find_corpus(d.file("wt"));  // eval reads the test file: no error here
+  EXPECT_EQ(default_eval_shard(w), d.file("wt/wiki.test.tokens"));
+  EXPECT_THAT(error_of([&] { require_training(w); }),
+              HasSubstr("no training file holds a sentence (it is empty or blank lines only: " +
+                        d.file("wt/wiki.train.tokens") + ")"));
+  // Held-out and test files must hold a sentence.
+  write_file(d.file("wt/wiki.test.tokens"), "\n\n");
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("wt")); }),
+              HasSubstr("test file " + d.file("wt/wiki.test.tokens") + " holds no sentences"));
 }
 
 TEST(Corpus, NonUtf8ShardNamesFileAndLine) {
