@@ -23,6 +23,8 @@ int cmd_vocab(const VocabOptions& o) {
   check_output_writable(o.out, "--out");
   TrainLog log("");
   Vocab v = build_vocab_reporting(c.train_shards, o.min_count, 0, log);
+  const std::string marker_note = literal_marker_note(v.literal_markers(), "the training text");
+  if (!marker_note.empty()) std::fprintf(stderr, "%s\n", marker_note.c_str());
   v.save(o.out);
   std::printf("wrote %s: %d words (min count %d, %zu shards)\n", o.out.c_str(), v.size(),
               o.min_count, c.train_shards.size());

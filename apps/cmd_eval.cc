@@ -41,6 +41,8 @@ int cmd_eval(const EvalOptions& o) {
   Executor ex(model.g, *be);
   restore_model(ck, ex, model, /*with_state=*/false);
   EvalBatcher batches(shard, vocab, model.cfg.batch, model.cfg.bptt, o.max_tokens);
+  const std::string marker_note = literal_marker_note(batches.literal_markers(), shard);
+  if (!marker_note.empty()) std::fprintf(stderr, "%s\n", marker_note.c_str());
   TrainLog log("");
   EvalResult r = evaluate(ex, model, batches, eval_progress(log, batches.total_predicted()));
   log.end_line();

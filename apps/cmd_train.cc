@@ -164,6 +164,8 @@ int cmd_train(const RunConfig& requested) {
                 ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
                 : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
+  const std::string marker_note = literal_marker_note(vocab.literal_markers(), "the training text");
+  if (!marker_note.empty()) log.line(marker_note);
   if (!softmax_note.empty()) log.line(softmax_note);
   if (!cfg.lr_note.empty()) log.line(cfg.lr_note);
   const bool decays = cfg.schedule.find("linear") != std::string::npos ||
@@ -262,10 +264,14 @@ int cmd_train(const RunConfig& requested) {
               {"plan_by_category", categories_json(ex.plan())}});
 
   double last_eval_s = 0;  // the ETA adds the evaluations still to come at this duration
+  bool evaluated = false;  // the held-out text's literal <S> / </S> are noted once
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
                    cfg.eval_max_tokens);
+    const std::string held_marker_note = literal_marker_note(eb.literal_markers(), heldout);
+    if (!evaluated && !held_marker_note.empty()) log.line(held_marker_note);
+    evaluated = true;
     EvalResult r = evaluate(*eval_ex, *eval_model, eb, eval_progress(log, eb.total_predicted()),
                             [] { return g_stop_signal != 0; });
     char buf[200];
