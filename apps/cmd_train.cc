@@ -167,6 +167,9 @@ int cmd_train(const RunConfig& requested) {
   const std::string marker_note = literal_marker_note(vocab.literal_markers(), "the training text");
   if (!marker_note.empty()) log.line(marker_note);
   if (!softmax_note.empty()) log.line(softmax_note);
+  const std::string order_note = vocab_order_note(
+      cfg, vocab, ck ? "the checkpoint's vocabulary" : "the vocabulary --vocab " + cfg.vocab_file);
+  if (!order_note.empty()) log.line(order_note);
   if (!cfg.lr_note.empty()) log.line(cfg.lr_note);
   const bool decays = cfg.schedule.find("linear") != std::string::npos ||
                       cfg.schedule.find("cosine") != std::string::npos;

@@ -58,6 +58,12 @@ bool parse_count(std::string_view s, int64_t& out) {
 
 Vocab::Vocab() : words_{kBos, kEos, kUnk}, counts_{0, 0, 0} { index(); }
 
+int32_t Vocab::first_count_increase() const {
+  for (int32_t i = unk() + 2; i < size(); ++i)
+    if (counts_[i] > counts_[i - 1]) return i;
+  return -1;
+}
+
 int64_t Vocab::counted_predictions() const {
   int64_t total = 0;
   for (size_t i = 1; i < counts_.size(); ++i) total += counts_[i];

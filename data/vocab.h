@@ -51,6 +51,10 @@ class Vocab {
   // Sum of every count but <S>'s: for a vocabulary built from shards, the predicted tokens of
   // those shards (their words plus one </S> per sentence), as count_predicted sums them.
   int64_t counted_predictions() const;
+  // The first word id whose count is above the previous word's (the specials left out), -1 when
+  // the counts never increase: build's order, and the order the sampled softmax's log-uniform
+  // sampler assumes. A loaded file's line order sets the ids, sorted or not.
+  int32_t first_count_increase() const;
   // Literal <S> / </S> tokens that build found in the shards (counted as <UNK>); 0 when loaded.
   int64_t literal_markers() const { return literal_markers_; }
 

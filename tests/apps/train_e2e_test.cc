@@ -567,6 +567,35 @@ TEST(TrainEndToEnd, LiteralSentenceMarkersAreReadAsUnk) {
       << r.err;
 }
 
+// A --vocab file not sorted by descending count gets a note under the sampled softmax (its line
+// order sets the ids, which the log-uniform sampler takes as frequency ranks); the ids are kept.
+TEST(TrainEndToEnd, UnsortedVocabularyFileIsNotedUnderTheSampledSoftmax) {
+  const std::string d = temp_dir("vocaborder");
+  ASSERT_EQ(run_cli("vocab --data " + kData + " --out " + d + "/v.txt").code, 0);
+  std::istringstream in(read_text(d + "/v.txt"));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GT(lines.size(), 200u);
+  std::sort(lines.begin() + 3, lines.end());  // the specials first, then alphabetical
+  {
+    std::ofstream out(d + "/alpha.txt");
+    for (const auto& l : lines) out << l << "\n";
+  }
+  const std::string run = "train " + kTiny + " --steps 1 --heldout none --softmax ";
+  CliResult r = run_cli(run + "sampled:100 --vocab " + d + "/alpha.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: the vocabulary --vocab " + d +
+                       "/alpha.txt is not sorted by descending count"),
+            std::string::npos)
+      << r.err;
+  for (const std::string& ok :
+       {"sampled:100 --vocab " + d + "/v.txt", "full --vocab " + d + "/alpha.txt"}) {
+    r = run_cli(run + ok);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err.find("not sorted by descending count"), std::string::npos) << ok << r.err;
+  }
+}
+
 TEST(TrainEndToEnd, PlanPredictsTrainsMemoryExactly) {
   // `plan` with train's model flags (no data read beyond the vocabulary, nothing allocated) gives
   // the bytes train plans and measures, at 1 and 2 threads (the CPU products' packing scratch is
