@@ -18,10 +18,13 @@ int cmd_vocab(const VocabOptions& o) {
   SG_CHECK(o.min_count >= 1, "--min-count must be >= 1");
   CorpusLayout c = find_corpus(o.data);
   require_training(c);
+  for (const std::string& note : c.train_notes) std::fprintf(stderr, "%s\n", note.c_str());
   check_output_not_input(o.out, c.train_shards, "--out");
   check_output_writable(o.out, "--out");
   TrainLog log("");
   Vocab v = build_vocab_reporting(c.train_shards, o.min_count, 0, log);
+  const std::string marker_note = literal_marker_note(v.literal_markers(), "the training text");
+  if (!marker_note.empty()) std::fprintf(stderr, "%s\n", marker_note.c_str());
   v.save(o.out);
   // Written to standard output, the vocabulary file must stay loadable: the report goes to stderr.
   std::fprintf(is_process_stdout(o.out) ? stderr : stdout,

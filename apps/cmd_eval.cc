@@ -22,6 +22,7 @@ int cmd_eval(const EvalOptions& o) {
   if (shard.empty()) {
     const CorpusLayout corpus = find_corpus(o.data);
     shard = default_eval_shard(corpus);
+    for (const std::string& note : corpus.heldout_notes) std::fprintf(stderr, "%s\n", note.c_str());
     if (corpus.split_named && corpus.test_shards.empty())
       std::fprintf(stderr,
                    "note: %s has no test file; evaluating its validation file %s (name a file "
@@ -41,6 +42,8 @@ int cmd_eval(const EvalOptions& o) {
   Executor ex(model.g, *be);
   restore_model(ck, ex, model, /*with_state=*/false);
   EvalBatcher batches(shard, vocab, model.cfg.batch, model.cfg.bptt, o.max_tokens);
+  const std::string marker_note = literal_marker_note(batches.literal_markers(), shard);
+  if (!marker_note.empty()) std::fprintf(stderr, "%s\n", marker_note.c_str());
   TrainLog log("");
   EvalResult r = evaluate(ex, model, batches, eval_progress(log, batches.total_predicted()));
   log.end_line();

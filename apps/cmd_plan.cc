@@ -166,10 +166,19 @@ int cmd_plan(const PlanOptions& o) {
   int64_t vocab = o.vocab_size;
   SG_CHECK(vocab == 0 || vocab >= 4,
            "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
-  if (!cfg.data.empty() && cfg.heldout.empty() && find_corpus(cfg.data).heldout_shards.empty())
-    cfg.heldout = "none";  // as train: no held-out text, no evaluation graph
-  if (vocab == 0 && !cfg.data.empty()) {
-    CorpusLayout c = find_corpus(cfg.data);
+  // As train checks it: a held-out file that train would refuse fails the plan too.
+  if (!cfg.heldout.empty() && cfg.heldout != "none") check_shard(cfg.heldout, "held-out shard");
+  std::optional<CorpusLayout> corpus;
+  if (!cfg.data.empty()) {
+    corpus = find_corpus(cfg.data);
+    for (const auto* notes : {&corpus->train_notes, &corpus->heldout_notes})
+      for (const std::string& note : *notes) std::fprintf(stderr, "%s\n", note.c_str());
+    if (cfg.heldout.empty() && corpus->heldout_shards.empty())
+      cfg.heldout = "none";  // as train: no held-out text, no evaluation graph
+  }
+  if (vocab == 0 && corpus) {
+    const CorpusLayout& c = *corpus;
+    if (cfg.vocab_file.empty()) require_training(c);
     TrainLog log("");
     vocab = (cfg.vocab_file.empty()
                  ? build_vocab_reporting(c.train_shards, cfg.min_count, cfg.threads, log)

@@ -96,8 +96,7 @@ int cmd_train(const RunConfig& requested) {
   std::string heldout = cfg.heldout == "none" ? "" : cfg.heldout;  // none: no held-out evaluation
   if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
     heldout = corpus.heldout_shards.front();
-  SG_CHECK(heldout.empty() || path_exists(heldout), "held-out shard ", heldout, " does not exist");
-  if (!heldout.empty()) check_shard(heldout);
+  if (!heldout.empty()) check_shard(heldout, "held-out shard");
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and held-out text to evaluate (",
            cfg.heldout == "none" ? "not --heldout none"
@@ -176,6 +175,8 @@ int cmd_train(const RunConfig& requested) {
   size_t dev_free0 = 0, dev_total = 0;  // device memory once the context exists, before any arena
   be->memory_info(&dev_free0, &dev_total);
   TrainLog log(cfg.log);
+  for (const auto* notes : {&corpus.train_notes, &corpus.heldout_notes})
+    for (const std::string& note : *notes) log.line(note);
   if (stale_bytes > 0)
     log.line("note: removed unfinished checkpoint writes (" + format_bytes(stale_bytes) +
              ") that killed runs left in " + cfg.checkpoint);
@@ -186,7 +187,12 @@ int cmd_train(const RunConfig& requested) {
                 ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
                 : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
+  const std::string marker_note = literal_marker_note(vocab.literal_markers(), "the training text");
+  if (!marker_note.empty()) log.line(marker_note);
   if (!softmax_note.empty()) log.line(softmax_note);
+  const std::string order_note = vocab_order_note(
+      cfg, vocab, ck ? "the checkpoint's vocabulary" : "the vocabulary --vocab " + cfg.vocab_file);
+  if (!order_note.empty()) log.line(order_note);
   if (!cfg.lr_note.empty()) log.line(cfg.lr_note);
   const bool decays = cfg.schedule.find("linear") != std::string::npos ||
                       cfg.schedule.find("cosine") != std::string::npos;
@@ -302,10 +308,14 @@ int cmd_train(const RunConfig& requested) {
               {"plan_by_category", categories_json(ex.plan())}});
 
   double last_eval_s = 0;  // the ETA adds the evaluations still to come at this duration
+  bool evaluated = false;  // the held-out text's literal <S> / </S> are noted once
   auto run_eval = [&](int64_t at_step) -> std::optional<EvalResult> {
     if (heldout.empty()) return std::nullopt;
     EvalBatcher eb(heldout, vocab, eval_model->cfg.batch, eval_model->cfg.bptt,
                    cfg.eval_max_tokens);
+    const std::string held_marker_note = literal_marker_note(eb.literal_markers(), heldout);
+    if (!evaluated && !held_marker_note.empty()) log.line(held_marker_note);
+    evaluated = true;
     EvalResult r = evaluate(*eval_ex, *eval_model, eb, eval_progress(log, eb.total_predicted()),
                             [] { return g_stop_signal != 0; });
     char buf[200];

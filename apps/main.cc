@@ -80,7 +80,7 @@ struct ModelFlags {
         "cs-mv:10x | ... (optimizers/policy.h)");
     add(app, "--data", &sg::RunConfig::data,
         "LM1B-layout corpus folder, a split-named folder (wiki.train.tokens, ...), or text files "
-        "FILE[,FILE...]");
+        "FILE[,FILE...] (a path that exists is one path, even with a comma in its name)");
     add(app, "--vocab", &sg::RunConfig::vocab_file,
         "vocabulary file to load instead of building one");
     add(app, "--min-count", &sg::RunConfig::min_count,

@@ -31,4 +31,17 @@ std::vector<std::string> settings_notes(const RunConfig& cfg, const CorpusLayout
   return notes;
 }
 
+std::string vocab_order_note(const RunConfig& cfg, const Vocab& vocab, const std::string& source) {
+  if (cfg.sampled_count() == 0) return "";
+  const int32_t i = vocab.first_count_increase();
+  if (i < 0) return "";
+  return "note: " + source + " is not sorted by descending count ('" + vocab.word(i) + "', id " +
+         std::to_string(i) + ", count " + std::to_string(vocab.count(i)) + ", follows '" +
+         vocab.word(i - 1) + "', count " + std::to_string(vocab.count(i - 1)) +
+         "): its line order sets the word ids, and --softmax " + cfg.softmax +
+         "'s log-uniform sampler assumes frequent words have low ids, so training draws the wrong "
+         "negatives and ends much worse; sort the file by count (sketchgrad vocab --data ... --out "
+         "FILE writes one) or use --softmax full";
+}
+
 }  // namespace sg

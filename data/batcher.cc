@@ -153,7 +153,11 @@ EvalBatcher::EvalBatcher(const std::string& shard, const Vocab& vocab, int64_t B
   std::string_view sentence;
   while ((max_tokens == 0 || total_ < max_tokens) && in.next(sentence)) {
     const int64_t first = static_cast<int64_t>(ids_.size());
-    for_each_token(sentence, [&](std::string_view w) { ids_.push_back(vocab.id(w)); });
+    for_each_token(sentence, [&](std::string_view w) {
+      const int32_t id = vocab.id(w);
+      markers_ += id == unk_ && (w == Vocab::kBos || w == Vocab::kEos);
+      ids_.push_back(id);
+    });
     const int64_t n = static_cast<int64_t>(ids_.size()) - first;
     int64_t pairs = n + 1;
     if (max_tokens > 0) pairs = std::min(pairs, max_tokens - total_);

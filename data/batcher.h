@@ -1,5 +1,6 @@
 // Batching as in Jozefowicz et al. 2016. A sentence w1..wn gives the (input, target) pairs
 //   (<S>,w1) (w1,w2) ... (wn,</S>)            n+1 predictions; <S> is never a target.
+// A literal <S> or </S> in the text is not a marker: it is the word <UNK> (Vocab::id).
 // A sentence is a non-blank line, or, in a line of more than kMaxSentenceTokens (8192) tokens,
 // each run of kMaxSentenceTokens tokens (the last holds the rest; data/text.h), in training and
 // evaluation alike.
@@ -66,12 +67,13 @@ class EvalBatcher {
               int64_t max_tokens = 0);
   bool next(Batch& b);  // false when done
   int64_t total_predicted() const { return total_; }
-  int32_t unk_id() const { return unk_; }     // the vocabulary's <UNK>: targets to count as unknown
-  int64_t batches() const { return steps_; }  // number of batches next() returns
-  void rewind();                              // start again from the first batch
+  int32_t unk_id() const { return unk_; }  // the vocabulary's <UNK>: targets to count as unknown
+  int64_t literal_markers() const { return markers_; }  // literal <S> / </S> read as <UNK>
+  int64_t batches() const { return steps_; }            // number of batches next() returns
+  void rewind();                                        // start again from the first batch
 
  private:
-  int64_t B_, T_, total_ = 0, steps_ = 0, step_ = 0;
+  int64_t B_, T_, total_ = 0, steps_ = 0, step_ = 0, markers_ = 0;
   std::vector<int32_t> ids_;         // all words of the file, concatenated
   std::vector<int64_t> sent_begin_;  // sentence s: ids_[sent_begin_[s], sent_begin_[s+1])
   std::vector<int64_t>

@@ -26,10 +26,12 @@ bool is_digits(std::string_view s, size_t n) {
   return true;
 }
 
-// news.en.heldout-NNNNN-of-MMMMM
+// news.en.heldout-NNNNN-of-MMMMM, also with a .gz / .bz2 / .xz / .zst ending (check_shard then
+// says to decompress it, unless drop_compressed_twins finds the decompressed copy beside it).
 bool is_heldout_split(const std::string& name) {
   const std::string_view pre = "news.en.heldout-";
   std::string_view s = name;
+  s.remove_suffix(compression_suffix(name).size());
   if (s.substr(0, pre.size()) != pre) return false;
   s.remove_prefix(pre.size());
   return s.size() == 14 && is_digits(s.substr(0, 5), 5) && s.substr(5, 4) == "-of-" &&
@@ -38,48 +40,76 @@ bool is_heldout_split(const std::string& name) {
 
 bool is_train_shard(const std::string& name) { return name.rfind("news.en-", 0) == 0; }
 
+// The regular files of folder whose names match, sorted. A matching name that is a symlink to a
+// missing file is an error naming it (what: "training shard"), not a shard silently left out.
 template <typename Match>
-std::vector<std::string> list_shards(const fs::path& folder, Match match) {
-  std::vector<std::string> out;
+std::vector<std::string> list_shards(const fs::path& folder, Match match, const char* what) {
+  std::vector<std::string> out, dangling;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!match(name)) continue;
+    if (is_dangling_symlink(it->path().string())) dangling.push_back(it->path().string());
     std::error_code ec2;
     if (!fs::is_regular_file(it->path(), ec2)) continue;
     out.push_back(it->path().string());
   }
   SG_CHECK(!ec, "cannot list data folder ", folder.string(), ": ", ec.message());
+  std::sort(dangling.begin(), dangling.end());
+  SG_CHECK(dangling.empty(), what, " ", dangling.empty() ? "" : dangling.front(),
+           " is a symlink to a missing file (restore its target or remove the link)");
   std::sort(out.begin(), out.end());
   return out;
 }
 
 }  // namespace
 
-// The compressor whose magic number starts the file (gzip, bzip2, xz, zstd), else null.
-static const char* compression_of(const unsigned char* h, size_t n) {
-  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return "gzip";
-  if (n >= 3 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h') return "bzip2";
-  if (n >= 6 && h[0] == 0xfd && h[1] == '7' && h[2] == 'z' && h[3] == 'X' && h[4] == 'Z' &&
-      h[5] == 0)
-    return "xz";
-  if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) return "zstd";
-  return nullptr;
+// Throws one line unless path is a readable regular file that is not compressed; returns whether it
+// holds a sentence (false for 0 bytes or blank lines only).
+static bool check_text_file(const std::string& path, const std::string& what) {
+  SG_CHECK(!is_dangling_symlink(path), what, " ", path, " is a symlink to a missing file");
+  std::error_code ec;
+  SG_CHECK(fs::exists(path, ec), what, " ", path, " does not exist");
+  SG_CHECK(fs::is_regular_file(path, ec), what, " ", path, " is ", path_kind(path),
+           ", not a regular file");
+  const auto size = fs::file_size(path, ec);
+  SG_CHECK(!ec, "cannot read ", what, " ", path, ": ", ec.message());
+  if (size == 0) return false;
+  const char* packer = compression_of_file(path);
+  SG_CHECK(packer == nullptr, what, " ", path, " is ", packer,
+           "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
+  return holds_sentence(path);
 }
 
-void check_shard(const std::string& path) {
+void check_shard(const std::string& path, const std::string& what) {
+  if (check_text_file(path, what)) return;
+  // Found here, not at the first evaluation (or after the last checkpoint, losing the summary).
   std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  SG_CHECK(!ec, "cannot read shard ", path, ": ", ec.message());
-  SG_CHECK(size > 0, "shard ", path, " is empty");
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  SG_CHECK(f != nullptr, "cannot read shard ", path, ": ", std::strerror(errno));
-  unsigned char head[6] = {0, 0, 0, 0, 0, 0};
-  const size_t got = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  const char* packer = compression_of(head, got);
-  SG_CHECK(packer == nullptr, "shard ", path, " is ", packer,
-           "-compressed; sketchgrad reads plain UTF-8 text: decompress it first");
+  SG_CHECK(fs::file_size(path, ec) > 0, what, " ", path, " is empty");
+  SG_FAIL(what, " ", path, " holds no sentences (only blank lines)");
+}
+
+// "a, b, c and 4 more".
+static std::string some_paths(const std::vector<std::string>& paths) {
+  std::string out;
+  for (size_t i = 0; i < paths.size() && i < 3; ++i) out += (i ? ", " : "") + paths[i];
+  if (paths.size() > 3) out += " and " + std::to_string(paths.size() - 3) + " more";
+  return out;
+}
+
+// Moves the training files that hold no sentence (0 bytes, blank lines only) from train_shards to
+// blank_train_files, with a note naming them when others are left (require_training fails when
+// none is).
+static void skip_blank_training_files(CorpusLayout& c, const std::string& what) {
+  std::vector<std::string> kept;
+  for (const std::string& s : c.train_shards)
+    (check_text_file(s, what) ? kept : c.blank_train_files).push_back(s);
+  c.train_shards = std::move(kept);
+  if (c.blank_train_files.empty() || c.train_shards.empty()) return;
+  const size_t n = c.blank_train_files.size();
+  c.train_notes.push_back("note: skipping " + std::to_string(n) + " " + what +
+                          (n == 1 ? " that holds no sentence" : "s that hold no sentences") +
+                          " (empty or blank lines only): " + some_paths(c.blank_train_files));
 }
 
 // FILE[,FILE...]: plain-text training files in the order given, no held-out split. `paths` are
@@ -97,10 +127,10 @@ static CorpusLayout text_files_corpus(const std::string& list,
     SG_CHECK(fs::is_regular_file(path, ec), "training file ", path, " is ", path_kind(path),
              ", not a regular file (--data takes an LM1B-layout folder or text files: "
              "FILE[,FILE...])");
-    check_shard(path);
     c.train_shards.push_back(path);
   }
   SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");
+  skip_blank_training_files(c, "training file");
   return c;
 }
 
@@ -133,8 +163,12 @@ static CorpusLayout split_named_corpus(const std::string& dir) {
   c.train_shards = split.train;
   c.heldout_shards = split.valid;
   c.test_shards = split.test;
-  for (const auto* v : {&c.train_shards, &c.heldout_shards, &c.test_shards})
-    for (const auto& s : *v) check_shard(s);
+  drop_compressed_twins(c.train_shards, c.train_notes);  // ptb.train.txt.gz beside ptb.train.txt
+  drop_compressed_twins(c.heldout_shards, c.heldout_notes);
+  drop_compressed_twins(c.test_shards, c.heldout_notes);
+  skip_blank_training_files(c, "training file");
+  for (const auto& s : c.heldout_shards) check_shard(s, "validation file");
+  for (const auto& s : c.test_shards) check_shard(s, "test file");
   return c;
 }
 
@@ -163,22 +197,27 @@ CorpusLayout find_corpus(const std::string& dir) {
   c.dir = dir;
   const fs::path train = fs::path(dir) / kTrainFolder;
   const fs::path held = fs::path(dir) / kHeldoutFolder;
+  for (const fs::path& f : {train, held})
+    SG_CHECK(!is_dangling_symlink(f.string()), "data folder ", f.string(),
+             " is a symlink to a missing folder");
   const bool has_train = fs::is_directory(train, ec);
   const bool has_held = fs::is_directory(held, ec);
   if (!has_train && !has_held) return split_named_corpus(dir);
   if (has_train) {
-    c.train_shards = list_shards(train, is_train_shard);
+    c.train_shards = list_shards(train, is_train_shard, "training shard");
+    drop_compressed_twins(c.train_shards, c.train_notes);
     SG_CHECK(!c.train_shards.empty(), "no training shards: ", train.string(),
              "/news.en-* matches nothing");
   }
   if (has_held) {
-    c.heldout_shards = list_shards(held, is_heldout_split);
+    c.heldout_shards = list_shards(held, is_heldout_split, "held-out shard");
+    drop_compressed_twins(c.heldout_shards, c.heldout_notes);
     SG_CHECK(!c.heldout_shards.empty(), "no held-out shards: ", held.string(),
              "/news.en.heldout-NNNNN-of-MMMMM matches nothing (remove the empty folder to train "
              "without held-out evaluation)");
   }
-  for (const auto& s : c.train_shards) check_shard(s);
-  for (const auto& s : c.heldout_shards) check_shard(s);
+  skip_blank_training_files(c, "training shard");
+  for (const auto& s : c.heldout_shards) check_shard(s, "held-out shard");
   return c;
 }
 
@@ -200,6 +239,10 @@ std::string default_eval_shard(const CorpusLayout& c) {
 }
 
 void require_training(const CorpusLayout& c) {
+  const size_t blank = c.blank_train_files.size();
+  SG_CHECK(!c.train_shards.empty() || blank == 0, "--data ", c.dir,
+           ": no training file holds a sentence (", blank == 1 ? "it is" : "all are",
+           " empty or blank lines only: ", some_paths(c.blank_train_files), ")");
   SG_CHECK(!c.train_shards.empty(), "data folder ", c.dir, " has no training shards (expected ",
            c.dir, "/", kTrainFolder, "/news.en-*)");
 }

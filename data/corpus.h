@@ -3,7 +3,8 @@
 //   (sorted by name) DIR/heldout-monolingual.tokenized.shuffled/news.en.heldout-NNNNN-of-MMMMM
 //   held-out splits (sorted)
 // The held-out folder of the real release also holds the unsplit news.en-00000-of-00100: it is
-// never matched. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
+// never matched. A compressed shard (news.en.heldout-00000-of-00050.gz) is an error that says to
+// decompress it; in any folder, X.gz (.bz2, .xz, .zst) beside X is ignored with a note. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
 // are not sentences. A folder in neither LM1B folder layout may instead name its files by split,
 // as WikiText and PTB do (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens; see
 // data/split_folder.h): the training files train, the validation file is the held-out shard of
@@ -21,24 +22,33 @@ namespace sg {
 
 struct CorpusLayout {
   std::string dir;
-  std::vector<std::string> train_shards;
+  std::vector<std::string> train_shards;       // those that hold a sentence
+  std::vector<std::string> blank_train_files;  // skipped: 0 bytes or blank lines only
   std::vector<std::string> heldout_shards;  // LM1B held-out splits, or a split folder's validation
   std::vector<std::string> test_shards;     // a split folder's test files (LM1B: none)
   bool text_files = false;                  // dir was FILE[,FILE...], not an LM1B folder
   bool split_named = false;                 // dir was a WikiText / PTB style split-named folder
+  // "note: ..." lines for the user about the training files, and about the held-out / test files
+  // (e.g. a compressed copy ignored because the decompressed text is beside it).
+  std::vector<std::string> train_notes, heldout_notes;
 };
 
 inline constexpr const char* kTrainFolder = "training-monolingual.tokenized.shuffled";
 inline constexpr const char* kHeldoutFolder = "heldout-monolingual.tokenized.shuffled";
 
 // Throws one clear line when DIR is missing, holds neither folder, a present folder has no shards,
-// or a shard is empty or unreadable. DIR may instead be FILE[,FILE...] (see above). A folder that
+// a file named as a shard (or split file) is a symlink to a missing file, or a shard is
+// unreadable or compressed, or a held-out / test file holds no sentence. Training files that hold
+// no sentence (0 bytes, blank lines only) are skipped with a note (require_training fails when
+// none is left). DIR may instead be FILE[,FILE...] (see above). A folder that
 // is absent gives an empty list (a test-only corpus has no training folder).
 CorpusLayout find_corpus(const std::string& dir);
-// Throws one clear line unless path is a readable, non-empty file that is not compressed (gzip,
-// bzip2, xz or zstd are named).
-void check_shard(const std::string& path);
-// Throw one clear line when the layout has no training / held-out shards.
+// Throws one clear line, "WHAT PATH ...", unless path is a readable regular file that is not
+// compressed (gzip, bzip2, xz or zstd are named) and holds a sentence (a 0-byte file is "empty",
+// one of blank lines "holds no sentences"). Reads the file only up to its first token.
+void check_shard(const std::string& path, const std::string& what = "shard");
+// Throw one clear line when the layout has no training / held-out shards (require_training names
+// the training files that hold no sentence when all of them were skipped).
 void require_training(const CorpusLayout& c);
 void require_heldout(const CorpusLayout& c);
 // The shard eval reads when none is named: LM1B's first held-out split (news.en.heldout-00000, the

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "data/file_checks.h"
 #include "engine/check.h"
 
 namespace fs = std::filesystem;
@@ -42,12 +43,18 @@ SplitKind split_of_file_name(const std::string& name) {
 
 SplitFiles split_files_in(const std::string& folder) {
   SplitFiles out;
+  std::vector<std::string> dangling;  // links named like split files whose target is missing
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    const SplitKind kind = split_of_file_name(name);
+    if (kind != SplitKind::kNone && kind != SplitKind::kSeveral &&
+        is_dangling_symlink(it->path().string()))
+      dangling.push_back(it->path().string());
     std::error_code ec2;
-    if (name.empty() || name[0] == '.' || !fs::is_regular_file(it->path(), ec2)) continue;
-    switch (split_of_file_name(name)) {
+    if (!fs::is_regular_file(it->path(), ec2)) continue;
+    switch (kind) {
       case SplitKind::kTrain:
         out.train.push_back(it->path().string());
         break;
@@ -63,6 +70,15 @@ SplitFiles split_files_in(const std::string& folder) {
     }
   }
   SG_CHECK(!ec, "cannot list data folder ", folder, ": ", ec.message());
+  std::sort(dangling.begin(), dangling.end());
+  if (!dangling.empty()) {
+    const SplitKind k = split_of_file_name(fs::path(dangling.front()).filename().string());
+    SG_FAIL(k == SplitKind::kTrain   ? "training"
+            : k == SplitKind::kValid ? "validation"
+                                     : "test",
+            " file ", dangling.front(),
+            " is a symlink to a missing file (restore its target or remove the link)");
+  }
   for (auto* v : {&out.train, &out.valid, &out.test}) std::sort(v->begin(), v->end());
   return out;
 }

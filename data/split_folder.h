@@ -22,7 +22,8 @@ struct SplitFiles {
   std::vector<std::string> train, valid, test;  // full paths, each sorted by name
 };
 
-// The regular, non-hidden files of folder classified by name (not opened).
+// The regular, non-hidden files of folder classified by name (not opened). A file named as a split
+// that is a symlink to a missing file is an error naming it (it is not silently left out).
 SplitFiles split_files_in(const std::string& folder);
 
 }  // namespace sg

@@ -58,6 +58,12 @@ bool parse_count(std::string_view s, int64_t& out) {
 
 Vocab::Vocab() : words_{kBos, kEos, kUnk}, counts_{0, 0, 0} { index(); }
 
+int32_t Vocab::first_count_increase() const {
+  for (int32_t i = unk() + 2; i < size(); ++i)
+    if (counts_[i] > counts_[i - 1]) return i;
+  return -1;
+}
+
 int64_t Vocab::counted_predictions() const {
   int64_t total = 0;
   for (size_t i = 1; i < counts_.size(); ++i) total += counts_[i];
@@ -101,7 +107,14 @@ int32_t Vocab::find(std::string_view w) const {
 
 int32_t Vocab::id(std::string_view w) const {
   const int32_t i = find(w);
-  return i < 0 ? unk() : i;
+  return i <= eos() ? unk() : i;  // absent (-1), or a literal <S> (0) / </S> (1)
+}
+
+std::string literal_marker_note(int64_t count, const std::string& where) {
+  if (count == 0) return "";
+  return "note: " + std::to_string(count) + " literal <S> / </S> token" + (count == 1 ? "" : "s") +
+         " in " + where + " read as <UNK>: sketchgrad frames every line as <S> ... </S> itself, " +
+         "so the text's own markers are not sentence boundaries";
 }
 
 bool Vocab::contains(std::string_view w) const { return find(w) >= 0; }
@@ -255,10 +268,12 @@ Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count, i
     sentences += partial[w].sentences;
     partial[w] = ShardCounts();
   }
+  int64_t markers = 0;  // literal <S> / </S> tokens: read as <UNK>, as id() maps them
   for (const char* s : {kBos, kEos, kUnk}) {
     auto it = counts.find(s);
     if (it == counts.end()) continue;
-    if (std::string_view(s) == kUnk) special_unk += it->second;
+    special_unk += it->second;
+    if (std::string_view(s) != kUnk) markers += it->second;
     counts.erase(it);
   }
   std::vector<std::pair<int64_t, std::string>> kept;
@@ -288,7 +303,9 @@ Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count, i
     words.push_back(std::move(w));
     cs.push_back(c);
   }
-  return from_words(words, cs, sentences, sentences, unk);
+  Vocab v = from_words(words, cs, sentences, sentences, unk);
+  v.literal_markers_ = markers;
+  return v;
 }
 
 void Vocab::save(const std::string& path) const {

@@ -99,6 +99,105 @@ TEST(CliErrors, MissingAndEmptyDataFolder) {
                         "held.gz is gzip-compressed");
 }
 
+// vocab used to exit 0 on an LM1B folder with a dangling shard link, counting the other shards.
+TEST(CliErrors, BrokenShardLink) {
+  std::string d = make_corpus("dlink");
+  const std::string link = d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100";
+  std::filesystem::create_symlink(d + "/gone", link);
+  expect_one_line_error(run_cli("vocab --data " + d + " --out " + d + "/v.txt"),
+                        "training shard " + link + " is a symlink to a missing file");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), link);
+  EXPECT_FALSE(file_exists(d + "/v.txt"));
+}
+
+// A gzipped LM1B held-out shard says "decompress it first" (it used to say the folder matched
+// nothing); the .gz gunzip -k leaves beside a split file is ignored with a note.
+TEST(CliErrors, CompressedHeldoutShardAndDecompressedCopies) {
+  std::string d = make_corpus("gzheld");
+  const std::string held =
+      d + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050";
+  ASSERT_EQ(std::rename(held.c_str(), (held + ".gz").c_str()), 0);
+  std::ofstream(held + ".gz") << std::string("\x1f\x8b\x08\0", 4) << "xyz";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d),
+                        held +
+                            ".gz is gzip-compressed; sketchgrad reads plain UTF-8 text: "
+                            "decompress it first");
+  const std::string ptb = temp_dir("gztwin");
+  std::ofstream(ptb + "/ptb.train.txt") << "a b c\n";
+  std::ofstream(ptb + "/ptb.train.txt.gz") << std::string("\x1f\x8b\x08\0", 4) << "xyz";
+  CliResult r = run_cli("vocab --min-count 1 --data " + ptb + " --out " + ptb + "/v.txt");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: ignoring " + ptb + "/ptb.train.txt.gz: its decompressed copy " + ptb +
+                       "/ptb.train.txt is beside it"),
+            std::string::npos)
+      << r.err;
+}
+
+// A held-out file of blank lines is refused before any work, like a 0-byte one: train used to fail
+// at the first evaluation ("holds no sentences [batcher.cc]") or after the last checkpoint, losing
+// the summary; plan --heldout did not look at the file at all.
+TEST(CliErrors, BlankHeldoutFileIsRefusedUpFront) {
+  std::string d = make_corpus("blankheld");
+  std::ofstream(d + "/blank.txt") << "\n   \n\t\n";
+  std::ofstream(d + "/empty.txt");
+  const std::string want = "held-out shard " + d + "/blank.txt holds no sentences";
+  CliResult r = run_cli(std::string(kTiny) + " --data " + d + " --heldout " + d +
+                        "/blank.txt --eval-every 1 --checkpoint " + d + "/ck --summary-json " + d +
+                        "/s.json");
+  expect_one_line_error(r, want);
+  EXPECT_FALSE(file_exists(d + "/ck")) << "created before the check";
+  EXPECT_FALSE(file_exists(d + "/s.json"));
+  expect_one_line_error(
+      run_cli("plan --preset tiny --data " + d + " --heldout " + d + "/blank.txt"), want);
+  expect_one_line_error(
+      run_cli("plan --preset tiny --data " + d + " --heldout " + d + "/empty.txt"),
+      "held-out shard " + d + "/empty.txt is empty");
+  expect_one_line_error(run_cli("eval --checkpoint " + d + "/ck --shard " + d + "/blank.txt"),
+                        d + "/blank.txt holds no sentences");
+  // The corpus's own held-out shard, and a split folder's validation file.
+  std::ofstream(d + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050")
+      << "\n\n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d), "holds no sentences");
+  const std::string wt = temp_dir("blankvalid");
+  std::ofstream(wt + "/wiki.train.tokens") << "a b c\n";
+  std::ofstream(wt + "/wiki.valid.tokens") << " \n";
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + wt),
+                        "validation file " + wt + "/wiki.valid.tokens holds no sentences");
+}
+
+// Training files that hold no sentence, 0 bytes or blank lines alike, are skipped with a note
+// naming them (a 0-byte one used to stop the run, a blank one was taken silently); only when no
+// training file holds a sentence is it an error.
+TEST(CliErrors, TrainingFilesWithoutSentencesAreSkipped) {
+  std::string d = make_corpus("blanktrain");
+  const std::string tr = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  std::ofstream(d + "/empty.txt");
+  std::ofstream(d + "/blank.txt") << "\n  \n";
+  CliResult r = run_cli(std::string(kTiny) + " --heldout none --data " + tr + "," + d +
+                        "/empty.txt," + d + "/blank.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: skipping 2 training files that hold no sentences (empty or blank "
+                       "lines only): " +
+                       d + "/empty.txt, " + d + "/blank.txt"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("1 training shard(s)"), std::string::npos) << r.err;
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + "/empty.txt," + d +
+                                "/blank.txt --checkpoint " + d + "/ck"),
+                        "no training file holds a sentence (all are empty or blank lines only: " +
+                            d + "/empty.txt, " + d + "/blank.txt)");
+  EXPECT_FALSE(file_exists(d + "/ck"));
+  expect_one_line_error(run_cli("vocab --data " + d + "/blank.txt --out " + d + "/v.txt"),
+                        "no training file holds a sentence");
+  EXPECT_FALSE(file_exists(d + "/v.txt"));
+  // An empty LM1B training shard beside a good one: skipped with a note.
+  std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100");
+  r = run_cli(std::string(kTiny) + " --data " + d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: skipping 1 training shard that holds no sentence"), std::string::npos)
+      << r.err;
+}
+
 TEST(CliErrors, NonUtf8Shard) {
   std::string d = make_corpus("utf8");
   std::ofstream(d + "/training-monolingual.tokenized.shuffled/news.en-00002-of-00100")

@@ -69,6 +69,25 @@ TEST(EvalBatcher, PairFramingOnAHandWrittenCorpus) {
   EXPECT_EQ(x.tokens[0], S);
 }
 
+// A literal <S> / </S> in the text is the word <UNK> in training and evaluation batches alike: it
+// used to act as a marker mid-sentence (eval of "<S> <S> <S>" predicted <S> three times).
+TEST(EvalBatcher, LiteralSentenceMarkersAreUnkInBothBatchers) {
+  TempDir d;
+  write_file(d.file("h"), "a <S> b </S>\n");
+  Vocab v = Vocab::build({d.file("h")}, 1);
+  const int32_t S = v.bos(), E = v.eos(), U = v.unk(), a = v.id("a"), b = v.id("b");
+  EvalBatcher eb(d.file("h"), v, 1, 5);
+  EXPECT_EQ(eb.literal_markers(), 2);
+  Batch x;
+  ASSERT_TRUE(eb.next(x));
+  EXPECT_EQ(x.tokens, (std::vector<int32_t>{S, a, U, b, U}));
+  EXPECT_EQ(x.targets, (std::vector<int32_t>{a, U, b, U, E}));
+  TrainBatcher tb({d.file("h")}, v, 1, 5, 1);
+  const Batch t = tb.next();
+  EXPECT_EQ(t.tokens, x.tokens);
+  EXPECT_EQ(t.targets, x.targets);
+}
+
 TEST(TrainBatcher, PairFramingAndEpochLoopOnOneSentence) {
   TempDir d;
   write_file(d.file("s"), "x y z\n");

@@ -146,7 +146,9 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("plain") + "," + d.file("dangling.txt")),
               HasSubstr("is a symlink to a missing file"));
   write_file(d.file("empty-file"), "");
-  EXPECT_THAT(msg(d.file("empty-file")), HasSubstr("is empty"));
+  EXPECT_THAT(error_of([&] { require_training(find_corpus(d.file("empty-file"))); }),
+              HasSubstr("no training file holds a sentence (it is empty or blank lines only: " +
+                        d.file("empty-file") + ")"));
   std::filesystem::create_directories(d.file("empty"));
   EXPECT_THAT(msg(d.file("empty")), HasSubstr("is not an LM1B-layout corpus"));
   // A folder of text files is not taken wholesale (WikiText's also holds valid and test): the
@@ -166,8 +168,11 @@ TEST(Corpus, ErrorsAreOneClearLine) {
   EXPECT_THAT(msg(d.file("noheld")), HasSubstr("no held-out shards"));
 
   write_file(train_dir(d.file("emptyshard")) + "/news.en-00001-of-00100", "");
-  const std::string m = msg(d.file("emptyshard"));
-  EXPECT_THAT(m, HasSubstr("news.en-00001-of-00100 is empty"));
+  write_file(train_dir(d.file("emptyshard")) + "/news.en-00002-of-00100", "\n \n");
+  const std::string m = error_of([&] { require_training(find_corpus(d.file("emptyshard"))); });
+  EXPECT_THAT(m,
+              HasSubstr("no training file holds a sentence (all are empty or blank lines only: "));
+  EXPECT_THAT(m, HasSubstr("news.en-00002-of-00100)"));
   EXPECT_EQ(m.find('\n'), std::string::npos);
 }
 
@@ -197,6 +202,122 @@ TEST(Corpus, DataErrorsSayWhatThePathIs) {
   write_file(d.file("a.txt"), "a\n");
   EXPECT_THAT(msg(d.file("a.txt") + "," + d.file("pipe")),
               HasSubstr("training file " + d.file("pipe") + " is a pipe"));
+}
+
+// A shard or split file that is a symlink to a missing file is named in an error: it used to be
+// skipped without a word (LM1B trained on fewer shards; a split folder lost its held-out file).
+TEST(Corpus, BrokenSymlinksAreNamed) {
+  TempDir d;
+  auto msg = [](const std::string& dir) { return error_of([&] { find_corpus(dir); }); };
+  const std::string lm = d.file("lm1b");
+  write_file(train_dir(lm) + "/news.en-00001-of-00002", "a b\n");
+  write_file(heldout_dir(lm) + "/news.en.heldout-00000-of-00050", "a\n");
+  std::filesystem::create_symlink(d.file("gone"), train_dir(lm) + "/news.en-00002-of-00002");
+  EXPECT_THAT(msg(lm), HasSubstr("training shard " + train_dir(lm) +
+                                 "/news.en-00002-of-00002 is a symlink to a missing file"));
+  std::filesystem::remove(train_dir(lm) + "/news.en-00002-of-00002");
+  std::filesystem::create_symlink(d.file("gone"), train_dir(lm) + "/README");  // not a shard name
+  EXPECT_NO_THROW(find_corpus(lm));
+  std::filesystem::remove(heldout_dir(lm) + "/news.en.heldout-00000-of-00050");
+  std::filesystem::create_symlink(d.file("gone"),
+                                  heldout_dir(lm) + "/news.en.heldout-00000-of-00050");
+  EXPECT_THAT(msg(lm), HasSubstr("held-out shard " + heldout_dir(lm) +
+                                 "/news.en.heldout-00000-of-00050 is a symlink to a missing file"));
+  std::filesystem::remove_all(heldout_dir(lm));
+  std::filesystem::create_symlink(d.file("gone"), heldout_dir(lm));
+  EXPECT_THAT(msg(lm), HasSubstr("is a symlink to a missing folder"));
+
+  write_file(d.file("wt/wiki.train.tokens"), "a b\n");
+  std::filesystem::create_symlink(d.file("gone"), d.file("wt/wiki.valid.tokens"));
+  EXPECT_THAT(msg(d.file("wt")), HasSubstr("validation file " + d.file("wt/wiki.valid.tokens") +
+                                           " is a symlink to a missing file"));
+  std::filesystem::remove(d.file("wt/wiki.valid.tokens"));
+  std::filesystem::create_symlink(d.file("gone"), d.file("wt/LICENSE"));  // ignored anyway
+  EXPECT_NO_THROW(find_corpus(d.file("wt")));
+}
+
+// A compressed LM1B held-out shard is named like a training one ("is gzip-compressed ...
+// decompress it first"; it used to make the folder "match nothing"), and the .gz that gunzip -k
+// leaves beside the text is ignored with a note instead of stopping the run.
+TEST(Corpus, CompressedShardsAndTheirDecompressedCopies) {
+  TempDir d;
+  const std::string gz = std::string("\x1f\x8b\x08\0", 4) + "xyz";
+  const std::string lm = d.file("lm1b");
+  write_file(train_dir(lm) + "/news.en-00001-of-00002", "a b\n");
+  write_file(heldout_dir(lm) + "/news.en.heldout-00000-of-00050.gz", gz);
+  EXPECT_THAT(error_of([&] { find_corpus(lm); }),
+              HasSubstr(heldout_dir(lm) + "/news.en.heldout-00000-of-00050.gz is gzip-compressed"));
+  write_file(heldout_dir(lm) + "/news.en.heldout-00000-of-00050", "a\n");
+  write_file(train_dir(lm) + "/news.en-00001-of-00002.gz", gz);
+  CorpusLayout c = find_corpus(lm);
+  EXPECT_EQ(c.heldout_shards,
+            std::vector<std::string>{heldout_dir(lm) + "/news.en.heldout-00000-of-00050"});
+  EXPECT_EQ(c.train_shards, std::vector<std::string>{train_dir(lm) + "/news.en-00001-of-00002"});
+  ASSERT_EQ(c.heldout_notes.size(), 1u);
+  EXPECT_THAT(c.heldout_notes[0], HasSubstr("ignoring " + heldout_dir(lm) +
+                                            "/news.en.heldout-00000-of-00050.gz: its "
+                                            "decompressed copy"));
+  ASSERT_EQ(c.train_notes.size(), 1u);
+  EXPECT_THAT(c.train_notes[0], HasSubstr("news.en-00001-of-00002.gz"));
+
+  write_file(d.file("ptb/ptb.train.txt"), "a b\n");
+  write_file(d.file("ptb/ptb.train.txt.gz"), gz);
+  write_file(d.file("ptb/ptb.valid.txt.xz"),
+             "\xfd"
+             "7zXZ" +
+                 std::string(1, '\0'));
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("ptb")); }), HasSubstr("is xz-compressed"));
+  write_file(d.file("ptb/ptb.valid.txt"), "a\n");
+  CorpusLayout p = find_corpus(d.file("ptb"));
+  EXPECT_EQ(p.train_shards, std::vector<std::string>{d.file("ptb/ptb.train.txt")});
+  EXPECT_EQ(p.heldout_shards, std::vector<std::string>{d.file("ptb/ptb.valid.txt")});
+  EXPECT_EQ(p.train_notes.size(), 1u);
+  EXPECT_EQ(p.heldout_notes.size(), 1u);
+  std::filesystem::remove(d.file("ptb/ptb.train.txt"));  // the .gz alone is still an error
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("ptb")); }),
+              HasSubstr("ptb.train.txt.gz is gzip-compressed"));
+}
+
+// Training files that hold no sentence are skipped with a note, 0 bytes or blank lines alike (a
+// 0-byte file used to stop the run while a blank one was accepted silently); only a corpus where no
+// training file holds one is an error (require_training).
+TEST(Corpus, TrainingFilesWithoutSentencesAreSkippedWithANote) {
+  TempDir d;
+  write_file(d.file("a.txt"), "a b\n");
+  write_file(d.file("empty.txt"), "");
+  write_file(d.file("blank.txt"), "\xEF\xBB\xBF\n \t\r\n\n");
+  CorpusLayout c =
+      find_corpus(d.file("a.txt") + "," + d.file("empty.txt") + "," + d.file("blank.txt"));
+  EXPECT_EQ(c.train_shards, std::vector<std::string>{d.file("a.txt")});
+  EXPECT_EQ(c.blank_train_files,
+            (std::vector<std::string>{d.file("empty.txt"), d.file("blank.txt")}));
+  ASSERT_EQ(c.train_notes.size(), 1u);
+  EXPECT_THAT(c.train_notes[0],
+              HasSubstr("skipping 2 training files that hold no sentences (empty or blank lines "
+                        "only): " +
+                        d.file("empty.txt") + ", " + d.file("blank.txt")));
+  EXPECT_NO_THROW(require_training(c));
+
+  const std::string lm = d.file("lm1b");
+  write_file(train_dir(lm) + "/news.en-00001-of-00003", "a b\n");
+  write_file(train_dir(lm) + "/news.en-00002-of-00003", "");
+  write_file(train_dir(lm) + "/news.en-00003-of-00003", "  \n");
+  CorpusLayout l = find_corpus(lm);
+  EXPECT_EQ(l.train_shards, std::vector<std::string>{train_dir(lm) + "/news.en-00001-of-00003"});
+  ASSERT_EQ(l.train_notes.size(), 1u);
+  EXPECT_THAT(l.train_notes[0], HasSubstr("skipping 2 training shards"));
+
+  write_file(d.file("wt/wiki.train.tokens"), "\n");
+  write_file(d.file("wt/wiki.test.tokens"), "a\n");
+  CorpusLayout w = find_corpus(d.file("wt"));  // eval reads the test file: no error here
+  EXPECT_EQ(default_eval_shard(w), d.file("wt/wiki.test.tokens"));
+  EXPECT_THAT(error_of([&] { require_training(w); }),
+              HasSubstr("no training file holds a sentence (it is empty or blank lines only: " +
+                        d.file("wt/wiki.train.tokens") + ")"));
+  // Held-out and test files must hold a sentence.
+  write_file(d.file("wt/wiki.test.tokens"), "\n\n");
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("wt")); }),
+              HasSubstr("test file " + d.file("wt/wiki.test.tokens") + " holds no sentences"));
 }
 
 TEST(Corpus, NonUtf8ShardNamesFileAndLine) {

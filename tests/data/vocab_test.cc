@@ -124,6 +124,27 @@ TEST(Vocab, BuildRejectsBadArguments) {
   EXPECT_THAT(error_of([&] { Vocab::build({d.file("blank")}, 1); }), HasSubstr("hold no words"));
 }
 
+// A literal <S> or </S> in the text is the word <UNK>, never a sentence marker: build counts it
+// there (so the counts still add up to the predicted tokens) and says how many it saw; id() maps
+// it there for the batchers.
+TEST(Vocab, LiteralSentenceMarkersAreUnk) {
+  TempDir d;
+  write_file(d.file("a"), "<S> a b </S>\na <S> </S>\n");
+  Vocab v = Vocab::build({d.file("a")}, 1);
+  EXPECT_EQ(v.literal_markers(), 4);
+  EXPECT_EQ(v.count(v.unk()), 4);
+  EXPECT_EQ(v.count(v.bos()), 2);  // sentences, not tokens
+  EXPECT_EQ(v.count(v.eos()), 2);
+  EXPECT_EQ(v.counted_predictions(), count_predicted(d.file("a")));
+  EXPECT_EQ(v.id("<S>"), v.unk());
+  EXPECT_EQ(v.id("</S>"), v.unk());
+  EXPECT_EQ(v.id("<UNK>"), v.unk());
+  EXPECT_EQ(v.id("a"), 3);
+  EXPECT_EQ(literal_marker_note(0, "x"), "");
+  EXPECT_THAT(literal_marker_note(4, "the training text"),
+              HasSubstr("note: 4 literal <S> / </S> tokens in the training text read as <UNK>"));
+}
+
 TEST(Vocab, SaveLoadRoundTrip) {
   TempDir d;
   write_file(d.file("a"), "b a a c c c d d d d \xC3\xA9t\xC3\xA9 \xC3\xA9t\xC3\xA9\n");
@@ -135,7 +156,7 @@ TEST(Vocab, SaveLoadRoundTrip) {
   for (int32_t i = 0; i < v.size(); ++i) {
     EXPECT_EQ(w.word(i), v.word(i));
     EXPECT_EQ(w.count(i), v.count(i));
-    EXPECT_EQ(w.id(v.word(i)), i);
+    EXPECT_EQ(w.id(v.word(i)), i <= w.eos() ? w.unk() : i);  // text's own <S> </S> are <UNK>
   }
   EXPECT_EQ(w.word(3), "d");
   EXPECT_EQ(testing::read_file(d.file("vocab.txt")).substr(0, 21), "<S> 1\n</S> 1\n<UNK> 0\n");
