@@ -34,25 +34,37 @@ CheckpointFolder::CheckpointFolder(const std::string& dir) : dir_(dir) {
     created_ = true;
   }
   lock_path_ = dir + "/.sketchgrad.lock";
-  lock_fd_ = open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) {
-    const std::string why = std::strerror(errno);
-    if (created_) rmdir(dir.c_str());
-    SG_FAIL("--checkpoint: cannot create files in ", dir, ": ", why);
+  // A run that ends unlinks its lock file while holding it; a run that opened that file just
+  // before would lock an unlinked file. So the lock counts only when it is on the file that is at
+  // the path now; otherwise open the new one and try again.
+  for (int attempt = 0; lock_fd_ < 0; ++attempt) {
+    const int fd = open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      const std::string why = std::strerror(errno);
+      if (created_) rmdir(dir.c_str());
+      SG_FAIL("--checkpoint: cannot create files in ", dir, ": ", why);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {0};
+      const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+      close(fd);
+      SG_FAIL("--checkpoint ", dir, " is in use by another sketchgrad run",
+              n > 0 ? " (pid " + std::string(pid, static_cast<size_t>(n)) + ")" : std::string(),
+              ": wait for it to end or choose another folder");
+    }
+    struct stat held;
+    if (fstat(fd, &held) == 0 && stat_path(lock_path_, &st) && held.st_dev == st.st_dev &&
+        held.st_ino == st.st_ino) {
+      lock_fd_ = fd;
+    } else {
+      close(fd);
+      SG_CHECK(attempt < 100, "--checkpoint ", dir, ": cannot lock ", lock_path_,
+               " (it keeps being replaced)");
+    }
   }
-  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {0};
-    const ssize_t n = pread(lock_fd_, pid, sizeof pid - 1, 0);
-    close(lock_fd_);
-    lock_fd_ = -1;
-    SG_FAIL("--checkpoint ", dir, " is in use by another sketchgrad run",
-            n > 0 ? " (pid " + std::string(pid, static_cast<size_t>(n)) + ")" : std::string(),
-            ": wait for it to end or choose another folder");
-  }
+  // The pid is only for a second run's message; the lock holds without it.
   const std::string me = std::to_string(getpid());
-  if (ftruncate(lock_fd_, 0) == 0 && pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
-    // The pid is only for the message of a second run; the lock itself holds.
-  }
+  if (ftruncate(lock_fd_, 0) == 0) (void)!pwrite(lock_fd_, me.data(), me.size(), 0);
 }
 
 CheckpointFolder::~CheckpointFolder() {

@@ -118,7 +118,7 @@ int cmd_train(const RunConfig& requested) {
   std::string ck_path, softmax_note;
   size_t stale_bytes = 0;  // unfinished checkpoint writes of killed runs, removed
   std::unique_ptr<CheckpointFolder> folder = std::make_unique<CheckpointFolder>();
-  const std::string best_path = cfg.checkpoint + "/best.safetensors";
+  const std::string best_path = cfg.checkpoint.empty() ? "" : cfg.checkpoint + "/best.safetensors";
   if (!cfg.checkpoint.empty()) {
     folder = std::make_unique<CheckpointFolder>(cfg.checkpoint);  // created, locked
     check_folder_writable(cfg.checkpoint, "checkpoints to --checkpoint " + cfg.checkpoint);
