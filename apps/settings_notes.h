@@ -18,8 +18,8 @@ std::vector<std::string> settings_notes(const RunConfig& cfg, const CorpusLayout
                                         int64_t total_steps, bool has_state);
 
 // A note when the softmax is sampled (cfg.sampled_count() > 0) and the vocabulary's counts increase
-// somewhere (Vocab::first_count_increase): its log-uniform sampler takes low ids for frequent words,
-// so a file in another order (alphabetical) trains much worse. `source` names the vocabulary
+// somewhere (Vocab::first_count_increase): its log-uniform sampler takes low ids for frequent
+// words, so a file in another order (alphabetical) trains much worse. `source` names the vocabulary
 // ("--vocab FILE"). Ids are never reordered: the note says how to fix the file. "" otherwise.
 std::string vocab_order_note(const RunConfig& cfg, const Vocab& vocab, const std::string& source);
 

@@ -4,14 +4,15 @@
 //   held-out splits (sorted)
 // The held-out folder of the real release also holds the unsplit news.en-00000-of-00100: it is
 // never matched. A compressed shard (news.en.heldout-00000-of-00050.gz) is an error that says to
-// decompress it; in any folder, X.gz (.bz2, .xz, .zst) beside X is ignored with a note. One tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines
-// are not sentences. A folder in neither LM1B folder layout may instead name its files by split,
-// as WikiText and PTB do (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens; see
-// data/split_folder.h): the training files train, the validation file is the held-out shard of
-// train, and the test file is what eval reads by default. Instead of a folder, find_corpus also
-// takes plain-text training files, FILE[,FILE...]: each is one training shard in the order given,
-// and there is no held-out split (train --heldout FILE names one). A --data string that names an
-// existing path is that one path, even with a comma in its name.
+// decompress it; in any folder, X.gz (.bz2, .xz, .zst) beside X is ignored with a note. One
+// tokenized sentence per line, tokens separated by spaces, UTF-8. Blank lines are not sentences.
+// A folder in neither LM1B folder layout may instead name its files by split, as WikiText and PTB
+// do (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens; see data/split_folder.h): the
+// training files train, the validation file is the held-out shard of train, and the test file is
+// what eval reads by default. Instead of a folder, find_corpus also takes plain-text training
+// files, FILE[,FILE...]: each is one training shard in the order given, and there is no held-out
+// split (train --heldout FILE names one). A --data string that names an existing path is that one
+// path, even with a comma in its name.
 #pragma once
 #include <cstdint>
 #include <string>

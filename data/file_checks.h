@@ -2,7 +2,8 @@
 // checks of train, plan and eval use them):
 //   path_kind(p)             what p is, for messages: "a folder", "a pipe", "a socket", ...
 //   is_dangling_symlink(p)   p is a symlink whose target is missing
-//   compression_of_file(p)   "gzip", "bzip2", "xz" or "zstd" from the file's magic number, else null
+//   compression_of_file(p)   "gzip", "bzip2", "xz" or "zstd" from the file's magic number, or
+//                            null
 //   compression_suffix(n)    the .gz / .bz2 / .xz / .zst ending of a file name, else ""
 //   holds_sentence(p)        whether the file has a byte that is not white space or a line end
 //                            (after a UTF-8 byte-order mark): a sentence, in data/text.h's terms;

@@ -2,15 +2,15 @@
 // Id layout (the same rule as bench/torch_lm.py): 0 = <S>, 1 = </S>, 2 = <UNK>, then the words.
 //   build: every word with count >= min_count in the training shards, by descending count, ties
 //          by word (byte order); <S> and </S> count the sentences, <UNK> the tokens that map to it.
-// Text never holds a sentence marker: a literal <S> or </S> token in it is read as <UNK> (id() maps
-// it there, in training, vocabulary counts and evaluation alike); sketchgrad frames every sentence
-// itself. build counts them (literal_markers()), and so does EvalBatcher, for a note.
 //   load:  "word count" lines (1b_word_vocab.txt) or one word per line (vocab-2016-09-10.txt;
 //          !!!MAXTERMID is skipped in both); words keep their file order after the three
 //          specials, which are added when the file lacks them (</S> then gets <S>'s count, <UNK>
 //          0; one-word files have count 0 everywhere).
 //   save:  "word count" lines in id order, written to a temporary file, fsync'ed and renamed
 //          (atomic).
+// Text never holds a sentence marker: a literal <S> or </S> token in it is read as <UNK> (id() maps
+// it there, in training, vocabulary counts and evaluation alike); sketchgrad frames every sentence
+// itself. build counts them (literal_markers()), and so does EvalBatcher, for a note.
 // Lookups of absent words return unk(). Bad files throw sg::Error naming the file and line.
 #pragma once
 #include <cstdint>

@@ -538,8 +538,8 @@ TEST(TrainEndToEnd, HeldoutNoneSkipsEvaluation) {
 }
 
 // Literal <S> / </S> tokens in the user's text are <UNK>, with one note per text saying how many:
-// eval of "<S> <S> <S>" used to predict three <S> targets (perplexity 13,146 and a "model is broken"
-// warning), and the vocabulary left them out of its counts.
+// eval of "<S> <S> <S>" used to predict three <S> targets (perplexity 13,146 and a "model is
+// broken" warning), and the vocabulary left them out of its counts.
 TEST(TrainEndToEnd, LiteralSentenceMarkersAreReadAsUnk) {
   const std::string d = temp_dir("markers");
   const std::string corpus = std::string(SG_SOURCE_DIR) + "/" + kData;
