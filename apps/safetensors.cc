@@ -188,10 +188,20 @@ StFile read_safetensors(const std::string& path, bool with_data) {
   in.read(reinterpret_cast<char*>(len), 8);
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
+  // A safetensors header is a JSON object: its first byte is '{'. Anything else (a text file, a
+  // vocabulary, a PyTorch .pt) is not a checkpoint at all, which says more than a bad length.
+  char first = 0;
+  if (size > 8) in.read(&first, 1);
+  if (first != '{')
+    SG_FAIL("checkpoint ", path,
+            " is not a safetensors file (no JSON header after the 8-byte length; give the "
+            "checkpoint.safetensors or best.safetensors that train --checkpoint wrote)");
+  if (n == 0) corrupt("header length is 0");
   if (n > size - 8 || n > (1ull << 31))
     corrupt("header length " + std::to_string(n) + " exceeds the file");
   std::string text(n, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(n));
+  text[0] = first;
+  in.read(text.data() + 1, static_cast<std::streamsize>(n - 1));
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text);

@@ -70,7 +70,7 @@ def child_env(policy, openblas_core):
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
     # Both trainers use Debian's OpenBLAS, whose kernel set is picked at load time: autodetected from the CPU, or
-    # pinned by OPENBLAS_CORETYPE (this project's machines pin Haswell = AVX2 although they have AVX-512).
+    # pinned by OPENBLAS_CORETYPE (some hosts pin Haswell = AVX2 although they have AVX-512).
     if openblas_core == "auto":
         env.pop("OPENBLAS_CORETYPE", None)
     elif openblas_core != "inherit":

@@ -174,8 +174,15 @@ TEST(Safetensors, RejectsCorruptFiles) {
   badlen[7] = '\x7f';
   EXPECT_NE(expect_error(write("badlen", badlen)).find("header length"), std::string::npos);
   std::string badjson = bytes;
-  badjson[8] = '#';
+  badjson[9] = '#';
   EXPECT_NE(expect_error(write("badjson", badjson)).find("not valid JSON"), std::string::npos);
+  // Not a checkpoint at all (a text file, a PyTorch pickle): said so, not a nonsense length.
+  EXPECT_NE(expect_error(write("text", "the cat sat on the mat\nand more words here\n"))
+                .find("is not a safetensors file"),
+            std::string::npos);
+  EXPECT_NE(expect_error(write("pickle", std::string("\x80\x02}q\x00(X\x01\x00\x00\x00a", 15)))
+                .find("is not a safetensors file"),
+            std::string::npos);
   EXPECT_NE(expect_error(dir + "/missing").find("cannot read checkpoint"), std::string::npos);
   std::string hdr = R"({"x":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}})";
   std::string f(8, '\0');

@@ -134,7 +134,8 @@ TEST(Synthetic, MemoryIsBoundedAndCheckedUpFront) {
   });
   EXPECT_THAT(err, HasSubstr("a vocabulary of 1000003 words needs 21 MiB of memory"));
   EXPECT_FALSE(fs::exists(d.file("b")));
-  // The largest size (2^31, as synth --help says) passes the range check and meets the memory one.
+  // The largest size (2^31 - 2, as synth --help says) passes the range check and meets the memory
+  // one.
   EXPECT_THAT(error_of([&] {
                 write_synthetic_corpus(d.file("b"), 10, kMaxSyntheticVocab, 1, 1, {}, 1 << 30);
               }),
