@@ -15,6 +15,7 @@
 
 #include "apps/json_text.h"
 #include "data/output_file.h"
+#include "data/process_alive.h"
 #include "engine/check.h"
 
 namespace sg {
@@ -93,7 +94,7 @@ size_t remove_stale_write_temporaries(const std::string& path) {
     const std::string digits = name.substr(prefix.size());
     if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM) continue;  // still running
+    if (pid == ::getpid() || process_is_running(pid)) continue;
     std::error_code size_ec, rm_ec;
     const uintmax_t bytes = fs::file_size(it->path(), size_ec);
     if (fs::remove(it->path(), rm_ec) && !size_ec) freed += static_cast<size_t>(bytes);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/corpus.h"
+#include "data/process_alive.h"
 #include "engine/check.h"
 #include "engine/rng.h"
 
@@ -242,7 +243,8 @@ bool nonempty_or_not_folder(const fs::path& p) {
   return !fs::is_empty(p, ec) || ec;
 }
 
-// Removes DIR/.synth-partial-PID folders whose process is gone (a run killed by SIGKILL).
+// Removes DIR/.synth-partial-PID folders whose process is gone or a zombie (a run killed by
+// SIGKILL).
 void remove_stale_partials(const fs::path& out) {
   std::error_code ec;
   const std::string prefix = ".synth-partial-";
@@ -250,7 +252,7 @@ void remove_stale_partials(const fs::path& out) {
     const std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
+    if (pid > 0 && (pid == getpid() || process_is_running(static_cast<pid_t>(pid)))) continue;
     std::error_code rec;
     fs::remove_all(it->path(), rec);
   }

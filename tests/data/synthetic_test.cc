@@ -3,6 +3,8 @@
 #include "data/synthetic.h"
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -171,7 +173,16 @@ TEST(Synthetic, StoppedRunLeavesNothingBehind) {
   fs::create_directories(old + "/" + kTrainFolder);
   fs::create_directories(old + "/" + kHeldoutFolder);
   fs::create_directories(old + "/.synth-partial-999999999/" + std::string(kTrainFolder));
+  // A run killed with SIGKILL whose parent has not reaped it yet is a zombie: its pid still
+  // answers kill(pid, 0), but its partial folder is stale all the same.
+  const pid_t zombie = fork();
+  if (zombie == 0) _exit(0);
+  ASSERT_GT(zombie, 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT), 0);
+  fs::create_directories(old + "/.synth-partial-" + std::to_string(zombie) + "/" + kTrainFolder);
   write_synthetic_corpus(old, 100, 503, 2, 1);
+  ASSERT_EQ(waitpid(zombie, nullptr, 0), zombie);
   EXPECT_EQ(names_in(old), (std::vector<std::string>{kHeldoutFolder, kTrainFolder, "vocab.txt"}));
   EXPECT_EQ(find_corpus(old).train_shards.size(), 2u);
   EXPECT_THAT(error_of([&] { write_synthetic_corpus(old, 100, 503, 2, 1); }),
