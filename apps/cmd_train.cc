@@ -88,6 +88,19 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 int cmd_train(const RunConfig& requested) {
+  // From the start: a signal during the set-up (a vocabulary count can take minutes) stops the run
+  // cleanly too, with the checkpoint folder's lock released and nothing written.
+  g_stop_signal = 0;
+  auto old_int = std::signal(SIGINT, on_stop_signal);
+  auto old_term = std::signal(SIGTERM, on_stop_signal);
+  struct RestoreSignals {
+    void (*i)(int), (*t)(int);
+    ~RestoreSignals() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
+  } restore_signals{old_int, old_term};
+
   RunConfig cfg = requested;
   SG_CHECK(!cfg.data.empty(),
            "train needs --data DIR (an LM1B-layout corpus folder, e.g. data/sotu)");
@@ -97,6 +110,11 @@ int cmd_train(const RunConfig& requested) {
   if (cfg.heldout.empty() && !corpus.heldout_shards.empty())
     heldout = corpus.heldout_shards.front();
   if (!heldout.empty()) check_shard(heldout, "held-out shard");
+  std::string heldout_is_training;  // the training file that is also the held-out text, if any
+  for (const std::string& f : corpus.train_shards) {
+    std::error_code ec;
+    if (!heldout.empty() && std::filesystem::equivalent(f, heldout, ec)) heldout_is_training = f;
+  }
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and held-out text to evaluate (",
            cfg.heldout == "none" ? "not --heldout none"
@@ -181,11 +199,23 @@ int cmd_train(const RunConfig& requested) {
     log.line("note: removed unfinished checkpoint writes (" + format_bytes(stale_bytes) +
              ") that killed runs left in " + cfg.checkpoint);
   auto t_setup = std::chrono::steady_clock::now();
+  // Stopped by a signal before the first step of this process: nothing to checkpoint.
+  auto stopped_before_training = [&] {
+    log.line("stopped by signal " + std::to_string(g_stop_signal) + " before training started: " +
+             (ck ? "the checkpoint " + ck_path + " is unchanged" : std::string("nothing written")));
+    return 128 + g_stop_signal;
+  };
+  std::optional<Vocab> built;
+  if (!ck && cfg.vocab_file.empty()) {
+    try {
+      built = build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log,
+                                    [] { return g_stop_signal != 0; });
+    } catch (const VocabBuildStopped&) {
+      return stopped_before_training();
+    }
+  }
   const Vocab vocab =
-      ck ? std::move(*ck_vocab)
-         : (cfg.vocab_file.empty()
-                ? build_vocab_reporting(corpus.train_shards, cfg.min_count, cfg.threads, log)
-                : Vocab::load(cfg.vocab_file));
+      ck ? std::move(*ck_vocab) : (built ? std::move(*built) : Vocab::load(cfg.vocab_file));
   if (!ck) softmax_note = cfg.fit_softmax_to_vocab(vocab.size());
   const std::string marker_note = literal_marker_note(vocab.literal_markers(), "the training text");
   if (!marker_note.empty()) log.line(marker_note);
@@ -295,6 +325,11 @@ int cmd_train(const RunConfig& requested) {
   for (const std::string& note :
        settings_notes(cfg, corpus, total_steps, !opt.state_tensors().empty()))
     log.line(note);
+  if (cfg.heldout.empty()) cfg.heldout = heldout;  // the start record and summary name the file
+  if (!heldout_is_training.empty())
+    log.line("warning: the held-out text " + heldout + " is also training text (" +
+             heldout_is_training +
+             "): its perplexity measures memorisation, not how the model does on unseen text");
   log.line(heldout.empty()
                ? std::string("held-out: none (") +
                      (cfg.heldout == "none" ? "--heldout none" : "the corpus has none") +
@@ -355,12 +390,14 @@ int cmd_train(const RunConfig& requested) {
     return r;
   };
   auto t_saved = std::chrono::steady_clock::now();
+  bool checkpoint_on_disk = ck.has_value();  // the resumed one, or one this run wrote
   auto save = [&](int64_t at_step) {
     if (ck_path.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
     folder->check_ours(ck_path, "checkpoint");
     save_checkpoint(ck_path, cfg, at_step, words_seen, vocab, ex, model, &opt, best.metadata());
     folder->adopt(ck_path);
+    checkpoint_on_disk = true;
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(ck_path, ec);
     char buf[96];
@@ -379,7 +416,10 @@ int cmd_train(const RunConfig& requested) {
         (from == step ? "at step " + std::to_string(step)
                       : "between steps " + std::to_string(from) + " and " + std::to_string(step)) +
         " (loss " + std::to_string(window_sum) + "); try a smaller --lr or --clip" +
-        (ck_path.empty() ? std::string("") : "; the last checkpoint, from before it, is kept"));
+        (ck_path.empty() ? std::string("")
+         : checkpoint_on_disk
+             ? "; the last checkpoint, from before it, is kept"
+             : "; no checkpoint was written before it (--checkpoint-every N writes them sooner)"));
     log.record({{"event", "diverged"}, {"step", step}, {"first_step", from}});
     return 1;
   };
@@ -390,17 +430,6 @@ int cmd_train(const RunConfig& requested) {
     report_divergence(s, losses.steps());
     return true;
   };
-
-  g_stop_signal = 0;
-  auto old_int = std::signal(SIGINT, on_stop_signal);
-  auto old_term = std::signal(SIGTERM, on_stop_signal);
-  struct RestoreSignals {
-    void (*i)(int), (*t)(int);
-    ~RestoreSignals() {
-      std::signal(SIGINT, i);
-      std::signal(SIGTERM, t);
-    }
-  } restore_signals{old_int, old_term};
 
   const double setup_s = seconds_since(t_setup);
   const int64_t first_step = step;
@@ -425,6 +454,7 @@ int cmd_train(const RunConfig& requested) {
   if (cfg.profile) ex.set_profiling(true);
   bool interrupted = false;  // by a signal: checkpoint and summary, no final evaluation
   while (step < total_steps) {
+    if (g_stop_signal && step == first_step) return stopped_before_training();
     if (g_stop_signal) {
       if (diverged()) return 1;
       log.line(
@@ -509,9 +539,12 @@ int cmd_train(const RunConfig& requested) {
                          : (step - first_step) * words_per_step / std::max(train_s - pause_s, 1e-9);
   be->synchronize();
   if (cfg.profile) log_profile(log, ex.profile(), step - first_step, train_s, optimizer_s, data_s);
+  const auto t_final = std::chrono::steady_clock::now();
   save(step);
   TrainSummaryInputs in;
   if (!interrupted) in.final_eval = run_eval(step);
+  in.final_s = seconds_since(t_final);
+  in.first_step = first_step;
   in.stopped_by_signal = g_stop_signal;
   in.steps = step;
   in.total_steps = total_steps;

@@ -1,10 +1,16 @@
 // sketchgrad command line: train | eval | generate | plan | vocab | synth. Flags are parsed with
 // CLI11; every user-facing failure is one line on stderr and a non-zero exit (2 for bad flags, 1
 // for everything else).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <string>
 
 #include "apps/commands.h"
 #include "data/synthetic.h"
@@ -97,7 +103,8 @@ struct ModelFlags {
                        "train --heldout none); a file, or no flag: with it (default)");
     if (!for_training) return;
     add(app, "--steps", &sg::RunConfig::steps, "training steps (0 = use --epochs)");
-    add(app, "--epochs", &sg::RunConfig::epochs, "training epochs (fraction allowed)");
+    add(app, "--epochs", &sg::RunConfig::epochs,
+        "training epochs, > 0 (fraction allowed; default 1 when --steps is not given)");
     add(app, "--seed", &sg::RunConfig::seed, "random seed (default 1)")->check(kSeedRange);
     add(app, "--checkpoint", &sg::RunConfig::checkpoint, "checkpoint folder");
     add(app, "--checkpoint-every", &sg::RunConfig::checkpoint_every,
@@ -139,6 +146,9 @@ struct ModelFlags {
       if (opt->check_lname("min-count")) c.min_count_given = true;
       if (opt->check_lname("beta2")) beta2_given = true;
       if (opt->check_lname("lr")) lr_given = true;
+      // 0 is the unset value ("one epoch unless --steps"): given, it would silently mean one.
+      if (opt->check_lname("epochs") && !(c.epochs > 0))
+        SG_FAIL("--epochs must be > 0, got ", c.epochs, " (leave it out for one epoch)");
     }
     // The presets' learning rates are Adam's; rules whose steps scale differently get their own
     // (sgd at 0.004 does not move, rmsprop diverges), with a note (sg::RunConfig::lr_note).
@@ -153,9 +163,54 @@ struct ModelFlags {
   }
 };
 
+// A standard descriptor the caller closed (`>&-`) would be taken by the next file opened, and
+// output meant for stdout would land in a checkpoint or SVG. Each closed one gets a read-only
+// /dev/null instead: writes to it fail, and finish_stdout reports that. Returns whether stdout was
+// closed.
+bool occupy_closed_std_descriptors() {
+  bool stdout_closed = false;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    stdout_closed |= fd == 1;
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0 && null_fd != fd) {
+      dup2(null_fd, fd);
+      close(null_fd);
+    }
+  }
+  return stdout_closed;
+}
+
+// A command whose output could not be written (`> /dev/full`, a closed stdout, a full disk) has
+// failed even when its work succeeded: one line and exit 1 instead of a silent exit 0. The cause
+// is named when known (a write that failed mid-output left no errno behind).
+int finish_stdout(int rc, bool stdout_closed) {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return rc;
+  const std::string cause = stdout_closed ? ": it is closed"
+                            : err         ? std::string(": ") + std::strerror(err)
+                                          : std::string();
+  if (rc == 0)
+    std::fprintf(stderr, "sketchgrad: error: could not write to standard output%s\n",
+                 cause.c_str());
+  return rc == 0 ? 1 : rc;
+}
+
+int run_command(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool stdout_closed = occupy_closed_std_descriptors();
+  return finish_stdout(run_command(argc, argv), stdout_closed);
+}
+
+namespace {
+
+int run_command(int argc, char** argv) {
   CLI::App app{"sketchgrad: LSTM language models with sketched optimizer state, planned memory"};
   // A flag given twice takes its last value (as in most tools: a script's defaults, then the
   // user's override); subcommands inherit this.
@@ -300,3 +355,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace

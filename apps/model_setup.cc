@@ -54,13 +54,14 @@ LmConfig eval_model_config(const RunConfig& cfg, int64_t vocab, int64_t batch, i
 }
 
 Vocab build_vocab_reporting(const std::vector<std::string>& shards, int min_count, int threads,
-                            TrainLog& log) {
+                            TrainLog& log, const std::function<bool()>& stop) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto last = start;
   const int workers = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   Vocab v = Vocab::build(
       shards, min_count, std::max(1, workers), [&](int64_t done, int64_t total, int64_t tokens) {
+        if (stop && stop()) throw VocabBuildStopped();
         const auto now = Clock::now();
         const double since_start = std::chrono::duration<double>(now - start).count();
         if (since_start < 2.0 ||

@@ -4,6 +4,8 @@
 // exactly the same model and vocabulary from the same flags.
 #pragma once
 #include <cstdint>
+#include <exception>
+#include <functional>
 
 #include "apps/run_config.h"
 #include "apps/train_log.h"
@@ -29,8 +31,12 @@ OptimizerConfig optimizer_config(const RunConfig& cfg, int64_t total_steps);
 
 // Vocab::build over the training shards with `threads` workers (0 = all cores), reporting progress
 // on `log` every few seconds once counting has taken more than two (an LM1B-sized corpus takes a
-// minute or more).
+// minute or more). When `stop` is given and returns true after a shard, the count stops and
+// VocabBuildStopped is thrown (train's SIGINT/SIGTERM).
+struct VocabBuildStopped : std::exception {
+  const char* what() const noexcept override { return "vocabulary count stopped"; }
+};
 Vocab build_vocab_reporting(const std::vector<std::string>& shards, int min_count, int threads,
-                            TrainLog& log);
+                            TrainLog& log, const std::function<bool()>& stop = {});
 
 }  // namespace sg

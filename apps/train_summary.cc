@@ -30,13 +30,16 @@ void log_profile(TrainLog& log, const std::vector<OpProfile>& ops, int64_t steps
 }
 
 nlohmann::json train_summary(const TrainSummaryInputs& in) {
+  const bool trained = in.steps > in.first_step;  // false: resumed at its last step
   nlohmann::json s = {{"steps", in.steps},
                       {"total_steps", in.total_steps},
+                      {"first_step", in.first_step},
                       {"words_per_step", in.words_per_step},
-                      {"words_per_s", in.words_per_s},
+                      {"words_per_s", trained ? nlohmann::json(in.words_per_s) : nullptr},
                       {"measured_steps", in.measured_steps},
                       {"train_seconds", in.train_s},
                       {"eval_and_checkpoint_seconds", in.pause_s},
+                      {"final_eval_and_checkpoint_seconds", in.final_s},
                       {"setup_seconds", in.setup_s},
                       {"final_train_loss", in.final_train_loss},
                       {"train_loss_is_sampled", in.train_loss_is_sampled},
@@ -77,16 +80,29 @@ double evaluations_left(int64_t step, int64_t total_steps, int64_t every) {
 
 std::string done_line(const TrainSummaryInputs& in) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s: %lld steps in %s", in.stopped_by_signal ? "stopped" : "done",
-                static_cast<long long>(in.steps), format_duration(in.train_s).c_str());
+  const char* verb = in.stopped_by_signal ? "stopped" : "done";
+  const auto ll = [](int64_t v) { return static_cast<long long>(v); };
+  if (in.steps == in.first_step && in.first_step > 0) {
+    std::snprintf(buf, sizeof buf, "%s: nothing to train, the checkpoint is at step %lld of %lld",
+                  verb, ll(in.steps), ll(in.total_steps));
+  } else if (in.first_step > 0) {
+    std::snprintf(buf, sizeof buf, "%s: steps %lld-%lld (%lld this run) in %s", verb,
+                  ll(in.first_step + 1), ll(in.steps), ll(in.steps - in.first_step),
+                  format_duration(in.train_s).c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, "%s: %lld steps in %s", verb, ll(in.steps),
+                  format_duration(in.train_s).c_str());
+  }
   std::string line = buf;
-  if (in.pause_s >= 0.5) {  // words/s counts training steps only
-    std::snprintf(buf, sizeof buf, " (%s of it held-out evaluation and checkpoints)",
-                  format_duration(in.pause_s).c_str());
+  if (in.steps > in.first_step) {
+    if (in.pause_s >= 0.5) {  // words/s counts training steps only
+      std::snprintf(buf, sizeof buf, " (%s of it held-out evaluation and checkpoints)",
+                    format_duration(in.pause_s).c_str());
+      line += buf;
+    }
+    std::snprintf(buf, sizeof buf, ", %.0f words/s", in.words_per_s);
     line += buf;
   }
-  std::snprintf(buf, sizeof buf, ", %.0f words/s", in.words_per_s);
-  line += buf;
   if (in.final_eval) {
     std::snprintf(buf, sizeof buf, ", held-out perplexity %.6g", in.final_eval->perplexity());
     line += buf;

@@ -27,8 +27,10 @@ void log_profile(TrainLog& log, const std::vector<OpProfile>& ops, int64_t steps
 
 struct TrainSummaryInputs {
   int64_t steps = 0, total_steps = 0, measured_steps = 0, vocab = 0;
+  int64_t first_step = 0;  // where this process started: the resumed checkpoint's step, else 0
   double words_per_step = 0, words_per_s = 0, train_s = 0, setup_s = 0;
   double pause_s = 0;  // of train_s: held-out evaluations and checkpoints between steps
+  double final_s = 0;  // after train_s: the last checkpoint and the final held-out evaluation
   double final_train_loss = 0;
   bool train_loss_is_sampled = false;
   size_t planned_bytes = 0, planned_train_bytes = 0, planned_eval_bytes = 0;
@@ -52,7 +54,9 @@ double evaluations_left(int64_t step, int64_t total_steps, int64_t every);
 
 // "done: N steps in 3m12s, 18000 words/s, held-out perplexity 135.4" ("stopped: ..." after a
 // signal; "in 3m12s (40s of it held-out evaluation and checkpoints)" when those took >= 0.5 s:
-// words/s counts the training steps only)
+// words/s counts the training steps only). A resumed run names its own steps, "steps 151-200 (50
+// this run) in 4s", and one resumed at its last step "nothing to train: the checkpoint is at step
+// 200 of 200".
 std::string done_line(const TrainSummaryInputs& in);
 
 }  // namespace sg

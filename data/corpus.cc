@@ -127,6 +127,11 @@ static CorpusLayout text_files_corpus(const std::string& list,
     SG_CHECK(fs::is_regular_file(path, ec), "training file ", path, " is ", path_kind(path),
              ", not a regular file (--data takes an LM1B-layout folder or text files: "
              "FILE[,FILE...])");
+    // The same file twice (also spelled differently, or a hard link) would be counted twice in
+    // the vocabulary and trained on twice per epoch, silently.
+    for (const std::string& earlier : c.train_shards)
+      SG_CHECK(!fs::equivalent(earlier, path, ec), "--data names the same file twice: ", earlier,
+               " and ", path, " (name each file once; to weight a text, copy it)");
     c.train_shards.push_back(path);
   }
   SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");

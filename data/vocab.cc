@@ -243,15 +243,15 @@ Vocab Vocab::build(const std::vector<std::string>& shard_files, int min_count, i
       const int64_t before = partial[w].tokens;
       try {
         count_shard(shard_files[k], partial[w]);
+        std::lock_guard<std::mutex> lk(m);
+        ++done;
+        tokens += partial[w].tokens - before;
+        if (progress) progress(done, n, tokens);  // may throw to stop the count
       } catch (...) {
         errors[k] = std::current_exception();
         failed = true;
         return;
       }
-      std::lock_guard<std::mutex> lk(m);
-      ++done;
-      tokens += partial[w].tokens - before;
-      if (progress) progress(done, n, tokens);
     }
   };
   std::vector<std::thread> pool;

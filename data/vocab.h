@@ -28,8 +28,8 @@ class Vocab {
   static Vocab load(const std::string& path);
   // Shards are counted by `threads` workers (each its own counts, summed at the end, so the
   // result does not depend on the thread count); after each shard, progress(shards done, shards,
-  // tokens counted so far) is called, one call at a time. On an error the workers stop and the
-  // lowest-numbered shard that failed is reported.
+  // tokens counted so far) is called, one call at a time. On an error (or an exception thrown by
+  // progress, which stops the count) the workers stop and the lowest-numbered shard's is rethrown.
   using BuildProgress = std::function<void(int64_t done, int64_t total, int64_t tokens)>;
   static Vocab build(const std::vector<std::string>& shard_files, int min_count, int threads = 1,
                      const BuildProgress& progress = {});

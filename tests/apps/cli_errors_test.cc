@@ -43,6 +43,8 @@ TEST(CliErrors, OutOfRangeValues) {
       {"--state dense+bf16", "use 'bf16' for every moment"},
       {"--state emb/W=v:bf16:5x", "option '5x' on a bf16 store"},
       {"--optimizer sm3-momentum --momentum 1", "momentum"},
+      {"--epochs 0", "--epochs must be > 0, got 0 (leave it out for one epoch)"},
+      {"--epochs -0.5", "--epochs must be > 0"},
       {"--epochs inf", "--epochs"},
       {"--epochs 1e30", "--epochs"},
       {"--steps 99999999999999999999", "--steps"},
@@ -325,6 +327,39 @@ TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck),
                         "--resume");
   EXPECT_EQ(read_text(ck + "/checkpoint.safetensors"), before);
+}
+
+// The same training file named twice (also spelled differently, or through a hard link) would be
+// counted and trained on twice, silently: refused before anything runs.
+TEST(CliErrors, SameTrainingFileTwice) {
+  const std::string d = make_corpus("twice");
+  const std::string f = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  std::filesystem::create_hard_link(f, d + "/link.txt");
+  std::filesystem::copy_file(f, d + "/copy.txt");
+  for (const std::string& list :
+       {f + "," + f,
+        f + "," + d + "/./training-monolingual.tokenized." + "shuffled/news.en-00001-of-00100",
+        d + "/copy.txt," + f + "," + d + "/link.txt"})
+    expect_one_line_error(run_cli(std::string(kTiny) + " --data " + list + " --heldout none"),
+                          "--data names the same file twice");
+  // A copy is another file: taken.
+  EXPECT_EQ(
+      run_cli(std::string(kTiny) + " --data " + f + "," + d + "/copy.txt --heldout none").code, 0);
+}
+
+// Held-out text that is one of the training files still runs, with a warning that its perplexity
+// is not a held-out measure.
+TEST(CliErrors, HeldoutThatIsTrainingTextIsWarnedAbout) {
+  const std::string d = make_corpus("heldtrain");
+  const std::string f = d + "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100";
+  CliResult r = run_cli(std::string(kTiny) + " --data " + d + " --heldout " + f);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: the held-out text " + f + " is also training text"),
+            std::string::npos)
+      << r.err;
+  CliResult other = run_cli(std::string(kTiny) + " --data " + d);
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_EQ(other.err.find("is also training text"), std::string::npos) << other.err;
 }
 
 // A flag given twice takes its last value (a script's defaults, then the user's override).

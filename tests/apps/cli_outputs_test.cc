@@ -2,12 +2,14 @@
 // UTF-8 do not lose a run, --keep-best and synth never replace a user's file, a run's checkpoint
 // folder is its own (one line for a second run, nothing left behind after an early error),
 // --resume takes the checkpoint's vocabulary (a --vocab file must hold its words; --min-count only
-// gets a note), and an SVG sent to stdout stays an SVG.
+// gets a note), an SVG sent to stdout stays an SVG, and a stdout that cannot be written (full,
+// closed) is an error that never sends the output into another file.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "cli_util.h"
 
@@ -95,6 +97,51 @@ TEST(CliOutputs, PlanSvgToStdoutIsOnlyTheSvg) {
   EXPECT_NE(r.err.find("total planned"), std::string::npos) << r.err;
   expect_one_line_error(run_cli("plan --preset tiny --vocab-size 100 --svg /dev/stdout --json"),
                         "both write to standard output");
+}
+
+// Runs sketchgrad with stdout sent where `redirect` says (e.g. ">/dev/full", ">&-"); stderr is
+// captured in dir/stderr.
+CliResult run_with_stdout(const std::string& args, const std::string& redirect) {
+  const std::string dir = temp_dir("stdout");
+  const std::string cmd = std::string("cd ") + SG_SOURCE_DIR + " && OMP_NUM_THREADS=2 " +
+                          SG_BIN_DIR + "/sketchgrad " + args + " " + redirect + " 2>" + dir +
+                          "/stderr";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.err = read_text(dir + "/stderr");
+  return r;
+}
+
+// Output that could not be written (a full disk, a closed stdout) is a failure with one line, not
+// a silent exit 0, for every command that prints its result.
+TEST(CliOutputs, StdoutThatCannotBeWrittenIsAnError) {
+  const std::string d = make_corpus("stdout");
+  ASSERT_EQ(run_cli(kRun + " --data " + d + " --checkpoint " + d + "/ck").code, 0);
+  const std::vector<std::string> commands = {
+      "plan --preset tiny --vocab-size 100", "plan --preset tiny --vocab-size 100 --json",
+      "eval --checkpoint " + d + "/ck --data " + d, "generate --checkpoint " + d + "/ck"};
+  for (const std::string& args : commands) {
+    for (const std::string redirect : {">/dev/full", ">&-"}) {
+      SCOPED_TRACE(args + " " + redirect);
+      expect_one_line_error(run_with_stdout(args, redirect), "could not write to standard output");
+    }
+    EXPECT_EQ(run_with_stdout(args, ">/dev/null").code, 0);
+  }
+  EXPECT_NE(run_with_stdout("plan --preset tiny --vocab-size 100", ">&-").err.find("it is closed"),
+            std::string::npos);
+}
+
+// With stdout closed, the next file opened would get descriptor 1: the plan's table must not land
+// in its SVG (nor anywhere else) — the SVG holds only the picture.
+TEST(CliOutputs, ClosedStdoutNeverLandsInAnOutputFile) {
+  const std::string d = temp_dir("closed");
+  expect_one_line_error(
+      run_with_stdout("plan --preset tiny --vocab-size 100 --svg " + d + "/p.svg", ">&-"),
+      "could not write to standard output");
+  const std::string svg = read_text(d + "/p.svg");
+  EXPECT_EQ(svg.find("<svg"), svg.find('<')) << svg.substr(0, 200);
+  EXPECT_EQ(svg.find("total planned"), std::string::npos);
 }
 
 TEST(CliOutputs, SynthKeepsAnExistingVocabularyFile) {

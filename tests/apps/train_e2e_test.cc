@@ -436,6 +436,78 @@ TEST(TrainEndToEnd, DivergenceStopsWithoutCheckpointingIt) {
   for (const auto& c : saved) EXPECT_LT(c["step"].get<int64_t>(), first) << c.dump();
 }
 
+// Diverging before the first checkpoint: the line must not claim a checkpoint is kept.
+TEST(TrainEndToEnd, DivergenceBeforeAnyCheckpointSaysSo) {
+  const std::string d = temp_dir("diverge0");
+  CliResult r = run_cli("train " + kTiny +
+                        " --heldout none --optimizer sgd --lr 99 --clip 0 --steps 40 "
+                        "--progress-every 10 --checkpoint " +
+                        d + "/ck");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("no checkpoint was written before it"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("is kept"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(d + "/ck/checkpoint.safetensors"));
+}
+
+// A resumed run's closing line and summary name the steps this process trained; one resumed at its
+// last step says there was nothing to train instead of reporting 0 words/s.
+TEST(TrainEndToEnd, ResumedRunReportsItsOwnSteps) {
+  const std::string d = temp_dir("resumed"), ck = d + "/ck";
+  const std::string run = "train " + kTiny + " --heldout none --checkpoint " + ck;
+  ASSERT_EQ(run_cli(run + " --steps 4").code, 0);
+  CliResult b = run_cli(run + " --steps 6 --resume --summary-json " + d + "/b.json");
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_NE(b.err.find("done: steps 5-6 (2 this run) in "), std::string::npos) << b.err;
+  auto sb = nlohmann::json::parse(read_text(d + "/b.json"));
+  EXPECT_EQ(sb["first_step"], 4);
+  EXPECT_EQ(sb["steps"], 6);
+  EXPECT_GT(sb["words_per_s"].get<double>(), 0);
+  CliResult c = run_cli(run + " --steps 6 --resume --summary-json " + d + "/c.json");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.err.find("done: nothing to train, the checkpoint is at step 6 of 6"),
+            std::string::npos)
+      << c.err;
+  EXPECT_EQ(c.err.find("words/s"), std::string::npos) << c.err;
+  auto sc = nlohmann::json::parse(read_text(d + "/c.json"));
+  EXPECT_EQ(sc["first_step"], 6);
+  EXPECT_TRUE(sc["words_per_s"].is_null()) << sc.dump();
+}
+
+// Ctrl-C during the set-up (here: counting a vocabulary of ~90 MB on one thread, about a second):
+// exit 130 with one line saying nothing was written, and the checkpoint folder the run created
+// (with its lock file) is gone again.
+TEST(TrainEndToEnd, SignalDuringSetupLeavesNothingBehind) {
+  const std::string d = temp_dir("sigsetup"), ck = d + "/ck";
+  const std::string text =
+      read_text(std::string(SG_SOURCE_DIR) + "/" + kData +
+                "/training-monolingual.tokenized.shuffled/news.en-00001-of-00100");
+  ASSERT_GT(text.size(), 100000u);
+  std::string files;
+  for (int k = 0; k < 60; ++k) {
+    const std::string f = d + "/part" + std::to_string(k) + ".txt";
+    std::ofstream out(f);
+    while (out.tellp() < 1500000) out << text;
+    files += (k ? "," : "") + f;
+  }
+  const pid_t pid = start_cli(
+      "train --preset tiny --threads 1 --heldout none --steps 100000 "
+      "--data " +
+          files + " --checkpoint " + ck,
+      d);
+  ASSERT_GT(pid, 0);
+  // The lock exists once the folder is set up, before the vocabulary count: signal then.
+  for (int i = 0; i < 60000 && !file_exists(ck + "/.sketchgrad.lock"); ++i) usleep(1000);
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_cli(pid), 130);
+  const std::string err = read_text(d + "/stderr");
+  EXPECT_NE(err.find("stopped by signal 2 before training started: nothing written"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("error"), std::string::npos) << err;
+  EXPECT_FALSE(file_exists(ck)) << "the run's own empty checkpoint folder is left";
+  for (int k = 0; k < 60; ++k) std::filesystem::remove(d + "/part" + std::to_string(k) + ".txt");
+}
+
 // Ctrl-C (SIGINT) during training: the step finishes, the checkpoint is written, exit code 130,
 // and the run resumes from that step.
 TEST(TrainEndToEnd, SignalWritesACheckpointThatResumes) {

@@ -60,6 +60,27 @@ TEST(TrainSummary, OptionalPartsOnlyWhenKnown) {
   EXPECT_EQ(train_summary(in)["eval_and_checkpoint_seconds"], 40.0);
 }
 
+// A resumed run names the steps it trained itself; one resumed at its last step trained none, and
+// neither its line nor its summary give a speed.
+TEST(TrainSummary, ResumedRunsNameTheirOwnSteps) {
+  TrainSummaryInputs in;
+  in.steps = 200;
+  in.total_steps = 200;
+  in.first_step = 150;
+  in.train_s = 4;
+  in.words_per_s = 1000;
+  EXPECT_EQ(done_line(in), "done: steps 151-200 (50 this run) in 4s, 1000 words/s");
+  EXPECT_EQ(train_summary(in)["first_step"], 150);
+  EXPECT_EQ(train_summary(in)["words_per_s"], 1000.0);
+  in.first_step = 200;
+  in.train_s = 0;
+  in.words_per_s = 0;
+  EXPECT_EQ(done_line(in), "done: nothing to train, the checkpoint is at step 200 of 200");
+  EXPECT_TRUE(train_summary(in)["words_per_s"].is_null());
+  in.final_s = 2.5;
+  EXPECT_EQ(train_summary(in)["final_eval_and_checkpoint_seconds"], 2.5);
+}
+
 // The ETA's count of evaluations to come: the periodic ones at multiples of `every` from this
 // step on (before the last step) and the final one.
 TEST(TrainSummary, EvaluationsLeft) {

@@ -187,7 +187,11 @@ TEST(Corpus, AnExistingPathWithACommaIsOnePath) {
   write_file(d.file("split,folder/ptb.train.txt"), "a\n");
   EXPECT_EQ(find_corpus(d.file("split,folder")).train_shards,
             std::vector<std::string>{d.file("split,folder/ptb.train.txt")});
-  EXPECT_EQ(find_corpus(d.file("other.txt") + "," + d.file("other.txt")).train_shards.size(), 2u);
+  write_file(d.file("third.txt"), "d\n");
+  EXPECT_EQ(find_corpus(d.file("other.txt") + "," + d.file("third.txt")).train_shards.size(), 2u);
+  // The same file twice would be counted twice: refused.
+  EXPECT_THAT(error_of([&] { find_corpus(d.file("other.txt") + "," + d.file("other.txt")); }),
+              HasSubstr("--data names the same file twice"));
 }
 
 // --data names what the path is, not a "data folder" the user never named.
