@@ -408,6 +408,7 @@ int cmd_train(const RunConfig& requested) {
     t_saved = std::chrono::steady_clock::now();
   };
 
+  const int64_t first_step = step;  // 0, or the resumed checkpoint's step
   // A non-finite loss in the open window of steps: one line, exit 1, the last checkpoint is kept.
   auto report_divergence = [&](float window_sum, int64_t window_steps) {
     const int64_t from = step - window_steps + 1;
@@ -421,6 +422,19 @@ int cmd_train(const RunConfig& requested) {
              ? "; the last checkpoint, from before it, is kept"
              : "; no checkpoint was written before it (--checkpoint-every N writes them sooner)"));
     log.record({{"event", "diverged"}, {"step", step}, {"first_step", from}});
+    // A sweep's script reads the summary of every run: a diverged one says so instead of leaving
+    // no file (or the previous run's).
+    if (!cfg.summary_json.empty()) {
+      const nlohmann::json summary = {{"diverged", {{"first_step", from}, {"step", step}}},
+                                      {"steps", step},
+                                      {"total_steps", total_steps},
+                                      {"first_step", first_step},
+                                      {"planned_bytes", planned},
+                                      {"optimizer", opt.describe()},
+                                      {"device", be->description()},
+                                      {"config", cfg.to_json()}};
+      write_whole_file(cfg.summary_json, json_text(summary, 2) + "\n", "--summary-json file");
+    }
     return 1;
   };
   auto diverged = [&] {
@@ -432,7 +446,6 @@ int cmd_train(const RunConfig& requested) {
   };
 
   const double setup_s = seconds_since(t_setup);
-  const int64_t first_step = step;
   auto t_start = std::chrono::steady_clock::now(), t_window = t_start, t_measure = t_start;
   double last_window_loss = NAN;
   // Held-out evaluations and checkpoints inside the loop are not training: their time is kept out

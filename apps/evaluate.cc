@@ -53,6 +53,15 @@ std::string unk_warning(const EvalResult& r) {
 std::string worse_than_uniform_warning(const EvalResult& r, int64_t vocab) {
   if (r.tokens == 0 || !(r.perplexity() > static_cast<double>(vocab))) return "";
   char buf[320];
+  // Just above: an untrained model's near-uniform guess (a few steps in), not a broken one.
+  if (r.perplexity() < 1.5 * static_cast<double>(vocab)) {
+    std::snprintf(buf, sizeof buf,
+                  "warning: held-out perplexity %.6g is about the vocabulary size %lld: the model "
+                  "predicts no better than a uniform guess yet (too few steps, or a learning rate "
+                  "too small to move it)",
+                  r.perplexity(), static_cast<long long>(vocab));
+    return buf;
+  }
   std::snprintf(
       buf, sizeof buf,
       "warning: held-out perplexity %.6g is above the vocabulary size %lld, worse than "

@@ -33,8 +33,9 @@ std::string unk_warning(const EvalResult& r);
 
 // A warning line when the perplexity is above the vocabulary size, i.e. worse than guessing every
 // word with equal probability: the parameters are broken for the full softmax (a sampled-softmax
-// run can get there while its sampled training loss looks fine, README "Known gaps"); empty
-// otherwise.
+// run can get there while its sampled training loss looks fine, README "Known gaps"); below 1.5x
+// the vocabulary size it says the model is no better than uniform yet (a few steps in); empty when
+// the perplexity is at most the vocabulary size.
 std::string worse_than_uniform_warning(const EvalResult& r, int64_t vocab);
 
 // progress(tokens_done) is called after each batch when given; stop() before each batch, and a

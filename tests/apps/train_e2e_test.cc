@@ -423,8 +423,11 @@ TEST(TrainEndToEnd, DivergenceStopsWithoutCheckpointingIt) {
   CliResult r = run_cli("train " + kTiny +
                         " --heldout none --optimizer sgd --lr 99 --clip 0 --steps 40 "
                         "--progress-every 10 --checkpoint-every 3 --checkpoint " +
-                        d + "/ck --log " + d + "/log.jsonl");
+                        d + "/ck --log " + d + "/log.jsonl --summary-json " + d + "/s.json");
   EXPECT_EQ(r.code, 1) << r.err;
+  const auto summary = nlohmann::json::parse(read_text(d + "/s.json"));  // for a sweep's script
+  EXPECT_TRUE(summary.contains("diverged")) << summary.dump();
+  EXPECT_FALSE(summary.contains("heldout_perplexity")) << summary.dump();
   EXPECT_NE(r.err.find("training diverged "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("the last checkpoint, from before it, is kept"), std::string::npos) << r.err;
   auto div = read_jsonl(d + "/log.jsonl", "diverged");

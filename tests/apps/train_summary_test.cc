@@ -100,6 +100,12 @@ TEST(Evaluate, WarnsWhenWorseThanAUniformGuess) {
   EXPECT_NE(w.find("held-out perplexity 16534.9 is above the vocabulary size 8453"),
             std::string::npos)
       << w;
+  EXPECT_NE(w.find("the model is broken"), std::string::npos) << w;
+  // Just above the vocabulary size: an untrained model's near-uniform guess, said as such.
+  r.nll_sum = 10 * std::log(8700.0);
+  const std::string near = worse_than_uniform_warning(r, 8453);
+  EXPECT_NE(near.find("no better than a uniform guess yet"), std::string::npos) << near;
+  EXPECT_EQ(near.find("broken"), std::string::npos) << near;
   r.nll_sum = 10 * std::log(8000.0);
   EXPECT_EQ(worse_than_uniform_warning(r, 8453), "");
   r.tokens = 0;
