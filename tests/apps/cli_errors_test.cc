@@ -216,6 +216,22 @@ TEST(CliErrors, SampledSoftmaxLargerThanTheVocabulary) {
                         "use --softmax full or a smaller S");
 }
 
+// A --schedule's N is digits only: "warmup: 5" was read as 5, and a number past strtoll's range as
+// its largest value. plan parses the schedule as train does.
+TEST(CliErrors, MalformedSchedule) {
+  for (const char* sched :
+       {"'warmup: 5'", "'warmup:5 '", "warmup:+5", "warmup:5x", "warmup:-5", "warmup:", "warmup:0",
+        "warmup:5+", "'warmup:5+ linear'", "linear+warmup:5", "warmup:1000000000000"}) {
+    CliResult r = run_cli(std::string("plan --preset tiny --vocab-size 100 --schedule ") + sched);
+    std::string text = sched;
+    if (text[0] == '\'') text = text.substr(1, text.size() - 2);
+    expect_one_line_error(r, "schedule '" + text + "'");
+  }
+  std::string d = make_corpus("schedule");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --schedule 'warmup: 5'"),
+                        "schedule 'warmup: 5'");
+}
+
 TEST(CliErrors, MinCountAboveEveryWord) {
   std::string d = make_corpus("mincount");  // the most frequent word ("the") occurs 800 times
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --min-count 1000"),
