@@ -2,6 +2,7 @@
 // CLI11; every user-facing failure is one line on stderr and a non-zero exit (2 for bad flags, 1
 // for everything else).
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,21 @@ const CLI::Validator kSeedRange(
       return "";
     },
     "UINT64");
+
+// A closed range for a floating-point flag. CLI::Range tests `v < lo || v > hi`, which a NaN never
+// fails, so "nan" would pass it; here it is out of range like any other value.
+CLI::Validator float_range(double lo, double hi) {
+  const CLI::Range range(lo, hi);
+  return CLI::Validator(
+      [range, lo, hi](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end != s.c_str() && *end == '\0' && std::isnan(v))
+          return "Value " + s + " not in range " + std::to_string(lo) + " to " + std::to_string(hi);
+        return range(s);
+      },
+      range.get_description());
+}
 
 // Model/optimizer/run flags shared by `train` and `plan`. A preset sets the model fields first;
 // flags given explicitly on the command line override it.
@@ -214,14 +230,14 @@ int main(int argc, char** argv) {
                   "sampled words per sentence at most (the prompt's words not counted; default 40)")
       ->check(CLI::Range(1, 10000));
   gen->add_option("--temperature", gen_opts.temperature, "sampling temperature (default 1.0)")
-      ->check(CLI::Range(0.01, 100.0));
+      ->check(float_range(0.01, 100.0));
   gen->add_option("--top-k", gen_opts.top_k,
                   "sample among the k most likely words (0 = all, the default)")
       ->check(CLI::Range(0, 1 << 30));
   gen->add_option(
          "--top-p", gen_opts.top_p,
          "sample among the most likely words holding this much probability (1 = all, the default)")
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(float_range(1e-6, 1.0));
   gen->add_option("--seed", gen_opts.seed, "random seed (default 1)")->check(kSeedRange);
   gen->add_option("--device", gen_opts.device, "cpu (default) | cuda | cuda:N");
   gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)")

@@ -59,10 +59,16 @@ TEST(CliErrors, OutOfRangeValues) {
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
 }
 
+// Refused as the flags are parsed (exit 2), before the checkpoint is read; a NaN too, which
+// CLI::Range's comparisons let through.
 TEST(CliErrors, GenerateSamplingOptionsOutOfRange) {
-  for (const char* flags : {"--top-p 0", "--top-p 1.5", "--temperature 0", "--top-k -1"})
-    expect_one_line_error(run_cli(std::string("generate --checkpoint /nonexistent ") + flags),
-                          std::string(flags).substr(0, std::string(flags).find(' ')));
+  for (const char* flags :
+       {"--top-p 0", "--top-p 1.5", "--temperature 0", "--top-k -1", "--temperature nan",
+        "--temperature -nan", "--temperature NaN", "--temperature inf", "--top-p nan"}) {
+    CliResult r = run_cli(std::string("generate --checkpoint /nonexistent ") + flags);
+    expect_one_line_error(r, std::string(flags).substr(0, std::string(flags).find(' ')));
+    EXPECT_EQ(r.code, 2) << flags << ": " << r.err;
+  }
 }
 
 TEST(CliErrors, MissingAndEmptyDataFolder) {
