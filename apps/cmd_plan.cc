@@ -22,6 +22,7 @@
 #include "apps/model_setup.h"
 #include "data/corpus.h"
 #include "data/output_file.h"
+#include "data/synthetic.h"
 #include "data/vocab.h"
 #include "engine/check.h"
 #include "engine/plan_svg.h"
@@ -164,8 +165,9 @@ std::string compare_table(const std::vector<const PlannedRun*>& runs) {
 int cmd_plan(const PlanOptions& o) {
   RunConfig cfg = o.cfg;
   int64_t vocab = o.vocab_size;
-  SG_CHECK(vocab == 0 || vocab >= 4,
-           "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
+  // main checks --vocab-size as it parses (0 is "not given"); the same range for other callers.
+  SG_CHECK(vocab == 0 || (vocab >= 4 && vocab <= kMaxSyntheticVocab), "--vocab-size: Value ", vocab,
+           " not in range 4 to ", kMaxSyntheticVocab);
   // As train checks it: a held-out file that train would refuse fails the plan too.
   if (!cfg.heldout.empty() && cfg.heldout != "none") check_shard(cfg.heldout, "held-out shard");
   std::optional<CorpusLayout> corpus;

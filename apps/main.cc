@@ -189,8 +189,11 @@ int main(int argc, char** argv) {
   ModelFlags plan_flags;
   plan_flags.register_flags(plan, false);
   sg::PlanOptions plan_opts;
+  // The range of synth's --vocab-size (the largest vocabulary a run can load); a typed 0 (the
+  // "not given" default) is refused like 3 or -1.
   plan->add_option("--vocab-size", plan_opts.vocab_size,
-                   "vocabulary size (default: from --data or preset)");
+                   "vocabulary size (default: from --data or preset)")
+      ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
   plan->add_flag("--compare", plan_opts.compare, "dense and sketched state side by side");
   plan->add_option("--compare-states", plan_opts.compare_states,
                    "state policies side by side, e.g. dense cs-mv cs-v-nom (implies --compare)");

@@ -215,11 +215,19 @@ TEST(CliErrors, SampledSoftmaxLargerThanTheVocabulary) {
   std::string d = make_corpus("sampled");  // 9 words with the specials
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:50"),
                         "--softmax sampled:50 needs a vocabulary of more than 50 words");
-  expect_one_line_error(run_cli("plan --vocab-size 3"), "--vocab-size must be at least 4");
-  expect_one_line_error(run_cli("plan --vocab-size -1"), "--vocab-size must be at least 4");
   expect_one_line_error(run_cli("generate --checkpoint x --seed -5"), "--seed: must be an integer");
   expect_one_line_error(run_cli("plan --vocab-size 40 --softmax sampled:64"),
                         "use --softmax full or a smaller S");
+}
+
+// Every out-of-range --vocab-size, 0 (the "not given" default) included, gets the same line with
+// the range in it, as synth's --vocab-size.
+TEST(CliErrors, PlanVocabSizeOutOfRange) {
+  for (const std::string v : {"0", "3", "-1", "2147483647"}) {
+    CliResult r = run_cli("plan --vocab-size " + v);
+    expect_one_line_error(r, "--vocab-size: Value " + v + " not in range 4 to 2147483646");
+    EXPECT_EQ(r.code, 2) << v << ": " << r.err;
+  }
 }
 
 // A --schedule's N is digits only: "warmup: 5" was read as 5, and a number past strtoll's range as
