@@ -2,7 +2,7 @@
 // anything. It builds the training graph and the optimizer exactly as `train` would, collects the
 // buffer requests (engine/executor.h collect_requests) and runs the planner on them:
 //   - a table by category and by layer (engine/planner.h format_plan);
-//   - --compare: dense state next to the sketched policy (--state, or cs-mv when --state is dense);
+//   - --compare: dense state next to --state's policy (cs-mv when --state is dense);
 //     --compare-states A B ...: any policies side by side, ratios to the first;
 //   - --budget SIZE: the largest batch whose plan fits (planned bytes grow monotonically with the
 //   batch);
@@ -223,7 +223,7 @@ int cmd_plan(const PlanOptions& o) {
   }
 
   PlannedRun main_run = plan_run(cfg, vocab, cfg.state, batch);
-  // --compare: dense beside the sketched policy (--state, or cs-mv when --state is dense);
+  // --compare: dense beside --state's policy (cs-mv when --state is dense);
   // --compare-states: the listed policies, the first being the reference for the ratios.
   std::vector<PlannedRun> compared;
   if (!o.compare_states.empty()) {
@@ -284,10 +284,13 @@ int cmd_plan(const PlanOptions& o) {
         format_bytes(main_run.eval_plan.total_bytes()).c_str());
   std::fprintf(out, "total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
                mb(main_run.total()).c_str());
-  if (!columns.empty())
-    std::fprintf(out, "\n%s (MB = 10^6 bytes):\n%s",
-                 o.compare_states.empty() ? "dense vs sketched" : "state policies side by side",
-                 compare_table(columns).c_str());
+  if (!columns.empty()) {
+    // --compare's title names its two policies: --state may be one that sketches nothing (bf16).
+    const std::string title = o.compare_states.empty()
+                                  ? columns[0]->state + " vs " + columns[1]->state
+                                  : "state policies side by side";
+    std::fprintf(out, "\n%s (MB = 10^6 bytes):\n%s", title.c_str(), compare_table(columns).c_str());
+  }
   std::vector<std::string> notes = main_run.notes;  // overloaded sketches, each said once
   for (const PlannedRun* r : columns)
     for (const std::string& n : r->notes)

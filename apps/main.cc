@@ -194,7 +194,8 @@ int main(int argc, char** argv) {
   plan->add_option("--vocab-size", plan_opts.vocab_size,
                    "vocabulary size (default: from --data or preset)")
       ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
-  plan->add_flag("--compare", plan_opts.compare, "dense and sketched state side by side");
+  plan->add_flag("--compare", plan_opts.compare,
+                 "dense state beside --state's policy (cs-mv when --state is dense)");
   plan->add_option("--compare-states", plan_opts.compare_states,
                    "state policies side by side, e.g. dense cs-mv cs-v-nom (implies --compare)");
   plan->add_option("--budget", plan_opts.budget,

@@ -2,7 +2,7 @@
 // UTF-8 do not lose a run, --keep-best and synth never replace a user's file, a run's checkpoint
 // folder is its own (one line for a second run, nothing left behind after an early error),
 // --resume takes the checkpoint's vocabulary (a --vocab file must hold its words; --min-count only
-// gets a note), and an SVG sent to stdout stays an SVG.
+// gets a note), an SVG sent to stdout stays an SVG, and plan --compare's title names its policies.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -95,6 +95,23 @@ TEST(CliOutputs, PlanSvgToStdoutIsOnlyTheSvg) {
   EXPECT_NE(r.err.find("total planned"), std::string::npos) << r.err;
   expect_one_line_error(run_cli("plan --preset tiny --vocab-size 100 --svg /dev/stdout --json"),
                         "both write to standard output");
+}
+
+// --compare's table is titled by the two policies it holds: --state bf16 sketches nothing, so
+// "dense vs sketched" was wrong there.
+TEST(CliOutputs, PlanCompareTitleNamesBothPolicies) {
+  const std::string plan = "plan --preset tiny --vocab-size 100 --compare";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --state bf16", "dense vs bf16 (MB"},
+      {"", "dense vs cs-mv (MB"},
+      {" --state cs-v", "dense vs cs-v (MB"},
+  };
+  for (const auto& [flags, title] : cases) {
+    CliResult r = run_cli(plan + flags);
+    ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
+    EXPECT_NE(r.out.find("\n" + title), std::string::npos) << flags << ": " << r.out;
+    EXPECT_EQ(r.out.find("dense vs sketched"), std::string::npos) << flags << ": " << r.out;
+  }
 }
 
 TEST(CliOutputs, SynthKeepsAnExistingVocabularyFile) {
