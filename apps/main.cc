@@ -196,7 +196,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
   plan->add_flag("--compare", plan_opts.compare,
                  "dense state beside --state's policy (cs-mv when --state is dense)");
-  plan->add_option("--compare-states", plan_opts.compare_states,
+  // CLI11 joins a list flag's occurrences into one list, TakeLast or not. Kept one list per
+  // occurrence, the last list wins, as the last value of every other flag does.
+  std::vector<std::vector<std::string>> compare_states_given;
+  plan->add_option("--compare-states", compare_states_given,
                    "state policies side by side, e.g. dense cs-mv cs-v-nom (implies --compare)");
   plan->add_option("--budget", plan_opts.budget,
                    "memory budget, e.g. 16GiB: find the largest batch that fits");
@@ -300,6 +303,7 @@ int main(int argc, char** argv) {
       return sg::cmd_train(cfg);
     }
     if (*plan) {
+      if (!compare_states_given.empty()) plan_opts.compare_states = compare_states_given.back();
       plan_opts.cfg = plan_flags.resolve();
       plan_opts.cfg.validate();
       return sg::cmd_plan(plan_opts);

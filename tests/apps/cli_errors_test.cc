@@ -366,6 +366,25 @@ TEST(CliErrors, RepeatedFlagTakesTheLastValue) {
   EXPECT_EQ(nlohmann::json::parse(read_text(d + "/s.json"))["steps"], 2);
 }
 
+// So does --compare-states, whose values CLI11 would gather from every occurrence into one list.
+TEST(CliErrors, RepeatedCompareStatesTakesTheLastList) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"--compare-states dense cs-mv --compare-states cs-v", {"cs-v"}},
+      {"--compare-states=dense --compare-states cs-v cs-m", {"cs-v", "cs-m"}},
+      {"--compare-states dense cs-mv --compare-states=cs-v", {"cs-v"}},
+      {"--compare-states dense --json --compare-states cs-m cs-v", {"cs-m", "cs-v"}},
+      {"--compare-states=dense cs-mv", {"dense", "cs-mv"}},
+  };
+  for (const auto& [flags, want] : cases) {
+    CliResult r = run_cli("plan --preset tiny --vocab-size 100 --json " + flags);
+    ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
+    const nlohmann::json plan = nlohmann::json::parse(r.out);
+    std::vector<std::string> got;
+    for (const auto& st : plan["states"]) got.push_back(st["state"]);
+    EXPECT_EQ(got, want) << flags;
+  }
+}
+
 // Outputs that would destroy an input, or that cannot be written, fail before any training.
 TEST(CliErrors, OutputsThatAreInputsOrUnwritable) {
   std::string d = make_corpus("outputs");
