@@ -2,7 +2,7 @@
 // anything. It builds the training graph and the optimizer exactly as `train` would, collects the
 // buffer requests (engine/executor.h collect_requests) and runs the planner on them:
 //   - a table by category and by layer (engine/planner.h format_plan);
-//   - --compare: dense state next to the sketched policy (--state, or cs-mv when --state is dense);
+//   - --compare: dense state next to --state's policy (cs-mv when --state is dense);
 //     --compare-states A B ...: any policies side by side, ratios to the first;
 //   - --budget SIZE: the largest batch whose plan fits (planned bytes grow monotonically with the
 //   batch);
@@ -22,6 +22,7 @@
 #include "apps/model_setup.h"
 #include "data/corpus.h"
 #include "data/output_file.h"
+#include "data/synthetic.h"
 #include "data/vocab.h"
 #include "engine/check.h"
 #include "engine/plan_svg.h"
@@ -164,8 +165,9 @@ std::string compare_table(const std::vector<const PlannedRun*>& runs) {
 int cmd_plan(const PlanOptions& o) {
   RunConfig cfg = o.cfg;
   int64_t vocab = o.vocab_size;
-  SG_CHECK(vocab == 0 || vocab >= 4,
-           "--vocab-size must be at least 4 (<S>, </S>, <UNK> and a word), got ", vocab);
+  // main checks --vocab-size as it parses (0 is "not given"); the same range for other callers.
+  SG_CHECK(vocab == 0 || (vocab >= 4 && vocab <= kMaxSyntheticVocab), "--vocab-size: Value ", vocab,
+           " not in range 4 to ", kMaxSyntheticVocab);
   // As train checks it: a held-out file that train would refuse fails the plan too.
   if (!cfg.heldout.empty() && cfg.heldout != "none") check_shard(cfg.heldout, "held-out shard");
   std::optional<CorpusLayout> corpus;
@@ -221,7 +223,7 @@ int cmd_plan(const PlanOptions& o) {
   }
 
   PlannedRun main_run = plan_run(cfg, vocab, cfg.state, batch);
-  // --compare: dense beside the sketched policy (--state, or cs-mv when --state is dense);
+  // --compare: dense beside --state's policy (cs-mv when --state is dense);
   // --compare-states: the listed policies, the first being the reference for the ratios.
   std::vector<PlannedRun> compared;
   if (!o.compare_states.empty()) {
@@ -282,10 +284,13 @@ int cmd_plan(const PlanOptions& o) {
         format_bytes(main_run.eval_plan.total_bytes()).c_str());
   std::fprintf(out, "total planned: %s (%s)\n", format_bytes(main_run.total()).c_str(),
                mb(main_run.total()).c_str());
-  if (!columns.empty())
-    std::fprintf(out, "\n%s (MB = 10^6 bytes):\n%s",
-                 o.compare_states.empty() ? "dense vs sketched" : "state policies side by side",
-                 compare_table(columns).c_str());
+  if (!columns.empty()) {
+    // --compare's title names its two policies: --state may be one that sketches nothing (bf16).
+    const std::string title = o.compare_states.empty()
+                                  ? columns[0]->state + " vs " + columns[1]->state
+                                  : "state policies side by side";
+    std::fprintf(out, "\n%s (MB = 10^6 bytes):\n%s", title.c_str(), compare_table(columns).c_str());
+  }
   std::vector<std::string> notes = main_run.notes;  // overloaded sketches, each said once
   for (const PlannedRun* r : columns)
     for (const std::string& n : r->notes)

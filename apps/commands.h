@@ -39,7 +39,7 @@ int cmd_generate(const GenerateOptions& opts);
 struct PlanOptions {
   RunConfig cfg;
   int64_t vocab_size = 0;  // 0: from --data (built vocabulary) or the preset (paper-lm1b: 793,471)
-  bool compare = false;    // dense vs sketched side by side
+  bool compare = false;    // dense beside --state's policy (cs-mv when --state is dense)
   std::vector<std::string> compare_states;  // --compare-states A B ...: side by side
   std::string budget;                       // e.g. "8GiB": find the largest batch that fits
   bool json = false;

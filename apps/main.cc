@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,21 @@ const CLI::Validator kSeedRange(
       return "";
     },
     "UINT64");
+
+// A closed range for a floating-point flag. CLI::Range tests `v < lo || v > hi`, which a NaN never
+// fails, so "nan" would pass it; here it is out of range like any other value.
+CLI::Validator float_range(double lo, double hi) {
+  const CLI::Range range(lo, hi);
+  return CLI::Validator(
+      [range, lo, hi](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end != s.c_str() && *end == '\0' && std::isnan(v))
+          return "Value " + s + " not in range " + std::to_string(lo) + " to " + std::to_string(hi);
+        return range(s);
+      },
+      range.get_description());
+}
 
 // Model/optimizer/run flags shared by `train` and `plan`. A preset sets the model fields first;
 // flags given explicitly on the command line override it.
@@ -228,10 +244,17 @@ int run_command(int argc, char** argv) {
   ModelFlags plan_flags;
   plan_flags.register_flags(plan, false);
   sg::PlanOptions plan_opts;
+  // The range of synth's --vocab-size (the largest vocabulary a run can load); a typed 0 (the
+  // "not given" default) is refused like 3 or -1.
   plan->add_option("--vocab-size", plan_opts.vocab_size,
-                   "vocabulary size (default: from --data or preset)");
-  plan->add_flag("--compare", plan_opts.compare, "dense and sketched state side by side");
-  plan->add_option("--compare-states", plan_opts.compare_states,
+                   "vocabulary size (default: from --data or preset)")
+      ->check(CLI::Range(int64_t(4), sg::kMaxSyntheticVocab));
+  plan->add_flag("--compare", plan_opts.compare,
+                 "dense state beside --state's policy (cs-mv when --state is dense)");
+  // CLI11 joins a list flag's occurrences into one list, TakeLast or not. Kept one list per
+  // occurrence, the last list wins, as the last value of every other flag does.
+  std::vector<std::vector<std::string>> compare_states_given;
+  plan->add_option("--compare-states", compare_states_given,
                    "state policies side by side, e.g. dense cs-mv cs-v-nom (implies --compare)");
   plan->add_option("--budget", plan_opts.budget,
                    "memory budget, e.g. 16GiB: find the largest batch that fits");
@@ -269,14 +292,14 @@ int run_command(int argc, char** argv) {
                   "sampled words per sentence at most (the prompt's words not counted; default 40)")
       ->check(CLI::Range(1, 10000));
   gen->add_option("--temperature", gen_opts.temperature, "sampling temperature (default 1.0)")
-      ->check(CLI::Range(0.01, 100.0));
+      ->check(float_range(0.01, 100.0));
   gen->add_option("--top-k", gen_opts.top_k,
                   "sample among the k most likely words (0 = all, the default)")
       ->check(CLI::Range(0, 1 << 30));
   gen->add_option(
          "--top-p", gen_opts.top_p,
          "sample among the most likely words holding this much probability (1 = all, the default)")
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(float_range(1e-6, 1.0));
   gen->add_option("--seed", gen_opts.seed, "random seed (default 1)")->check(kSeedRange);
   gen->add_option("--device", gen_opts.device, "cpu (default) | cuda | cuda:N");
   gen->add_option("--threads", gen_opts.threads, "CPU threads (0 = all)")
@@ -335,6 +358,7 @@ int run_command(int argc, char** argv) {
       return sg::cmd_train(cfg);
     }
     if (*plan) {
+      if (!compare_states_given.empty()) plan_opts.compare_states = compare_states_given.back();
       plan_opts.cfg = plan_flags.resolve();
       plan_opts.cfg.validate();
       return sg::cmd_plan(plan_opts);

@@ -436,8 +436,8 @@ std::vector<std::string> Optimizer::sketch_load_notes() const {
     os.precision(2);
     os << "note: " << p.name << ": a step can touch " << (touched < p.n ? "all " : "up to ")
        << touched << " of its " << p.rows << " rows, more than the " << width
-       << " buckets per hash row of its sketch (load " << std::fixed
-       << static_cast<double>(touched) / width
+       << (width == 1 ? " bucket" : " buckets")  // a tiny table at 5x has one bucket a row
+       << " per hash row of its sketch (load " << std::fixed << static_cast<double>(touched) / width
        << "; the paper's LM1B model: 0.39-0.54), so sketched estimates will be noisy and cost "
           "perplexity; less compression (e.g. cs-mv:2x) or a larger vocabulary lowers the load";
     out.push_back(os.str());

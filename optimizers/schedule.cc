@@ -27,10 +27,14 @@ LrSchedule LrSchedule::parse(const std::string& text, int64_t total_steps) {
     rest = rest.substr(7);
     const size_t plus = rest.find('+');
     const std::string num = rest.substr(0, plus);
-    char* end = nullptr;
-    const long long n = num.empty() ? 0 : std::strtoll(num.c_str(), &end, 10);
-    SG_CHECK(!num.empty() && end && *end == '\0' && n > 0, "schedule '", text,
-             "': warmup needs a positive step count, e.g. warmup:1000");
+    // Digits only: strtoll alone would skip the space of "warmup: 5" and saturate a number past its
+    // range. At most 12 digits: N stays below --steps' bound, 10^12, and never overflows.
+    const bool digits = !num.empty() && num.size() <= 12 &&
+                        num.find_first_not_of("0123456789") == std::string::npos;
+    const long long n = digits ? std::strtoll(num.c_str(), nullptr, 10) : 0;
+    SG_CHECK(n > 0, "schedule '", text,
+             "': warmup needs a positive whole step count below 10^12 (digits only), e.g. "
+             "warmup:1000");
     s.warmup_ = n;
     if (plus != std::string::npos) s.decay_ = decay_of(rest.substr(plus + 1));
   } else if (rest != "constant") {

@@ -61,10 +61,16 @@ TEST(CliErrors, OutOfRangeValues) {
     expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " " + flags), needle);
 }
 
+// Refused as the flags are parsed (exit 2), before the checkpoint is read; a NaN too, which
+// CLI::Range's comparisons let through.
 TEST(CliErrors, GenerateSamplingOptionsOutOfRange) {
-  for (const char* flags : {"--top-p 0", "--top-p 1.5", "--temperature 0", "--top-k -1"})
-    expect_one_line_error(run_cli(std::string("generate --checkpoint /nonexistent ") + flags),
-                          std::string(flags).substr(0, std::string(flags).find(' ')));
+  for (const char* flags :
+       {"--top-p 0", "--top-p 1.5", "--temperature 0", "--top-k -1", "--temperature nan",
+        "--temperature -nan", "--temperature NaN", "--temperature inf", "--top-p nan"}) {
+    CliResult r = run_cli(std::string("generate --checkpoint /nonexistent ") + flags);
+    expect_one_line_error(r, std::string(flags).substr(0, std::string(flags).find(' ')));
+    EXPECT_EQ(r.code, 2) << flags << ": " << r.err;
+  }
 }
 
 TEST(CliErrors, MissingAndEmptyDataFolder) {
@@ -211,11 +217,35 @@ TEST(CliErrors, SampledSoftmaxLargerThanTheVocabulary) {
   std::string d = make_corpus("sampled");  // 9 words with the specials
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --softmax sampled:50"),
                         "--softmax sampled:50 needs a vocabulary of more than 50 words");
-  expect_one_line_error(run_cli("plan --vocab-size 3"), "--vocab-size must be at least 4");
-  expect_one_line_error(run_cli("plan --vocab-size -1"), "--vocab-size must be at least 4");
   expect_one_line_error(run_cli("generate --checkpoint x --seed -5"), "--seed: must be an integer");
   expect_one_line_error(run_cli("plan --vocab-size 40 --softmax sampled:64"),
                         "use --softmax full or a smaller S");
+}
+
+// Every out-of-range --vocab-size, 0 (the "not given" default) included, gets the same line with
+// the range in it, as synth's --vocab-size.
+TEST(CliErrors, PlanVocabSizeOutOfRange) {
+  for (const std::string v : {"0", "3", "-1", "2147483647"}) {
+    CliResult r = run_cli("plan --vocab-size " + v);
+    expect_one_line_error(r, "--vocab-size: Value " + v + " not in range 4 to 2147483646");
+    EXPECT_EQ(r.code, 2) << v << ": " << r.err;
+  }
+}
+
+// A --schedule's N is digits only: "warmup: 5" was read as 5, and a number past strtoll's range as
+// its largest value. plan parses the schedule as train does.
+TEST(CliErrors, MalformedSchedule) {
+  for (const char* sched :
+       {"'warmup: 5'", "'warmup:5 '", "warmup:+5", "warmup:5x", "warmup:-5", "warmup:", "warmup:0",
+        "warmup:5+", "'warmup:5+ linear'", "linear+warmup:5", "warmup:1000000000000"}) {
+    CliResult r = run_cli(std::string("plan --preset tiny --vocab-size 100 --schedule ") + sched);
+    std::string text = sched;
+    if (text[0] == '\'') text = text.substr(1, text.size() - 2);
+    expect_one_line_error(r, "schedule '" + text + "'");
+  }
+  std::string d = make_corpus("schedule");
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --schedule 'warmup: 5'"),
+                        "schedule 'warmup: 5'");
 }
 
 TEST(CliErrors, MinCountAboveEveryWord) {
@@ -369,6 +399,25 @@ TEST(CliErrors, RepeatedFlagTakesTheLastValue) {
                         " --steps 5 --steps 2 --summary-json " + d + "/s.json --heldout none");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(read_text(d + "/s.json"))["steps"], 2);
+}
+
+// So does --compare-states, whose values CLI11 would gather from every occurrence into one list.
+TEST(CliErrors, RepeatedCompareStatesTakesTheLastList) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"--compare-states dense cs-mv --compare-states cs-v", {"cs-v"}},
+      {"--compare-states=dense --compare-states cs-v cs-m", {"cs-v", "cs-m"}},
+      {"--compare-states dense cs-mv --compare-states=cs-v", {"cs-v"}},
+      {"--compare-states dense --json --compare-states cs-m cs-v", {"cs-m", "cs-v"}},
+      {"--compare-states=dense cs-mv", {"dense", "cs-mv"}},
+  };
+  for (const auto& [flags, want] : cases) {
+    CliResult r = run_cli("plan --preset tiny --vocab-size 100 --json " + flags);
+    ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
+    const nlohmann::json plan = nlohmann::json::parse(r.out);
+    std::vector<std::string> got;
+    for (const auto& st : plan["states"]) got.push_back(st["state"]);
+    EXPECT_EQ(got, want) << flags;
+  }
 }
 
 // Outputs that would destroy an input, or that cannot be written, fail before any training.

@@ -2,8 +2,9 @@
 // UTF-8 do not lose a run, --keep-best and synth never replace a user's file, a run's checkpoint
 // folder is its own (one line for a second run, nothing left behind after an early error),
 // --resume takes the checkpoint's vocabulary (a --vocab file must hold its words; --min-count only
-// gets a note), an SVG sent to stdout stays an SVG, and a stdout that cannot be written (full,
-// closed) is an error that never sends the output into another file.
+// gets a note), an SVG sent to stdout stays an SVG, plan --compare's title names its policies, and
+// a stdout that cannot be written (full, closed) is an error that never sends the output into
+// another file.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -142,6 +143,23 @@ TEST(CliOutputs, ClosedStdoutNeverLandsInAnOutputFile) {
   const std::string svg = read_text(d + "/p.svg");
   EXPECT_EQ(svg.find("<svg"), svg.find('<')) << svg.substr(0, 200);
   EXPECT_EQ(svg.find("total planned"), std::string::npos);
+}
+
+// --compare's table is titled by the two policies it holds: --state bf16 sketches nothing, so
+// "dense vs sketched" was wrong there.
+TEST(CliOutputs, PlanCompareTitleNamesBothPolicies) {
+  const std::string plan = "plan --preset tiny --vocab-size 100 --compare";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --state bf16", "dense vs bf16 (MB"},
+      {"", "dense vs cs-mv (MB"},
+      {" --state cs-v", "dense vs cs-v (MB"},
+  };
+  for (const auto& [flags, title] : cases) {
+    CliResult r = run_cli(plan + flags);
+    ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
+    EXPECT_NE(r.out.find("\n" + title), std::string::npos) << flags << ": " << r.out;
+    EXPECT_EQ(r.out.find("dense vs sketched"), std::string::npos) << flags << ": " << r.out;
+  }
 }
 
 TEST(CliOutputs, SynthKeepsAnExistingVocabularyFile) {

@@ -376,6 +376,15 @@ TEST(Optimizer, BadConfigurationsThrowOneLine) {
       {[](OptimizerConfig& c) { c.schedule = "exponential"; }, "unknown schedule 'exponential'"},
       {[](OptimizerConfig& c) { c.schedule = "warmup:5+step"; },
        "unknown schedule 'warmup:5+step'"},
+      // N is digits only: strtoll would skip the space and saturate past 2^63 - 1.
+      {[](OptimizerConfig& c) { c.schedule = "warmup: 5"; }, "schedule 'warmup: 5': warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:+5"; }, "schedule 'warmup:+5': warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:99999999999999999999"; }, "warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:5x"; }, "schedule 'warmup:5x': warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:-5"; }, "schedule 'warmup:-5': warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "warmup:"; }, "schedule 'warmup:': warmup needs"},
+      {[](OptimizerConfig& c) { c.schedule = "linear+warmup:5"; },
+       "unknown schedule 'linear+warmup:5'"},
       {[](OptimizerConfig& c) { c.schedule = "cosine"; }, "needs total_steps"},
       {[](OptimizerConfig& c) { c.schedule = "linear"; }, "needs total_steps"},
       {[](OptimizerConfig& c) { c.beta1 = 1.f; }, "beta1"},
@@ -449,6 +458,7 @@ TEST(Optimizer, NotesSketchesThatAStepOverloads) {
   const auto few = Optimizer(cfg, small.g, small.grads).sketch_load_notes();
   ASSERT_EQ(few.size(), 1u);
   EXPECT_NE(few[0].find("can touch all 10 of its 10 rows"), std::string::npos) << few[0];
+  EXPECT_NE(few[0].find("more than the 1 bucket per hash row"), std::string::npos) << few[0];
   EXPECT_EQ(few[0].find("24"), std::string::npos) << few[0];
 }
 
