@@ -28,8 +28,8 @@ int cmd_vocab(const VocabOptions& o) {
   v.save(o.out);
   // Written to standard output, the vocabulary file must stay loadable: the report goes to stderr.
   std::fprintf(is_process_stdout(o.out) ? stderr : stdout,
-               "wrote %s: %d words (min count %d, %zu shards)\n", o.out.c_str(), v.size(),
-               o.min_count, c.train_shards.size());
+               "wrote %s: %d words (min count %d, %zu shard%s)\n", o.out.c_str(), v.size(),
+               o.min_count, c.train_shards.size(), c.train_shards.size() == 1 ? "" : "s");
   return 0;
 }
 
@@ -66,9 +66,9 @@ int cmd_synth(const SynthOptions& o) {
     return 128 + g_synth_signal;
   }
   restore();
-  std::printf("wrote a synthetic corpus to %s: %lld sentences over %lld words in %d shards\n",
+  std::printf("wrote a synthetic corpus to %s: %lld sentences over %lld words in %d shard%s\n",
               o.out.c_str(), static_cast<long long>(o.sentences), static_cast<long long>(o.vocab),
-              o.shards);
+              o.shards, o.shards == 1 ? "" : "s");
   return 0;
 }
 

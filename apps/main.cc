@@ -326,6 +326,18 @@ int run_command(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   synth->add_option("--seed", synth_opts.seed, "random seed (default 1)")->check(kSeedRange);
 
+  // A misspelt command ("sketchgrad trian") is named; the parser would only say that a
+  // subcommand is required.
+  bool known_command = false;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    known_command |= argc > 1 && sub->check_name(argv[1]);
+  if (argc > 1 && argv[1][0] != '-' && !known_command) {
+    std::fprintf(stderr,
+                 "sketchgrad: error: unknown command '%s': expected train, eval, generate, plan, "
+                 "vocab or synth (see --help)\n",
+                 argv[1]);
+    return 2;
+  }
   // An empty value ("--steps ''", "--checkpoint=") is a mistake, never "use the default": the
   // parser would take it silently for some flags and as 0 for others. --prompt may be empty.
   for (int i = 1; i < argc; ++i) {

@@ -195,7 +195,8 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="interpreter with torch for torch_lm.py")
     ap.add_argument("--skip-sketchgrad", action="store_true")
     ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where the comparison JSON goes")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for the comparison JSON, created if missing; the file is named "
+                    "compare-STAMP-VARIANT-DEVICE.json (default bench/results)")
     ap.add_argument("--work-dir", default=os.path.join(ROOT, "out", "compare"),
                     help="per-run logs and summaries (their contents are also copied into the JSON)")
     a = ap.parse_args()
@@ -312,7 +313,8 @@ def main():
     path = os.path.join(a.out, f"compare-{stamp}-{a.variant}-{a.device.replace(':', '')}.json")
     with open(path, "w") as f:
         json.dump(record, f, indent=2, default=str)
-    print(f"\nwrote {os.path.relpath(path, ROOT)}")
+    shown = os.path.relpath(path, ROOT)
+    print(f"\nwrote {path if shown.startswith('..') else shown}")
     failed = [v for v, r in record["runs"].items()
               for side in ("sketchgrad_runs", "pytorch_runs") for run in r[side] if run["exit_code"] != 0]
     return 1 if failed else 0

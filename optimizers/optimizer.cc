@@ -426,9 +426,12 @@ std::vector<std::string> Optimizer::sketch_load_notes() const {
   }
   for (const Param& p : params_) {
     uint32_t width = 0;
+    const Slot* narrowest = nullptr;
     for (const Slot* s : {&p.m, &p.v})
-      if (s->req >= 0 && s->view.is_sketch() && (width == 0 || s->view.hash.width < width))
+      if (s->req >= 0 && s->view.is_sketch() && (width == 0 || s->view.hash.width < width)) {
         width = s->view.hash.width;
+        narrowest = s;
+      }
     // A step touches at most every row once: p.n (ids gathered per step) can exceed the rows.
     const int64_t touched = std::min<int64_t>(p.n, p.rows);
     if (width == 0 || touched <= static_cast<int64_t>(width)) continue;
@@ -439,7 +442,20 @@ std::vector<std::string> Optimizer::sketch_load_notes() const {
        << (width == 1 ? " bucket" : " buckets")  // a tiny table at 5x has one bucket a row
        << " per hash row of its sketch (load " << std::fixed << static_cast<double>(touched) / width
        << "; the paper's LM1B model: 0.39-0.54), so sketched estimates will be noisy and cost "
-          "perplexity; less compression (e.g. cs-mv:2x) or a larger vocabulary lowers the load";
+          "perplexity; ";
+    // The largest compression whose width, round(rows / (c * depth)), holds every touched row,
+    // rounded down to a tenth so the advice clears the note.
+    const int depth = narrowest->spec.depth;
+    const double fits =
+        std::floor(10.0 * static_cast<double>(p.rows) / (static_cast<double>(depth) * touched)) /
+        10.0;
+    if (fits > 1.0)
+      os << "compression at most " << std::defaultfloat << fits << "x at depth " << depth
+         << " (now " << narrowest->spec.compression << "x) keeps the load at or under 1";
+    else
+      os << "no compression above 1x at depth " << depth
+         << " keeps the load under 1: dense state for this table, fewer rows per step (a smaller "
+            "batch or sampled softmax) or a larger vocabulary do";
     out.push_back(os.str());
   }
   return out;

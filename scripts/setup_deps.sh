@@ -2,8 +2,9 @@
 # Installs the Debian packages sketchgrad needs to build and test, or prints the exact command when it cannot.
 # Usage: scripts/setup_deps.sh [--with-torch]   (python3-torch is only for bench/compare_pytorch.py)
 set -euo pipefail
+# python3: make demo's results table (scripts/demo.sh) and the bench/ scripts.
 pkgs=(cmake g++ make libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-      libomp-dev)
+      libomp-dev python3)
 [[ "${1:-}" == "--with-torch" ]] && pkgs+=(python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,7 +16,9 @@ CudaBackend::CudaBackend(int ordinal, int threads)
     : Backend(Device::CUDA, threads), ordinal_(ordinal) {
   int n = 0;
   cudaError_t err = cudaGetDeviceCount(&n);
-  SG_CHECK(err == cudaSuccess && n > 0, "--device cuda: no CUDA GPU is available (",
+  // The message names the device as the user spelled it ("cuda", "cuda:3").
+  const std::string asked = ordinal == 0 ? "cuda" : "cuda:" + std::to_string(ordinal);
+  SG_CHECK(err == cudaSuccess && n > 0, "--device ", asked, ": no CUDA GPU is available (",
            err == cudaSuccess ? "no devices" : cudaGetErrorString(err), ")");
   SG_CHECK(ordinal < n, "--device cuda:", ordinal, ": only ", n, " GPU(s) present");
   SG_CUDA(cudaSetDevice(ordinal));

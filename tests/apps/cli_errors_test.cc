@@ -22,6 +22,9 @@ TEST(CliErrors, UnknownFlag) {
   CliResult r = run_cli("train --no-such-flag 3");
   expect_one_line_error(r, "no-such-flag");
   EXPECT_EQ(r.code, 2);
+  CliResult typo = run_cli("trian --data data/sotu");
+  expect_one_line_error(typo, "unknown command 'trian': expected train, eval");
+  EXPECT_EQ(typo.code, 2);
 }
 
 TEST(CliErrors, OutOfRangeValues) {
@@ -519,6 +522,9 @@ TEST(CliErrors, CudaWithoutGpu) {
   if (Backend::cuda_available()) GTEST_SKIP() << "a GPU is present";
   std::string d = make_corpus("cuda");
   expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --device cuda"), "cuda");
+  // Another GPU than the first: the message names it as given.
+  expect_one_line_error(run_cli(std::string(kTiny) + " --data " + d + " --device cuda:3"),
+                        "cuda:3");
 }
 
 }  // namespace

@@ -439,6 +439,14 @@ TEST(Optimizer, NotesSketchesThatAStepOverloads) {
   EXPECT_NE(notes[0].find("up to 24 of its 40 rows"), std::string::npos) << notes[0];
   EXPECT_NE(notes[0].find("3 buckets"), std::string::npos) << notes[0];
   EXPECT_NE(notes[0].find("load 8.00"), std::string::npos) << notes[0];
+  // 40 rows, 24 touched, depth 3: no sketch above 1x holds them; at depth 1, 1.6x does.
+  EXPECT_NE(notes[0].find("no compression above 1x at depth 3"), std::string::npos) << notes[0];
+  cfg.state = "emb/W=m:cs:5x:d1,v:cm:5x:d1";
+  const auto d1 = Optimizer(cfg, t.g, t.grads).sketch_load_notes();
+  ASSERT_EQ(d1.size(), 1u);
+  EXPECT_NE(d1[0].find("compression at most 1.6x at depth 1 (now 5x)"), std::string::npos) << d1[0];
+  cfg.state = "emb/W=m:cs:1.6x:d1,v:cm:1.6x:d1";  // the advice taken: the note goes
+  EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
 
   cfg.state = "emb/W=m:cs:1.5x:d1,v:cm:1.5x:d1";  // width 27 >= 24: not overloaded, 27 < 40 rows
   EXPECT_TRUE(Optimizer(cfg, t.g, t.grads).sketch_load_notes().empty());
