@@ -124,7 +124,14 @@ Checkpoint read_checkpoint(const std::string& file_or_folder) {
   } catch (const nlohmann::json::exception&) {
     SG_FAIL("checkpoint ", ck.path, " is corrupt: its configuration is not valid JSON");
   }
-  ck.cfg = RunConfig::from_json(j);
+  // The model is built from these values before any tensor is compared with it: a damaged value
+  // (bptt 0, a negative size) would otherwise divide by zero or allocate absurdly first.
+  try {
+    ck.cfg = RunConfig::from_json(j);
+    ck.cfg.validate();
+  } catch (const Error& e) {
+    SG_FAIL("checkpoint ", ck.path, " is corrupt: its configuration is invalid (", e.what(), ")");
+  }
   try {
     ck.step = std::stoll(meta("step"));
     ck.words_seen = std::stoll(meta("words_seen"));
