@@ -385,6 +385,19 @@ TEST(CliErrors, DamagedCheckpointConfiguration) {
     expect_one_line_error(run_cli("eval --checkpoint " + d + "/cfg.safetensors --data " + d), want);
     expect_one_line_error(run_cli("generate --checkpoint " + d + "/cfg.safetensors"), want);
   }
+  // The counters too (found by fuzzing: "3x" and -2^63 were accepted).
+  for (const char* step : {"3x", "-1", "-9223372036854775808", ""}) {
+    auto damaged = j;
+    damaged["__metadata__"]["step"] = step;
+    std::string text = damaged.dump();
+    while (text.size() % 8) text.push_back(' ');
+    std::string file(8, '\0');
+    for (int i = 0; i < 8; ++i) file[i] = static_cast<char>(uint64_t{text.size()} >> (8 * i));
+    std::ofstream(d + "/step.safetensors", std::ios::binary) << file << text << data;
+    SCOPED_TRACE(std::string("step = ") + step);
+    expect_one_line_error(run_cli("generate --checkpoint " + d + "/step.safetensors"),
+                          "step.safetensors is corrupt: bad step counter");
+  }
 }
 
 TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
