@@ -124,13 +124,30 @@ Checkpoint read_checkpoint(const std::string& file_or_folder) {
   } catch (const nlohmann::json::exception&) {
     SG_FAIL("checkpoint ", ck.path, " is corrupt: its configuration is not valid JSON");
   }
-  ck.cfg = RunConfig::from_json(j);
+  // The model is built from these values before any tensor is compared with it: a damaged value
+  // (bptt 0, a negative size) would otherwise divide by zero or allocate absurdly first.
   try {
-    ck.step = std::stoll(meta("step"));
-    ck.words_seen = std::stoll(meta("words_seen"));
-  } catch (const std::logic_error&) {
-    SG_FAIL("checkpoint ", ck.path, " is corrupt: bad step counter");
+    ck.cfg = RunConfig::from_json(j);
+    ck.cfg.validate();
+  } catch (const Error& e) {
+    SG_FAIL("checkpoint ", ck.path, " is corrupt: its configuration is invalid (", e.what(), ")");
   }
+  // The whole text, and never negative: stoll took "3x" as 3, and a step of -2^63 accepted for
+  // --resume overflows the steps-left arithmetic.
+  auto counter = [&](const char* key) {
+    const std::string& text = meta(key);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(text, &used);
+    } catch (const std::logic_error&) {
+    }
+    SG_CHECK(v >= 0 && used == text.size(), "checkpoint ", ck.path, " is corrupt: bad ", key,
+             " counter");
+    return static_cast<int64_t>(v);
+  };
+  ck.step = counter("step");
+  ck.words_seen = counter("words_seen");
   SG_CHECK(ck.file.tensors.count("vocab"), "checkpoint ", ck.path, " has no vocabulary");
   st_load(ck.file, ck.file.tensors.at("vocab"));
   return ck;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
 
 #include "engine/check.h"
 
@@ -175,10 +177,35 @@ nlohmann::json RunConfig::to_json() const {
           {"eval_max_tokens", eval_max_tokens}};
 }
 
+namespace {
+// json::get<int> of 1e30 or 2^40 casts without a check (undefined, or a wrapped value that then
+// passes validation): an integer field must hold an integer that fits its type.
+template <typename T>
+void get_field(const nlohmann::json& j, const char* key, T& out) {
+  const nlohmann::json& v = j.at(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const auto max = static_cast<uint64_t>(std::numeric_limits<T>::max());
+    const auto min = static_cast<int64_t>(std::numeric_limits<T>::min());
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+      fits = v.get<uint64_t>() <= max;
+    } else if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      fits = x >= 0 ? static_cast<uint64_t>(x) <= max : x >= min;
+    }
+    SG_CHECK(fits, "configuration is malformed: '", key, "' is not an integer in range");
+    out = v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>())
+                                 : static_cast<T>(v.get<int64_t>());
+  } else {
+    out = v.get<T>();
+  }
+}
+}  // namespace
+
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   RunConfig c;
   try {
-#define SG_GET(k) c.k = j.at(#k).get<decltype(c.k)>()
+#define SG_GET(k) get_field(j, #k, c.k)
     SG_GET(data), SG_GET(vocab_file), SG_GET(heldout), SG_GET(min_count), SG_GET(preset),
         SG_GET(emb);
     SG_GET(hidden), SG_GET(proj), SG_GET(layers), SG_GET(dropout), SG_GET(softmax),

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -160,6 +161,9 @@ Vocab Vocab::load(const std::string& path) {
   int64_t special_count[3] = {-1, -1, -1};        // <S>, </S>, <UNK>; -1 = absent
   std::unordered_map<std::string, int64_t> seen;  // word -> line number
   int format = 0;  // 0 = not yet known, 1 = "word count", 2 = one word per line
+  // Each count is below 10^18, but their sum (counted_predictions, the epoch length) must fit in
+  // int64 too: ten damaged counts would overflow it.
+  int64_t total = 0;
   std::string_view line;
   while (in.next(line)) {
     const int64_t ln = in.line_number();
@@ -178,6 +182,9 @@ Vocab Vocab::load(const std::string& path) {
                shown(line));
       SG_CHECK(parse_count(fields[1], c), "vocabulary file ", path, ":", ln, ": count ",
                shown(fields[1]), " is not a non-negative integer");
+      SG_CHECK(c <= std::numeric_limits<int64_t>::max() - total, "vocabulary file ", path, ":", ln,
+               ": the counts add up to more than 2^63 - 1");
+      total += c;
     } else {
       SG_CHECK(nf == 1, "vocabulary file ", path, ":", ln, ": expected one word per line, got ",
                shown(line));

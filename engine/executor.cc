@@ -101,6 +101,9 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
   workspace_request_ = std::move(gr.workspace_request);
   const size_t extra_begin = gr.extra_begin;
 
+  // Checked before the arenas exist: a throwing constructor runs no destructor to free them.
+  SG_CHECK(!opts_.share_gemm_scratch || &opts_.share_gemm_scratch->be_ == &be_,
+           "an executor can share GEMM scratch only with one on the same backend");
   plan_ = plan_memory(requests_);
   auto arena = [&](size_t bytes, const char* which) {
     try {
@@ -134,8 +137,6 @@ Executor::Executor(const Graph& g, Backend& be, ExecutorOptions opts)
   extra_ptrs_.resize(opts_.extra.size());
   for (size_t i = 0; i < opts_.extra.size(); ++i) extra_ptrs_[i] = address(extra_begin + i);
   if (opts_.share_gemm_scratch) {
-    SG_CHECK(&opts_.share_gemm_scratch->be_ == &be_,
-             "an executor can share GEMM scratch only with one on the same backend");
     gemm_scratch_ = opts_.share_gemm_scratch->gemm_scratch_;
     gemm_scratch_bytes_ = opts_.share_gemm_scratch->gemm_scratch_bytes_;
   } else if (opts_.gemm_scratch_bytes > 0) {

@@ -18,7 +18,8 @@ class FlattenIdsOp final : public Op {
 }  // namespace
 
 ValueId linear(Graph& g, ValueId x, ValueId W, ValueId b) {
-  const Shape &xs = g.value(x).shape, &ws = g.value(W).shape;
+  // Copies: matmul adds values to the graph, which may move every Value (ws[1] is read after it).
+  const Shape xs = g.value(x).shape, ws = g.value(W).shape;
   SG_CHECK(ws.rank() == 2 && xs.rank() >= 1 && xs[xs.rank() - 1] == ws[0], "linear: x ", xs.str(),
            " and W ", ws.str(), " do not match (need x [..., I], W [I, O])");
   ValueId y = matmul(g, x, W);

@@ -21,7 +21,10 @@ inline float exp_nonpos(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
+  // A NaN x (a diverged step) stays NaN through p; its exponent is taken as 0, since converting a
+  // NaN to int and shifting the negative result are undefined behaviour.
+  const float n = fn == fn ? fn : 0.0f;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return underflow ? 0.0f : p * scale;

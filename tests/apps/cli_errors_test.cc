@@ -352,6 +352,54 @@ TEST(CliErrors, CorruptAndTruncatedCheckpoint) {
   }
 }
 
+// The configuration stored in a checkpoint is checked as the command line's is: eval built the
+// model from it first, and bptt 0 divided by zero (SIGFPE), 2^40 wrapped to 0 and 1e30 was an
+// undefined float-to-int cast.
+TEST(CliErrors, DamagedCheckpointConfiguration) {
+  std::string d = make_corpus("ckcfg");
+  std::string ck = d + "/ck";
+  CliResult ok = run_cli(std::string(kTiny) + " --data " + d + " --checkpoint " + ck);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const std::string bytes = read_text(ck + "/checkpoint.safetensors");
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  const auto j = nlohmann::json::parse(bytes.substr(8, header));
+  const std::string data = bytes.substr(8 + header);
+  for (const auto& [key, value] : {std::pair<const char*, nlohmann::json>{"bptt", 0},
+                                   {"bptt", 1e30},
+                                   {"hidden", 1ll << 40},
+                                   {"batch", -1},
+                                   {"lstm_impl", "x"},
+                                   {"emb", 2.5}}) {
+    auto damaged = j;
+    auto cfg = nlohmann::json::parse(damaged["__metadata__"]["config"].get<std::string>());
+    cfg[key] = value;
+    damaged["__metadata__"]["config"] = cfg.dump();
+    std::string text = damaged.dump();
+    while (text.size() % 8) text.push_back(' ');
+    std::string file(8, '\0');
+    for (int i = 0; i < 8; ++i) file[i] = static_cast<char>(uint64_t{text.size()} >> (8 * i));
+    std::ofstream(d + "/cfg.safetensors", std::ios::binary) << file << text << data;
+    const std::string want = "cfg.safetensors is corrupt: its configuration is invalid";
+    SCOPED_TRACE(std::string(key) + " = " + value.dump());
+    expect_one_line_error(run_cli("eval --checkpoint " + d + "/cfg.safetensors --data " + d), want);
+    expect_one_line_error(run_cli("generate --checkpoint " + d + "/cfg.safetensors"), want);
+  }
+  // The counters too (found by fuzzing: "3x" and -2^63 were accepted).
+  for (const char* step : {"3x", "-1", "-9223372036854775808", ""}) {
+    auto damaged = j;
+    damaged["__metadata__"]["step"] = step;
+    std::string text = damaged.dump();
+    while (text.size() % 8) text.push_back(' ');
+    std::string file(8, '\0');
+    for (int i = 0; i < 8; ++i) file[i] = static_cast<char>(uint64_t{text.size()} >> (8 * i));
+    std::ofstream(d + "/step.safetensors", std::ios::binary) << file << text << data;
+    SCOPED_TRACE(std::string("step = ") + step);
+    expect_one_line_error(run_cli("generate --checkpoint " + d + "/step.safetensors"),
+                          "step.safetensors is corrupt: bad step counter");
+  }
+}
+
 TEST(CliErrors, ExistingCheckpointIsNeverOverwritten) {
   std::string d = make_corpus("exist");
   std::string ck = d + "/ck";

@@ -180,8 +180,12 @@ TEST(Safetensors, RejectsCorruptFiles) {
   EXPECT_NE(expect_error(write("text", "the cat sat on the mat\nand more words here\n"))
                 .find("is not a safetensors file"),
             std::string::npos);
-  EXPECT_NE(expect_error(write("pickle", std::string("\x80\x02}q\x00(X\x01\x00\x00\x00a", 15)))
-                .find("is not a safetensors file"),
+  // "\x00" "a" apart: "\x00a" is the one byte 0x0a, and a 15-byte read overran the literal.
+  const std::string pickle(
+      "\x80\x02}q\x00(X\x01\x00\x00\x00"
+      "a",
+      12);
+  EXPECT_NE(expect_error(write("pickle", pickle)).find("is not a safetensors file"),
             std::string::npos);
   EXPECT_NE(expect_error(dir + "/missing").find("cannot read checkpoint"), std::string::npos);
   std::string hdr = R"({"x":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}})";

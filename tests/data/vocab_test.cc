@@ -240,6 +240,13 @@ TEST(Vocab, BadLinesNameFileAndLine) {
   }
   EXPECT_THAT(error_of([&] { Vocab::load(d.file("missing")); }),
               HasSubstr("cannot open vocabulary file"));
+  // Every count is below 10^18, but ten of them overflow int64 in counted_predictions (signed
+  // overflow: a damaged checkpoint vocabulary resumed with a wrapped epoch length).
+  std::string huge;
+  for (int i = 0; i < 10; ++i) huge += "w" + std::to_string(i) + " 999999999999999999\n";
+  write_file(d.file("huge"), huge);
+  EXPECT_THAT(error_of([&] { Vocab::load(d.file("huge")); }),
+              HasSubstr(":10: the counts add up to more than 2^63 - 1"));
 }
 
 TEST(Vocab, FromWordsRejectsBadWords) {

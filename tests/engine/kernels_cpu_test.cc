@@ -11,6 +11,7 @@
 #include "engine/kernels/blas_kernels.h"
 #include "engine/kernels/dropout_kernels.h"
 #include "engine/kernels/elementwise_kernels.h"
+#include "engine/kernels/fast_exp.h"
 #include "engine/kernels/gather_kernels.h"
 #include "engine/kernels/reduce_kernels.h"
 #include "engine/kernels/softmax_xent_kernels.h"
@@ -115,6 +116,15 @@ TEST(KernelsElementwise, BiasAddAndCopy2d) {
     EXPECT_EQ(dst[r * 4], -1.0f);
     for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(dst[r * 4 + 1 + c], x[r * cols + 2 + c]);
   }
+}
+
+// A NaN input (a diverged step's logits or gates) must come out NaN; it used to reach an undefined
+// NaN-to-int conversion and a left shift of a negative exponent (UBSan).
+TEST(KernelsFastExp, MatchesExpUnderflowsToZeroAndKeepsNaN) {
+  for (float x : {0.0f, -1e-3f, -0.5f, -1.0f, -10.0f, -50.0f, -86.9f})
+    EXPECT_NEAR(fastmath::exp_nonpos(x), std::exp(x), 1e-6f * std::exp(x)) << x;
+  EXPECT_EQ(fastmath::exp_nonpos(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isnan(fastmath::exp_nonpos(std::nanf(""))));
 }
 
 TEST(KernelsReduce, SumMeanColumnSum) {

@@ -183,6 +183,13 @@ Samples draw_unique(const std::string& device, int64_t S, int64_t V, uint64_t se
   const size_t ws = log_uniform_unique_workspace_bytes(V);
   const size_t bytes = S * 8 + 64 + ws;
   void* buf = be->allocate(bytes);
+  // Freed on every path: the sampler throws on bad arguments, and the buffer leaked (LeakSanitizer).
+  struct Free {
+    Backend& be;
+    void* p;
+    size_t n;
+    ~Free() { be.deallocate(p, n); }
+  } free_buf{*be, buf, bytes};
   auto* ids = static_cast<int32_t*>(buf);
   auto* logq = reinterpret_cast<float*>(ids + S);
   auto* tries = reinterpret_cast<int32_t*>(logq + S);
@@ -195,7 +202,6 @@ Samples draw_unique(const std::string& device, int64_t S, int64_t V, uint64_t se
   be->copy_to_host(r.ids.data(), ids, S * 4);
   be->copy_to_host(r.logq.data(), logq, S * 4);
   be->copy_to_host(&r.tries, tries, 4);
-  be->deallocate(buf, bytes);
   return r;
 }
 
