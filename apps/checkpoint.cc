@@ -171,6 +171,9 @@ Vocab checkpoint_vocab(const Checkpoint& ck) {
   } catch (const Error& e) {  // name the checkpoint, not the temporary file
     std::string why = e.what();
     const std::string tmp = tmpl;
+    // "vocabulary file TMP:1 is ..." reads "vocabulary line 1 is ...".
+    for (size_t at; (at = why.find("file " + tmp + ":")) != std::string::npos;)
+      why.replace(at, tmp.size() + 6, "line ");
     for (size_t at; (at = why.find(tmp)) != std::string::npos;) why.replace(at, tmp.size(), "");
     SG_FAIL("checkpoint ", ck.path, " is corrupt: its stored vocabulary is unreadable (", why, ")");
   }
