@@ -111,9 +111,10 @@ int cmd_train(const RunConfig& requested) {
     heldout = corpus.heldout_shards.front();
   if (!heldout.empty()) check_shard(heldout, "held-out shard");
   std::string heldout_is_training;  // the training file that is also the held-out text, if any
-  for (const std::string& f : corpus.train_shards) {
+  for (size_t i = 0; !heldout.empty() && i < corpus.train_shards.size(); ++i) {
     std::error_code ec;
-    if (!heldout.empty() && std::filesystem::equivalent(f, heldout, ec)) heldout_is_training = f;
+    if (std::filesystem::equivalent(corpus.train_shards[i], heldout, ec))
+      heldout_is_training = corpus.train_shards[i];
   }
   SG_CHECK(!cfg.keep_best || (!cfg.checkpoint.empty() && !heldout.empty()),
            "--keep-best needs --checkpoint DIR and held-out text to evaluate (",
@@ -425,15 +426,16 @@ int cmd_train(const RunConfig& requested) {
     // A sweep's script reads the summary of every run: a diverged one says so instead of leaving
     // no file (or the previous run's).
     if (!cfg.summary_json.empty()) {
-      const nlohmann::json summary = {{"diverged", {{"first_step", from}, {"step", step}}},
-                                      {"steps", step},
-                                      {"total_steps", total_steps},
-                                      {"first_step", first_step},
-                                      {"planned_bytes", planned},
-                                      {"optimizer", opt.describe()},
-                                      {"device", be->description()},
-                                      {"config", cfg.to_json()}};
-      write_whole_file(cfg.summary_json, json_text(summary, 2) + "\n", "--summary-json file");
+      TrainSummaryInputs in;
+      in.steps = step;
+      in.total_steps = total_steps;
+      in.first_step = first_step;
+      in.planned_bytes = planned;
+      in.optimizer = opt.describe();
+      in.device = be->description();
+      in.config = cfg.to_json();
+      write_whole_file(cfg.summary_json, json_text(diverged_summary(in, from), 2) + "\n",
+                       "--summary-json file");
     }
     return 1;
   };

@@ -1,19 +1,15 @@
 // sketchgrad command line: train | eval | generate | plan | vocab | synth. Flags are parsed with
 // CLI11; every user-facing failure is one line on stderr and a non-zero exit (2 for bad flags, 1
 // for everything else).
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/std_streams.h"
 #include "data/synthetic.h"
 #include "engine/check.h"
 
@@ -179,49 +175,13 @@ struct ModelFlags {
   }
 };
 
-// A standard descriptor the caller closed (`>&-`) would be taken by the next file opened, and
-// output meant for stdout would land in a checkpoint or SVG. Each closed one gets a read-only
-// /dev/null instead: writes to it fail, and finish_stdout reports that. Returns whether stdout was
-// closed.
-bool occupy_closed_std_descriptors() {
-  bool stdout_closed = false;
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    stdout_closed |= fd == 1;
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0 && null_fd != fd) {
-      dup2(null_fd, fd);
-      close(null_fd);
-    }
-  }
-  return stdout_closed;
-}
-
-// A command whose output could not be written (`> /dev/full`, a closed stdout, a full disk) has
-// failed even when its work succeeded: one line and exit 1 instead of a silent exit 0. The cause
-// is named when known (a write that failed mid-output left no errno behind).
-int finish_stdout(int rc, bool stdout_closed) {
-  std::cout.flush();
-  errno = 0;
-  const bool flushed = std::fflush(stdout) == 0;
-  const int err = errno;
-  if (flushed && !std::ferror(stdout) && std::cout.good()) return rc;
-  const std::string cause = stdout_closed ? ": it is closed"
-                            : err         ? std::string(": ") + std::strerror(err)
-                                          : std::string();
-  if (rc == 0)
-    std::fprintf(stderr, "sketchgrad: error: could not write to standard output%s\n",
-                 cause.c_str());
-  return rc == 0 ? 1 : rc;
-}
-
 int run_command(int argc, char** argv);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool stdout_closed = occupy_closed_std_descriptors();
-  return finish_stdout(run_command(argc, argv), stdout_closed);
+  const bool stdout_closed = sg::occupy_closed_std_descriptors();
+  return sg::finish_stdout(run_command(argc, argv), stdout_closed);
 }
 
 namespace {

@@ -73,6 +73,17 @@ nlohmann::json train_summary(const TrainSummaryInputs& in) {
   return s;
 }
 
+nlohmann::json diverged_summary(const TrainSummaryInputs& in, int64_t first_bad) {
+  return {{"diverged", {{"first_step", first_bad}, {"step", in.steps}}},
+          {"steps", in.steps},
+          {"total_steps", in.total_steps},
+          {"first_step", in.first_step},
+          {"planned_bytes", in.planned_bytes},
+          {"optimizer", in.optimizer},
+          {"device", in.device},
+          {"config", in.config}};
+}
+
 double evaluations_left(int64_t step, int64_t total_steps, int64_t every) {
   const int64_t periodic = every > 0 ? (total_steps - 1) / every - (step - 1) / every : 0;
   return static_cast<double>(periodic + 1);

@@ -3,7 +3,8 @@
 //   summary: steps, words/s over the measured steps, final train loss, planned bytes (train graph,
 //   eval graph, peak by category), the backend's measured arena high-water, peak RSS, device
 //   memory before/after on CUDA (context overhead = total - free before any arena), held-out and
-//   best held-out perplexity, optimizer, device and the full configuration.
+//   best held-out perplexity, optimizer, device and the full configuration; a diverged run's
+//   summary says what the run was and where it diverged, without results.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +47,10 @@ struct TrainSummaryInputs {
   int stopped_by_signal = 0;  // SIGINT / SIGTERM stopped the run (0: it ran to its end)
 };
 nlohmann::json train_summary(const TrainSummaryInputs& in);
+// The summary of a run that diverged between steps `first_bad` and in.steps: what it was (steps,
+// first_step, planned bytes, optimizer, device, config) and {"diverged": {first_step, step}}, no
+// results, so a sweep's script finds a file for every run.
+nlohmann::json diverged_summary(const TrainSummaryInputs& in, int64_t first_bad);
 
 // Held-out evaluations still to run once step `step` has trained (its own periodic one included,
 // which runs after its progress line) with one every `every` steps (0: none) before the last step,

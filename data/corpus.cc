@@ -1,11 +1,14 @@
 // find_corpus (LM1B layout discovery with one-line errors), whole-shard loading and token counting.
 #include "data/corpus.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "data/file_checks.h"
@@ -119,6 +122,7 @@ static CorpusLayout text_files_corpus(const std::string& list,
   CorpusLayout c;
   c.dir = list;
   c.text_files = true;
+  std::map<std::pair<dev_t, ino_t>, std::string> seen;  // (device, inode) -> the path naming it
   for (const std::string& path : paths) {
     if (path.empty()) continue;
     std::error_code ec;
@@ -128,10 +132,13 @@ static CorpusLayout text_files_corpus(const std::string& list,
              ", not a regular file (--data takes an LM1B-layout folder or text files: "
              "FILE[,FILE...])");
     // The same file twice (also spelled differently, or a hard link) would be counted twice in
-    // the vocabulary and trained on twice per epoch, silently.
-    for (const std::string& earlier : c.train_shards)
-      SG_CHECK(!fs::equivalent(earlier, path, ec), "--data names the same file twice: ", earlier,
-               " and ", path, " (name each file once; to weight a text, copy it)");
+    // the vocabulary and trained on twice per epoch, silently. Files are told apart by (device,
+    // inode): one stat each, however long the list.
+    struct stat st;
+    SG_CHECK(::stat(path.c_str(), &st) == 0, "cannot read training file ", path);
+    const auto [it, fresh] = seen.emplace(std::make_pair(st.st_dev, st.st_ino), path);
+    SG_CHECK(fresh, "--data names the same file twice: ", it->second, " and ", path,
+             " (name each file once; to weight a text, copy it)");
     c.train_shards.push_back(path);
   }
   SG_CHECK(!c.train_shards.empty(), "--data '", list, "' names no file");

@@ -81,6 +81,22 @@ TEST(TrainSummary, ResumedRunsNameTheirOwnSteps) {
   EXPECT_EQ(train_summary(in)["final_eval_and_checkpoint_seconds"], 2.5);
 }
 
+// A diverged run's summary names where it went wrong and holds no results.
+TEST(TrainSummary, DivergedSummaryHasNoResults) {
+  TrainSummaryInputs in;
+  in.steps = 40;
+  in.total_steps = 100;
+  in.first_step = 10;
+  in.planned_bytes = 1234;
+  const nlohmann::json s = diverged_summary(in, 31);
+  EXPECT_EQ(s["diverged"]["first_step"], 31);
+  EXPECT_EQ(s["diverged"]["step"], 40);
+  EXPECT_EQ(s["first_step"], 10);
+  EXPECT_EQ(s["planned_bytes"], 1234);
+  EXPECT_FALSE(s.contains("heldout_perplexity"));
+  EXPECT_FALSE(s.contains("words_per_s"));
+}
+
 // The ETA's count of evaluations to come: the periodic ones at multiples of `every` from this
 // step on (before the last step) and the final one.
 TEST(TrainSummary, EvaluationsLeft) {
